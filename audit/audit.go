@@ -1,0 +1,153 @@
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"time"
+)
+
+// Decision is the outcome an event records.
+type Decision string
+
+// Decisions.
+const (
+	// Allow: the request was authenticated and authorized.
+	Allow Decision = "allow"
+	// Deny: the caller was authenticated but is not allowed (scope, tenant, session).
+	Deny Decision = "deny"
+	// AuthFailure: the caller could not be authenticated (no token, bad token).
+	AuthFailure Decision = "auth_failure"
+	// Unavailable: the token could not be checked because an upstream was down.
+	Unavailable Decision = "unavailable"
+)
+
+// Event is one decision.
+type Event struct {
+	Time     time.Time
+	Decision Decision
+	// Reason is a short machine-friendly reason, such as "missing_token",
+	// "invalid_token", "insufficient_scope", "tenant_not_allowed", "session_mismatch".
+	Reason string
+	// Description is the human-readable detail given to the client, if any.
+	Description string
+	Subject     string
+	ClientID    string
+	TenantID    string
+	Issuer      string
+	Provider    string
+	// TokenRef identifies the token without revealing it: its jti or a hash prefix.
+	TokenRef       string
+	Service        string
+	Method         string
+	Tool           string
+	RequiredScopes []string
+	GrantedScopes  []string
+	RemoteAddr     string
+	RequestID      string
+	Status         int
+	Latency        time.Duration
+}
+
+// Sink receives audit events. Record must be safe for concurrent use and should not block
+// for long: it runs on the request path.
+type Sink interface {
+	Record(ctx context.Context, e Event)
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(ctx context.Context, e Event)
+
+// Record calls f.
+func (f SinkFunc) Record(ctx context.Context, e Event) { f(ctx, e) }
+
+// Discard is a Sink that drops every event.
+var Discard Sink = SinkFunc(func(context.Context, Event) {})
+
+// Multi returns a Sink that records every event in each of sinks.
+func Multi(sinks ...Sink) Sink {
+	ss := append([]Sink(nil), sinks...)
+	return SinkFunc(func(ctx context.Context, e Event) {
+		for _, s := range ss {
+			s.Record(ctx, e)
+		}
+	})
+}
+
+// SlogSink writes events as structured log records.
+type SlogSink struct {
+	logger *slog.Logger
+	// AllowLevel is the level of allow events (default slog.LevelDebug, so that a busy
+	// server does not log every call unless asked to).
+	AllowLevel slog.Level
+	// DenyLevel is the level of every other decision (default slog.LevelWarn).
+	DenyLevel slog.Level
+}
+
+// NewSlogSink returns a sink writing to logger (slog.Default() when nil).
+func NewSlogSink(logger *slog.Logger) *SlogSink {
+	return &SlogSink{logger: logger, AllowLevel: slog.LevelDebug, DenyLevel: slog.LevelWarn}
+}
+
+// Record logs e as one record with message "mcpauth.audit".
+func (s *SlogSink) Record(ctx context.Context, e Event) {
+	logger := s.logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	level := s.DenyLevel
+	if e.Decision == Allow {
+		level = s.AllowLevel
+	}
+	if !logger.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 20)
+	attrs = append(attrs, slog.String("decision", string(e.Decision)))
+	add := func(k, v string) {
+		if v != "" {
+			attrs = append(attrs, slog.String(k, v))
+		}
+	}
+	add("reason", e.Reason)
+	add("description", e.Description)
+	add("subject", e.Subject)
+	add("client_id", e.ClientID)
+	add("tenant", e.TenantID)
+	add("issuer", e.Issuer)
+	add("provider", e.Provider)
+	add("token", e.TokenRef)
+	add("service", e.Service)
+	add("method", e.Method)
+	add("tool", e.Tool)
+	if len(e.RequiredScopes) > 0 {
+		attrs = append(attrs, slog.Any("required_scopes", e.RequiredScopes))
+	}
+	if len(e.GrantedScopes) > 0 {
+		attrs = append(attrs, slog.Any("granted_scopes", e.GrantedScopes))
+	}
+	add("remote_addr", e.RemoteAddr)
+	add("request_id", e.RequestID)
+	if e.Status != 0 {
+		attrs = append(attrs, slog.Int("status", e.Status))
+	}
+	if e.Latency > 0 {
+		attrs = append(attrs, slog.Duration("latency", e.Latency))
+	}
+	logger.LogAttrs(ctx, level, "mcpauth.audit", attrs...)
+}
+
+// TokenRef returns a reference to a token that is safe to log: "jti:<jti>" when the
+// token has an identifier, else "sha256:" and the first 12 hex digits of the token's
+// SHA-256. It returns "" for an empty token.
+func TokenRef(jti, token string) string {
+	if jti != "" {
+		return "jti:" + jti
+	}
+	if token == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(token))
+	return "sha256:" + hex.EncodeToString(sum[:6])
+}

@@ -1,0 +1,209 @@
+package mcpauth
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+const cacheShards = 32
+
+// CacheOption configures Cached.
+type CacheOption func(*cacheConfig)
+
+type cacheConfig struct {
+	maxEntries  int
+	maxTTL      time.Duration
+	negativeTTL time.Duration
+	now         func() time.Time
+}
+
+// WithMaxEntries bounds the number of cached tokens (default 10,000). When the cache is
+// full, an arbitrary entry is evicted, expired entries first when one is at hand.
+func WithMaxEntries(n int) CacheOption { return func(c *cacheConfig) { c.maxEntries = n } }
+
+// WithMaxTTL bounds how long an accepted token is trusted without asking the verifier
+// again (default 5 minutes). An entry never outlives the token's own expiry.
+func WithMaxTTL(d time.Duration) CacheOption { return func(c *cacheConfig) { c.maxTTL = d } }
+
+// WithNegativeTTL caches rejected tokens (invalid_token only, never an upstream outage)
+// for d, so that a client hammering with a bad token costs one verification per d.
+// Off by default.
+func WithNegativeTTL(d time.Duration) CacheOption {
+	return func(c *cacheConfig) { c.negativeTTL = d }
+}
+
+// WithCacheClock sets the clock used for entry lifetimes (default time.Now).
+func WithCacheClock(now func() time.Time) CacheOption { return func(c *cacheConfig) { c.now = now } }
+
+// CachedVerifier is a TokenVerifier with a bounded cache of verified tokens in front of
+// another verifier. Create it with Cached.
+type CachedVerifier struct {
+	next   TokenVerifier
+	cfg    cacheConfig
+	perShd int
+	shards [cacheShards]cacheShard
+	group  singleflight.Group
+
+	hits, misses, verifications atomic.Uint64
+}
+
+type cacheShard struct {
+	mu      sync.Mutex
+	entries map[[sha256.Size]byte]cacheEntry
+}
+
+type cacheEntry struct {
+	tok     *AccessToken
+	err     error
+	expires time.Time
+}
+
+// CacheStats are counters of a CachedVerifier since it was created.
+type CacheStats struct {
+	// Hits counts lookups answered from the cache.
+	Hits uint64
+	// Misses counts lookups that were not in the cache.
+	Misses uint64
+	// Verifications counts calls made to the wrapped verifier. It is lower than Misses
+	// when concurrent misses for one token were collapsed into one verification.
+	Verifications uint64
+	// Entries is the number of entries held now.
+	Entries int
+}
+
+// Cached wraps v with a cache keyed by the SHA-256 of the token (the raw token is never
+// kept). An entry lives until the token expires or the maximum TTL passes, whichever is
+// first; a token without an expiry is trusted for the maximum TTL. Concurrent misses for
+// one token are collapsed into a single call to v.
+func Cached(v TokenVerifier, opts ...CacheOption) *CachedVerifier {
+	cfg := cacheConfig{maxEntries: 10000, maxTTL: 5 * time.Minute, now: time.Now}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.maxEntries < cacheShards {
+		cfg.maxEntries = cacheShards
+	}
+	c := &CachedVerifier{next: v, cfg: cfg, perShd: cfg.maxEntries / cacheShards}
+	for i := range c.shards {
+		c.shards[i].entries = make(map[[sha256.Size]byte]cacheEntry)
+	}
+	return c
+}
+
+// VerifyToken answers from the cache when it can and asks the wrapped verifier otherwise.
+func (c *CachedVerifier) VerifyToken(ctx context.Context, token string) (*AccessToken, error) {
+	key := sha256.Sum256([]byte(token))
+	shard := &c.shards[key[0]%cacheShards]
+	now := c.cfg.now()
+
+	if e, ok := c.lookup(shard, key, now); ok {
+		c.hits.Add(1)
+		return e.tok, e.err
+	}
+	c.misses.Add(1)
+
+	ch := c.group.DoChan(string(key[:]), func() (any, error) {
+		// A flight for this token may have finished and stored its result between
+		// our lookup and joining the group: use it rather than verifying again.
+		if e, ok := c.lookup(shard, key, c.cfg.now()); ok {
+			return e.tok, e.err
+		}
+		c.verifications.Add(1)
+		// The verification is shared by every waiter, so one waiter's cancellation
+		// must not fail the others; the wrapped verifier bounds its own upstream calls.
+		tok, err := c.next.VerifyToken(context.WithoutCancel(ctx), token)
+		c.store(shard, key, tok, err)
+		return tok, err
+	})
+	select {
+	case r := <-ch:
+		tok, _ := r.Val.(*AccessToken)
+		return tok, r.Err
+	case <-ctx.Done():
+		return nil, UpstreamUnavailable("the request was cancelled while the token was being verified", 0, ctx.Err())
+	}
+}
+
+func (c *CachedVerifier) lookup(shard *cacheShard, key [sha256.Size]byte, now time.Time) (cacheEntry, bool) {
+	shard.mu.Lock()
+	defer shard.mu.Unlock()
+	e, ok := shard.entries[key]
+	if ok && !now.Before(e.expires) {
+		delete(shard.entries, key)
+		return cacheEntry{}, false
+	}
+	return e, ok
+}
+
+func (c *CachedVerifier) store(shard *cacheShard, key [sha256.Size]byte, tok *AccessToken, err error) {
+	now := c.cfg.now()
+	var expires time.Time
+	switch {
+	case err == nil && tok != nil:
+		expires = now.Add(c.cfg.maxTTL)
+		if !tok.ExpiresAt.IsZero() && tok.ExpiresAt.Before(expires) {
+			expires = tok.ExpiresAt
+		}
+	case err != nil && c.cfg.negativeTTL > 0 && errors.Is(err, ErrInvalidToken):
+		expires = now.Add(c.cfg.negativeTTL)
+	default:
+		return
+	}
+	if !now.Before(expires) {
+		return
+	}
+	shard.mu.Lock()
+	defer shard.mu.Unlock()
+	if _, exists := shard.entries[key]; !exists && len(shard.entries) >= c.perShd {
+		c.evictOne(shard, now)
+	}
+	shard.entries[key] = cacheEntry{tok: tok, err: err, expires: expires}
+}
+
+// evictOne removes one entry from a full shard: the first expired entry among a few
+// looked at, or else the first one looked at (map order is unspecified, so this is an
+// arbitrary choice that costs O(1)).
+func (c *CachedVerifier) evictOne(shard *cacheShard, now time.Time) {
+	var victim [sha256.Size]byte
+	looked := 0
+	for k, e := range shard.entries {
+		if looked == 0 {
+			victim = k
+		}
+		if !now.Before(e.expires) {
+			victim = k
+			break
+		}
+		looked++
+		if looked == 8 {
+			break
+		}
+	}
+	delete(shard.entries, victim)
+}
+
+// Stats returns the cache's counters.
+func (c *CachedVerifier) Stats() CacheStats {
+	n := 0
+	for i := range c.shards {
+		c.shards[i].mu.Lock()
+		n += len(c.shards[i].entries)
+		c.shards[i].mu.Unlock()
+	}
+	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Verifications: c.verifications.Load(), Entries: n}
+}
+
+// Purge drops every cached entry.
+func (c *CachedVerifier) Purge() {
+	for i := range c.shards {
+		c.shards[i].mu.Lock()
+		clear(c.shards[i].entries)
+		c.shards[i].mu.Unlock()
+	}
+}

@@ -1,0 +1,235 @@
+package mcpauth_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcpauth/mcpauth"
+)
+
+// fakeClock is a manually advanced clock.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *fakeClock { return &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// countingVerifier accepts tokens starting with "good" and counts its calls.
+type countingVerifier struct {
+	calls atomic.Int64
+	exp   time.Time
+	gate  chan struct{} // when set, each call waits for it to close
+}
+
+func (v *countingVerifier) VerifyToken(ctx context.Context, token string) (*mcpauth.AccessToken, error) {
+	v.calls.Add(1)
+	if v.gate != nil {
+		<-v.gate
+	}
+	if len(token) >= 4 && token[:4] == "good" {
+		return &mcpauth.AccessToken{Subject: token, ExpiresAt: v.exp}, nil
+	}
+	if token == "down" {
+		return nil, mcpauth.UpstreamUnavailable("", 0, nil)
+	}
+	return nil, mcpauth.InvalidToken("bad token", nil)
+}
+
+func TestCachedHitAndExpiry(t *testing.T) {
+	clk := newClock()
+	v := &countingVerifier{exp: clk.Now().Add(time.Minute)}
+	c := mcpauth.Cached(v, mcpauth.WithCacheClock(clk.Now), mcpauth.WithMaxTTL(time.Hour))
+
+	for range 3 {
+		tok, err := c.VerifyToken(context.Background(), "good-1")
+		require.NoError(t, err)
+		assert.Equal(t, "good-1", tok.Subject)
+	}
+	assert.EqualValues(t, 1, v.calls.Load(), "hits must not reach the verifier")
+
+	// The entry never outlives the token's expiry, even with a longer max TTL.
+	clk.Advance(time.Minute)
+	_, _ = c.VerifyToken(context.Background(), "good-1")
+	assert.EqualValues(t, 2, v.calls.Load(), "an entry past the token's expiry must be re-verified")
+}
+
+func TestCachedMaxTTL(t *testing.T) {
+	clk := newClock()
+	v := &countingVerifier{} // no expiry
+	c := mcpauth.Cached(v, mcpauth.WithCacheClock(clk.Now), mcpauth.WithMaxTTL(10*time.Second))
+	_, _ = c.VerifyToken(context.Background(), "good")
+	clk.Advance(9 * time.Second)
+	_, _ = c.VerifyToken(context.Background(), "good")
+	assert.EqualValues(t, 1, v.calls.Load())
+	clk.Advance(time.Second)
+	_, _ = c.VerifyToken(context.Background(), "good")
+	assert.EqualValues(t, 2, v.calls.Load())
+}
+
+func TestCachedErrorsNotCachedByDefault(t *testing.T) {
+	v := &countingVerifier{}
+	c := mcpauth.Cached(v)
+	for range 3 {
+		_, err := c.VerifyToken(context.Background(), "bad")
+		require.ErrorIs(t, err, mcpauth.ErrInvalidToken)
+	}
+	assert.EqualValues(t, 3, v.calls.Load())
+}
+
+func TestCachedNegativeTTL(t *testing.T) {
+	clk := newClock()
+	v := &countingVerifier{}
+	c := mcpauth.Cached(v, mcpauth.WithCacheClock(clk.Now), mcpauth.WithNegativeTTL(5*time.Second))
+	for range 3 {
+		_, err := c.VerifyToken(context.Background(), "bad")
+		require.ErrorIs(t, err, mcpauth.ErrInvalidToken)
+	}
+	assert.EqualValues(t, 1, v.calls.Load())
+	// An upstream outage is never cached.
+	for range 2 {
+		_, err := c.VerifyToken(context.Background(), "down")
+		require.ErrorIs(t, err, mcpauth.ErrUpstreamUnavailable)
+	}
+	assert.EqualValues(t, 3, v.calls.Load())
+	clk.Advance(5 * time.Second)
+	_, _ = c.VerifyToken(context.Background(), "bad")
+	assert.EqualValues(t, 4, v.calls.Load())
+}
+
+func TestCachedCollapsesConcurrentMisses(t *testing.T) {
+	v := &countingVerifier{gate: make(chan struct{})}
+	c := mcpauth.Cached(v)
+	const n = 1000
+	var wg sync.WaitGroup
+	var started sync.WaitGroup
+	started.Add(n)
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			started.Done()
+			tok, err := c.VerifyToken(context.Background(), "good-shared")
+			if err == nil && tok.Subject != "good-shared" {
+				err = fmt.Errorf("wrong subject %q", tok.Subject)
+			}
+			errs <- err
+		}()
+	}
+	started.Wait()
+	// Wait until every goroutine is parked on the shared call: misses are counted
+	// before joining the flight.
+	for c.Stats().Misses < n {
+		runtime.Gosched()
+	}
+	close(v.gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	assert.EqualValues(t, 1, v.calls.Load(), "1,000 concurrent requests with one token must cost one verification")
+}
+
+func TestCachedBoundedMemory(t *testing.T) {
+	v := &countingVerifier{}
+	c := mcpauth.Cached(v, mcpauth.WithMaxEntries(1000))
+	for i := range 100000 {
+		_, err := c.VerifyToken(context.Background(), fmt.Sprintf("good-%d", i))
+		require.NoError(t, err)
+	}
+	assert.LessOrEqual(t, c.Stats().Entries, 1000)
+	assert.Greater(t, c.Stats().Entries, 500, "the cache should stay close to full")
+}
+
+func TestCachedCancelledWaiter(t *testing.T) {
+	v := &countingVerifier{gate: make(chan struct{})}
+	c := mcpauth.Cached(v)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := c.VerifyToken(ctx, "good-x")
+	require.ErrorIs(t, err, mcpauth.ErrUpstreamUnavailable)
+	close(v.gate)
+}
+
+func TestAny(t *testing.T) {
+	bad := mcpauth.TokenVerifierFunc(func(context.Context, string) (*mcpauth.AccessToken, error) {
+		return nil, mcpauth.InvalidToken("not mine", nil)
+	})
+	down := mcpauth.TokenVerifierFunc(func(context.Context, string) (*mcpauth.AccessToken, error) {
+		return nil, mcpauth.UpstreamUnavailable("github is down", time.Second, nil)
+	})
+	good := mcpauth.TokenVerifierFunc(func(_ context.Context, tok string) (*mcpauth.AccessToken, error) {
+		return &mcpauth.AccessToken{Subject: tok, Provider: "good"}, nil
+	})
+
+	tok, err := mcpauth.Any(bad, down, good).VerifyToken(context.Background(), "x")
+	require.NoError(t, err)
+	assert.Equal(t, "good", tok.Provider)
+
+	_, err = mcpauth.Any(bad, down).VerifyToken(context.Background(), "x")
+	require.ErrorIs(t, err, mcpauth.ErrUpstreamUnavailable, "an outage must not become a rejection")
+	assert.Equal(t, 503, mcpauth.AsError(err).Status)
+
+	_, err = mcpauth.Any(bad, bad).VerifyToken(context.Background(), "x")
+	require.ErrorIs(t, err, mcpauth.ErrInvalidToken)
+	assert.Equal(t, "not mine", mcpauth.AsError(err).Description)
+
+	_, err = mcpauth.Any().VerifyToken(context.Background(), "x")
+	require.ErrorIs(t, err, mcpauth.ErrInvalidToken)
+}
+
+func TestErrors(t *testing.T) {
+	cause := errors.New("signature mismatch")
+	err := fmt.Errorf("wrapped: %w", mcpauth.InvalidToken("token is expired", cause))
+	assert.ErrorIs(t, err, mcpauth.ErrInvalidToken)
+	assert.NotErrorIs(t, err, mcpauth.ErrInsufficientScope)
+	assert.ErrorIs(t, err, cause)
+	e := mcpauth.AsError(err)
+	assert.Equal(t, 401, e.Status)
+	assert.Equal(t, "invalid_token", e.Code)
+
+	assert.Equal(t, 403, mcpauth.InsufficientScope("x").Status)
+	assert.Equal(t, 400, mcpauth.InvalidRequest("x", nil).Status)
+	assert.Equal(t, 403, mcpauth.AccessDenied("x").Status)
+	assert.Equal(t, 503, mcpauth.UpstreamUnavailable("x", 0, nil).Status)
+	// Unknown errors fail closed as invalid_token.
+	assert.Equal(t, 401, mcpauth.AsError(errors.New("boom")).Status)
+	assert.Nil(t, mcpauth.AsError(nil))
+}
+
+func TestContextAndToken(t *testing.T) {
+	ctx := context.Background()
+	assert.Nil(t, mcpauth.AccessTokenFromContext(ctx))
+	tok := &mcpauth.AccessToken{Subject: "alice", Scopes: []string{"a"}, ExpiresAt: time.Unix(100, 0), Claims: map[string]any{"x": 1}}
+	ctx = mcpauth.WithAccessToken(ctx, tok)
+	assert.Same(t, tok, mcpauth.AccessTokenFromContext(ctx))
+	assert.True(t, tok.HasScope("a"))
+	assert.False(t, tok.HasScope("b"))
+	assert.False(t, tok.Expired(time.Unix(99, 0)))
+	assert.True(t, tok.Expired(time.Unix(100, 0)))
+	assert.Equal(t, 1, tok.Claim("x"))
+	var none *mcpauth.AccessToken
+	assert.False(t, none.HasScope("a"))
+	assert.Nil(t, none.Claim("x"))
+}

@@ -1,0 +1,15 @@
+// Package mcpauth is the shared vocabulary of the mcpauth library: authentication and
+// authorization for MCP servers built with github.com/mark3labs/mcp-go.
+//
+// A [TokenVerifier] turns a bearer token into an [AccessToken] or a typed [*Error]
+// that carries the OAuth error code and HTTP status it maps to. Verifiers compose:
+// [Any] accepts a token when the first of several verifiers does, and [Cached] puts a
+// bounded, expiry-aware cache with collapsed concurrent misses in front of any verifier.
+//
+// The verified token travels in the request context; tool handlers read it with
+// [AccessTokenFromContext].
+//
+// Providers live in subpackages (providers/bearer, …), HTTP and mcp-go enforcement in
+// middleware, scope requirements in scopes, audit events in audit, and the multi-service
+// front door in hub. This package imports none of them.
+package mcpauth

@@ -1,0 +1,335 @@
+package hub
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/audit"
+	"github.com/mcpauth/mcpauth/middleware"
+	"github.com/mcpauth/mcpauth/scopes"
+)
+
+// Config configures a Hub. Service-level options given to Mount override these defaults.
+type Config struct {
+	// BaseURL is the public URL of the hub, such as "https://mcp.example.com". Each
+	// service's resource URI is BaseURL + "/<name>/mcp". Required.
+	BaseURL string
+	// Verifier checks tokens for every service that has no verifier of its own. It is
+	// used as it is, with whatever audience it was configured with.
+	Verifier mcpauth.TokenVerifier
+	// VerifierFor builds a verifier per service from the service's resource URI, so that
+	// by default a token minted for one service is refused by another (RFC 8707).
+	// Set Verifier or VerifierFor, not both.
+	VerifierFor mcpauth.VerifierFactory
+	// RequiredScopes must be granted for every service that does not set its own.
+	RequiredScopes scopes.Requirement
+	// AllowedTenants, when not empty, restricts every service that does not set its own.
+	AllowedTenants []string
+	// AuthorizationServers are the issuer URLs advertised in protected resource metadata.
+	AuthorizationServers []string
+	// AuthorizationServerMetadata, when set, answers /.well-known/oauth-authorization-server
+	// (RFC 8414), for a hub that fronts its own authorization server.
+	AuthorizationServerMetadata http.Handler
+	// HideForbiddenTools removes tools the caller may not call from tools/list.
+	HideForbiddenTools bool
+	// DisableCache turns off the verified-token cache put in front of each verifier.
+	DisableCache bool
+	// CacheOptions configure that cache.
+	CacheOptions []mcpauth.CacheOption
+	// Audit receives every decision (default audit.NewSlogSink(nil)).
+	Audit audit.Sink
+	// MaxBodyBytes bounds inspected request bodies (default middleware.DefaultMaxBodyBytes).
+	MaxBodyBytes int64
+}
+
+// Hub serves several MCP services behind one front door: each at /<name>/mcp with its
+// own protected resource metadata, its verifier and its rules. A Hub is an http.Handler.
+type Hub struct {
+	cfg      Config
+	base     *url.URL
+	mux      *http.ServeMux
+	sessions *middleware.SessionBinder
+
+	mu       sync.RWMutex
+	services map[string]*service
+	servers  map[*server.MCPServer]string
+}
+
+type service struct {
+	name         string
+	resource     string
+	metadataPath string
+	srv          *server.MCPServer
+	public       bool
+	verifier     mcpauth.TokenVerifier
+	required     scopes.Requirement
+	requiredSet  bool
+	tenants      []string
+	tenantsSet   bool
+	authServers  []string
+	hide         *bool
+	httpOpts     []server.StreamableHTTPOption
+}
+
+// Option configures one mounted service.
+type Option func(*service)
+
+// WithVerifier gives the service its own verifier, used instead of the hub's.
+func WithVerifier(v mcpauth.TokenVerifier) Option { return func(s *service) { s.verifier = v } }
+
+// WithRequiredScopes sets the scopes every request to the service needs, replacing the
+// hub-level default.
+func WithRequiredScopes(r scopes.Requirement) Option {
+	return func(s *service) { s.required, s.requiredSet = r, true }
+}
+
+// WithAllowedTenants restricts the service to tokens of these tenants, replacing the
+// hub-level default.
+func WithAllowedTenants(tenants ...string) Option {
+	return func(s *service) { s.tenants, s.tenantsSet = tenants, true }
+}
+
+// WithAuthorizationServers advertises these authorization servers for the service,
+// replacing the hub-level list.
+func WithAuthorizationServers(issuers ...string) Option {
+	return func(s *service) { s.authServers = issuers }
+}
+
+// Public serves the service without authentication. Tools annotated with scopes can
+// still not be called there, since an anonymous caller holds no scope.
+func Public() Option { return func(s *service) { s.public = true } }
+
+// WithHideForbiddenTools overrides the hub's HideForbiddenTools for the service.
+func WithHideForbiddenTools(hide bool) Option { return func(s *service) { s.hide = &hide } }
+
+// WithStreamableHTTPOptions passes extra options to the service's mcp-go Streamable HTTP
+// server (the endpoint path is set by the hub).
+func WithStreamableHTTPOptions(opts ...server.StreamableHTTPOption) Option {
+	return func(s *service) { s.httpOpts = append(s.httpOpts, opts...) }
+}
+
+// New returns a Hub. Configuration mistakes are reported here, naming the field.
+func New(cfg Config) (*Hub, error) {
+	if cfg.BaseURL == "" {
+		return nil, errors.New("hub: Config.BaseURL is empty: set the public URL clients use to reach the hub, such as https://mcp.example.com")
+	}
+	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+		return nil, fmt.Errorf("hub: Config.BaseURL %q is not an absolute http(s) URL: use a value like https://mcp.example.com", cfg.BaseURL)
+	}
+	if base.RawQuery != "" || base.Fragment != "" {
+		return nil, fmt.Errorf("hub: Config.BaseURL %q has a query or fragment: a resource URI may not (RFC 8707)", cfg.BaseURL)
+	}
+	if cfg.Verifier != nil && cfg.VerifierFor != nil {
+		return nil, errors.New("hub: both Config.Verifier and Config.VerifierFor are set: keep VerifierFor for per-service audiences, or Verifier for one shared verifier")
+	}
+	if cfg.MaxBodyBytes < 0 {
+		return nil, errors.New("hub: Config.MaxBodyBytes is negative: leave it 0 for the default")
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = audit.NewSlogSink(nil)
+	}
+	h := &Hub{
+		cfg:      cfg,
+		base:     base,
+		mux:      http.NewServeMux(),
+		sessions: middleware.NewSessionBinder(0, 0, nil),
+		services: map[string]*service{},
+		servers:  map[*server.MCPServer]string{},
+	}
+	h.mux.HandleFunc("GET /healthz", h.health)
+	h.mux.HandleFunc("GET /.well-known/oauth-protected-resource", h.hubMetadata)
+	if cfg.AuthorizationServerMetadata != nil {
+		h.mux.Handle("/.well-known/oauth-authorization-server", cfg.AuthorizationServerMetadata)
+		h.mux.Handle("/.well-known/oauth-authorization-server/", cfg.AuthorizationServerMetadata)
+	}
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "no MCP service at " + r.URL.Path})
+	})
+	return h, nil
+}
+
+var serviceName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// Mount serves srv at /<name>/mcp (at /mcp when name is ""), with its protected resource
+// metadata at /.well-known/oauth-protected-resource/<name>/mcp. It also installs the
+// in-server scope enforcement (middleware.ServerOptions) on srv, so srv must not be
+// given those options again.
+func (h *Hub) Mount(name string, srv *server.MCPServer, opts ...Option) error {
+	if name != "" && !serviceName.MatchString(name) {
+		return fmt.Errorf("hub: service name %q is invalid: use lowercase letters, digits, '.', '_' or '-', starting with a letter or digit", name)
+	}
+	if srv == nil {
+		return fmt.Errorf("hub: service %q has a nil server", name)
+	}
+	path := "/mcp"
+	if name != "" {
+		path = "/" + name + "/mcp"
+	}
+	s := &service{name: name, resource: h.base.String() + path, metadataPath: "/.well-known/oauth-protected-resource" + h.base.Path + path, srv: srv}
+	for _, o := range opts {
+		o(s)
+	}
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, dup := h.services[name]; dup {
+		return fmt.Errorf("hub: service %q is already mounted", name)
+	}
+	if other, dup := h.servers[srv]; dup {
+		return fmt.Errorf("hub: this MCP server is already mounted as %q; create one server per service", other)
+	}
+
+	if !s.requiredSet {
+		s.required = h.cfg.RequiredScopes
+	}
+	if !s.tenantsSet {
+		s.tenants = h.cfg.AllowedTenants
+	}
+	if s.authServers == nil {
+		s.authServers = h.cfg.AuthorizationServers
+	}
+	hide := h.cfg.HideForbiddenTools
+	if s.hide != nil {
+		hide = *s.hide
+	}
+	if !s.public && s.verifier == nil {
+		switch {
+		case h.cfg.VerifierFor != nil:
+			v, err := h.cfg.VerifierFor(s.resource)
+			if err != nil {
+				return fmt.Errorf("hub: building the verifier of service %q: %w", name, err)
+			}
+			s.verifier = v
+		case h.cfg.Verifier != nil:
+			s.verifier = h.cfg.Verifier
+		default:
+			return fmt.Errorf("hub: service %q has no verifier: set Config.VerifierFor or Config.Verifier, pass hub.WithVerifier, or mount it with hub.Public()", name)
+		}
+	}
+	if s.verifier != nil && !h.cfg.DisableCache {
+		if _, cached := s.verifier.(*mcpauth.CachedVerifier); !cached {
+			s.verifier = mcpauth.Cached(s.verifier, h.cfg.CacheOptions...)
+		}
+	}
+
+	for _, o := range middleware.ServerOptions(middleware.ServerConfig{HideForbidden: hide, Service: name, Audit: h.cfg.Audit}) {
+		o(srv)
+	}
+	httpOpts := append([]server.StreamableHTTPOption{server.WithEndpointPath(path)}, s.httpOpts...)
+	var handler http.Handler = server.NewStreamableHTTPServer(srv, httpOpts...)
+	if !s.public {
+		mw, err := middleware.NewBearer(middleware.Config{
+			Verifier:            s.verifier,
+			ResourceMetadataURL: h.base.Scheme + "://" + h.base.Host + s.metadataPath,
+			RequiredScopes:      s.required,
+			AllowedTenants:      s.tenants,
+			Tools:               middleware.ToolsOf(srv),
+			Sessions:            h.sessions,
+			Service:             name,
+			Audit:               h.cfg.Audit,
+			MaxBodyBytes:        h.cfg.MaxBodyBytes,
+		})
+		if err != nil {
+			return fmt.Errorf("hub: service %q: %w", name, err)
+		}
+		handler = mw(handler)
+		h.mux.HandleFunc("GET "+s.metadataPath, func(w http.ResponseWriter, r *http.Request) { h.serviceMetadata(w, s) })
+	}
+	h.mux.Handle(h.base.Path+path, handler)
+	h.services[name] = s
+	h.servers[srv] = name
+	return nil
+}
+
+// ResourceURL returns the resource URI of the named service ("" when not mounted).
+func (h *Hub) ResourceURL(name string) string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if s, ok := h.services[name]; ok {
+		return s.resource
+	}
+	return ""
+}
+
+// Handle registers an extra route on the hub, such as a development issuer's JWKS.
+func (h *Hub) Handle(pattern string, handler http.Handler) { h.mux.Handle(pattern, handler) }
+
+// ServeHTTP routes to the services, their metadata, the health endpoint and extra routes.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// ProtectedResourceMetadata is an RFC 9728 protected resource metadata document.
+type ProtectedResourceMetadata struct {
+	Resource               string   `json:"resource"`
+	AuthorizationServers   []string `json:"authorization_servers,omitempty"`
+	ScopesSupported        []string `json:"scopes_supported,omitempty"`
+	BearerMethodsSupported []string `json:"bearer_methods_supported"`
+	ResourceName           string   `json:"resource_name,omitempty"`
+}
+
+func (h *Hub) serviceMetadata(w http.ResponseWriter, s *service) {
+	supported := s.required.Scopes()
+	for _, t := range s.srv.ListTools() {
+		for _, sc := range scopes.ForTool(t.Tool).Scopes() {
+			if !slices.Contains(supported, sc) {
+				supported = append(supported, sc)
+			}
+		}
+	}
+	sort.Strings(supported)
+	name := s.name
+	if name == "" {
+		name = "mcp"
+	}
+	writeMetadata(w, ProtectedResourceMetadata{
+		Resource:               s.resource,
+		AuthorizationServers:   s.authServers,
+		ScopesSupported:        supported,
+		BearerMethodsSupported: []string{"header"},
+		ResourceName:           name,
+	})
+}
+
+func (h *Hub) hubMetadata(w http.ResponseWriter, r *http.Request) {
+	writeMetadata(w, ProtectedResourceMetadata{
+		Resource:               h.base.String(),
+		AuthorizationServers:   h.cfg.AuthorizationServers,
+		ScopesSupported:        h.cfg.RequiredScopes.Scopes(),
+		BearerMethodsSupported: []string{"header"},
+	})
+}
+
+func (h *Hub) health(w http.ResponseWriter, r *http.Request) {
+	h.mu.RLock()
+	names := make([]string, 0, len(h.services))
+	for n := range h.services {
+		names = append(names, n)
+	}
+	h.mu.RUnlock()
+	sort.Strings(names)
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "services": names})
+}
+
+func writeMetadata(w http.ResponseWriter, v any) {
+	// Metadata is public and read by browser-based clients too.
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Cache-Control", "max-age=300")
+	writeJSON(w, http.StatusOK, v)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
