@@ -1,0 +1,148 @@
+package bearer
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"maps"
+	"strings"
+	"time"
+)
+
+// Claims builds the claims of a token to sign, for tests and the development issuer.
+// Methods modify the receiver and return it, so calls chain:
+//
+//	c := bearer.NewClaims("alice").AddScopes("notes:read").WithAudience(resource).ExpiresIn(time.Hour)
+//
+// A Claims is not safe for concurrent modification.
+type Claims struct {
+	subject   string
+	issuer    string
+	audience  []string
+	scopes    []string
+	issuedAt  time.Time
+	expiresIn time.Duration // relative to issuedAt, unless expiresAt is set
+	expiresAt time.Time
+	noExpiry  bool
+	notBefore time.Time
+	id        string
+	extra     map[string]any
+}
+
+// NewClaims returns claims for subject, issued now, expiring in one hour, with a random
+// 128-bit hex "jti".
+func NewClaims(subject string) *Claims {
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	return &Claims{
+		subject:   subject,
+		issuedAt:  time.Now(),
+		expiresIn: time.Hour,
+		id:        hex.EncodeToString(id[:]),
+	}
+}
+
+// AddScopes adds scopes; they are rendered as one space-delimited "scope" claim.
+func (c *Claims) AddScopes(s ...string) *Claims {
+	for _, v := range s {
+		c.scopes = append(c.scopes, strings.Fields(v)...)
+	}
+	return c
+}
+
+// AddClaim sets claim name to v. It overrides the value the builder would render for
+// the same name (so tests can craft claims of any shape); a time.Time is rendered as
+// NumericDate seconds.
+func (c *Claims) AddClaim(name string, v any) *Claims {
+	if c.extra == nil {
+		c.extra = make(map[string]any)
+	}
+	c.extra[name] = v
+	return c
+}
+
+// ExpiresIn sets the expiry to d after the issue time.
+func (c *Claims) ExpiresIn(d time.Duration) *Claims {
+	c.expiresIn, c.expiresAt, c.noExpiry = d, time.Time{}, false
+	return c
+}
+
+// ExpiresAt sets the expiry to t.
+func (c *Claims) ExpiresAt(t time.Time) *Claims {
+	c.expiresAt, c.noExpiry = t, false
+	return c
+}
+
+// NotBefore sets the "nbf" claim.
+func (c *Claims) NotBefore(t time.Time) *Claims {
+	c.notBefore = t
+	return c
+}
+
+// IssuedAt sets the "iat" claim; it is also the base time of ExpiresIn.
+func (c *Claims) IssuedAt(t time.Time) *Claims {
+	c.issuedAt = t
+	return c
+}
+
+// WithIssuer sets the "iss" claim.
+func (c *Claims) WithIssuer(iss string) *Claims {
+	c.issuer = iss
+	return c
+}
+
+// WithAudience sets the "aud" claim: a string for one audience, an array for several,
+// no claim for none.
+func (c *Claims) WithAudience(aud ...string) *Claims {
+	c.audience = append([]string(nil), aud...)
+	return c
+}
+
+// WithoutExpiry removes the "exp" claim.
+func (c *Claims) WithoutExpiry() *Claims {
+	c.noExpiry = true
+	return c
+}
+
+// Map renders the claims: sub, iat, exp, jti, scope, and iss, aud, nbf when set, then
+// the claims added with AddClaim. Numeric dates are int64 seconds. Each call returns a
+// new map.
+func (c *Claims) Map() map[string]any {
+	m := make(map[string]any, 8+len(c.extra))
+	if c.subject != "" {
+		m["sub"] = c.subject
+	}
+	m["iat"] = c.issuedAt.Unix()
+	if !c.noExpiry {
+		if !c.expiresAt.IsZero() {
+			m["exp"] = c.expiresAt.Unix()
+		} else {
+			m["exp"] = c.issuedAt.Add(c.expiresIn).Unix()
+		}
+	}
+	if !c.notBefore.IsZero() {
+		m["nbf"] = c.notBefore.Unix()
+	}
+	if c.id != "" {
+		m["jti"] = c.id
+	}
+	if len(c.scopes) > 0 {
+		m["scope"] = strings.Join(c.scopes, " ")
+	}
+	if c.issuer != "" {
+		m["iss"] = c.issuer
+	}
+	switch len(c.audience) {
+	case 0:
+	case 1:
+		m["aud"] = c.audience[0]
+	default:
+		m["aud"] = append([]string(nil), c.audience...)
+	}
+	for k, v := range maps.All(c.extra) {
+		if t, ok := v.(time.Time); ok {
+			v = t.Unix()
+		}
+		m[k] = v
+	}
+	return m
+}

@@ -1,0 +1,674 @@
+package bearer
+
+import (
+	"bytes"
+	"crypto"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mcpauth/mcpauth/scopes"
+)
+
+// Defaults and limits of Config.
+const (
+	// DefaultMaxTokenSize is the default Config.MaxTokenSize, in bytes.
+	DefaultMaxTokenSize = 8192
+	// DefaultHTTPTimeout is the default Config.HTTPTimeout.
+	DefaultHTTPTimeout = 5 * time.Second
+	// DefaultRefreshInterval is the default Config.RefreshInterval.
+	DefaultRefreshInterval = time.Hour
+	// DefaultUnknownKIDRefreshInterval is the default Config.UnknownKIDRefreshInterval.
+	DefaultUnknownKIDRefreshInterval = time.Minute
+	// MaxLeeway is the largest Config.Leeway accepted.
+	MaxLeeway = 5 * time.Minute
+	// MinHMACSecretSize is the smallest Config.HMACSecret accepted, in bytes.
+	MinHMACSecretSize = 32
+	// MinRSAKeyBits is the smallest RSA modulus accepted, from any key source.
+	MinRSAKeyBits = 2048
+)
+
+// asymmetricAlgorithms is the default allowlist for public keys and JWKS.
+var asymmetricAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+
+// hmacAlgorithms is the default allowlist for an HMAC secret.
+var hmacAlgorithms = []string{"HS256", "HS384", "HS512"}
+
+// Config configures a Verifier. Exactly one key source must be set: JWKSURI, public keys
+// (PublicKeyFiles and/or PublicKeys) or HMACSecret. The zero value of every other field
+// is a safe default, except Issuers and Audience, which must be set unless their checks
+// are skipped explicitly.
+//
+// Config values print safely: String, GoString, Format, MarshalJSON and LogValue show
+// HMACSecret as "[redacted]", so fmt (%v, %+v, %#v, ...), encoding/json and log/slog
+// never reveal it.
+type Config struct {
+	// JWKSURI is the URL of a JSON Web Key Set to fetch the verification keys from.
+	// It must use https, except for loopback hosts (127.0.0.0/8, ::1, localhost).
+	JWKSURI string
+	// PublicKeyFiles are files holding verification keys: PEM (PKIX "PUBLIC KEY",
+	// PKCS #1 "RSA PUBLIC KEY" or "CERTIFICATE" blocks, several per file allowed) or JSON
+	// (one JWK or a JWK Set). Keys from JSON keep their "kid" and "alg".
+	PublicKeyFiles []string
+	// PublicKeys are verification keys given directly: *rsa.PublicKey, *ecdsa.PublicKey
+	// (P-256, P-384, P-521) or ed25519.PublicKey. They have no key ID, so they are tried
+	// for any token whose algorithm fits them, whatever its "kid".
+	PublicKeys []crypto.PublicKey
+	// HMACSecret is a shared secret for HS256/HS384/HS512 tokens (development and
+	// closed systems). It must be at least 32 bytes.
+	HMACSecret []byte
+
+	// Issuers lists the accepted "iss" values, compared exactly. At least one is
+	// required unless SkipIssuerCheck is set.
+	Issuers []string
+	// SkipIssuerCheck accepts tokens from any issuer (or none). Only safe when the keys
+	// belong to a single issuer.
+	SkipIssuerCheck bool
+	// Audience lists accepted audiences: the token's "aud" must contain at least one of
+	// them. Required by New unless SkipAudienceCheck is set; NewFactory fills it with
+	// each resource's URI when it is empty.
+	Audience []string
+	// SkipAudienceCheck accepts tokens whatever their audience. A token minted for
+	// another service is then accepted here too.
+	SkipAudienceCheck bool
+
+	// Algorithms is the allowlist of signing algorithms (case-insensitive). The default
+	// is RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA for asymmetric keys
+	// and HS256 HS384 HS512 for an HMAC secret. "none" is always refused, HMAC
+	// algorithms are refused with asymmetric keys and asymmetric algorithms with an HMAC
+	// secret.
+	Algorithms []string
+	// Leeway is the allowed clock skew for exp, nbf and iat: 0 (the default) to 5 minutes.
+	Leeway time.Duration
+	// ExpirationOptional accepts tokens without an "exp" claim. By default exp is required.
+	ExpirationOptional bool
+
+	// ScopeClaims are extra claim names read as scopes, besides "scope" (a
+	// space-delimited string) and "scp" (an array of strings or a space-delimited
+	// string). Each may be a string or an array of strings.
+	ScopeClaims []string
+	// RolesClaim names the claim holding the principal's roles (a string or an array of
+	// strings). Default "roles".
+	RolesClaim string
+	// RoleScopes expands roles into scopes: a token with role r is granted RoleScopes[r].
+	RoleScopes scopes.RoleMap
+	// TenantClaim names the string claim copied to AccessToken.TenantID. Default "tenant_id".
+	TenantClaim string
+	// MaxTokenSize is the largest token accepted, in bytes (default 8192). Larger tokens
+	// are refused before any decoding or cryptography.
+	MaxTokenSize int
+
+	// HTTPClient fetches the JWKS. The default is a client with HTTPTimeout. Either way,
+	// responses larger than 1 MiB and redirects to non-https URLs are refused.
+	HTTPClient *http.Client
+	// HTTPTimeout bounds each JWKS fetch (default 5s).
+	HTTPTimeout time.Duration
+	// RefreshInterval is how often the JWKS is fetched again in the background (default 1h).
+	RefreshInterval time.Duration
+	// UnknownKIDRefreshInterval is the minimum time between JWKS fetches triggered by a
+	// token whose "kid" is unknown (default 1 minute). Between two such fetches, tokens
+	// with an unknown kid fail at once with invalid_token.
+	UnknownKIDRefreshInterval time.Duration
+
+	// Now is the clock (default time.Now). It drives token time checks and the
+	// unknown-kid refresh limiter.
+	Now func() time.Time
+	// ProviderName is copied to AccessToken.Provider (default "bearer").
+	ProviderName string
+
+	// envPrefix is the environment prefix the Config was read with, so that errors can
+	// name the right variables.
+	envPrefix string
+}
+
+// settings is a validated, defaulted Config.
+type settings struct {
+	kind        sourceKind
+	algs        []string
+	issuers     []string
+	skipIss     bool
+	audience    []string
+	skipAud     bool
+	leeway      time.Duration
+	expOptional bool
+	scopeClaims []string
+	rolesClaim  string
+	roleScopes  scopes.RoleMap
+	tenantClaim string
+	maxSize     int
+	now         func() time.Time
+	provider    string
+
+	jwksURI        string
+	httpTimeout    time.Duration
+	refresh        time.Duration
+	unknownRefresh time.Duration
+	staticKeys     []*verificationKey
+}
+
+type sourceKind int
+
+const (
+	sourceNone sourceKind = iota
+	sourceJWKS
+	sourceStatic
+	sourceHMAC
+)
+
+// env names the environment variable for suffix, with the Config's prefix.
+func (c Config) env(suffix string) string {
+	p := c.envPrefix
+	if p == "" {
+		p = "MCPAUTH"
+	}
+	return p + "_" + suffix
+}
+
+// Validate reports every problem of the configuration, as one error per problem joined
+// with errors.Join. Each message names the Config field and says how to fix it. Validate
+// reads PublicKeyFiles, so a missing or unreadable key file is reported too. New calls
+// Validate; calling it earlier is useful to check a configuration at startup.
+func (c Config) Validate() error {
+	_, err := c.prepare(true)
+	return err
+}
+
+// prepare validates c and returns its defaulted settings. requireAudience is false for
+// NewFactory, which fills the audience per resource.
+func (c Config) prepare(requireAudience bool) (*settings, error) {
+	var errs []error
+	add := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("bearer: "+format, args...))
+	}
+	s := &settings{
+		skipIss:        c.SkipIssuerCheck,
+		skipAud:        c.SkipAudienceCheck,
+		leeway:         c.Leeway,
+		expOptional:    c.ExpirationOptional,
+		rolesClaim:     c.RolesClaim,
+		roleScopes:     c.RoleScopes,
+		tenantClaim:    c.TenantClaim,
+		maxSize:        c.MaxTokenSize,
+		now:            c.Now,
+		provider:       c.ProviderName,
+		jwksURI:        c.JWKSURI,
+		httpTimeout:    c.HTTPTimeout,
+		refresh:        c.RefreshInterval,
+		unknownRefresh: c.UnknownKIDRefreshInterval,
+	}
+
+	// Key source: exactly one.
+	var sources []string
+	if c.JWKSURI != "" {
+		sources = append(sources, "Config.JWKSURI")
+		s.kind = sourceJWKS
+	}
+	if len(c.PublicKeyFiles) > 0 || len(c.PublicKeys) > 0 {
+		sources = append(sources, "Config.PublicKeyFiles/PublicKeys")
+		s.kind = sourceStatic
+	}
+	if len(c.HMACSecret) > 0 {
+		sources = append(sources, "Config.HMACSecret")
+		s.kind = sourceHMAC
+	}
+	switch len(sources) {
+	case 0:
+		add("no signing keys are configured: set Config.JWKSURI (%s), Config.PublicKeyFiles (%s), Config.PublicKeys or Config.HMACSecret (%s)",
+			c.env("JWKS_URI"), c.env("PUBLIC_KEY_FILE"), c.env("HMAC_SECRET"))
+	case 1:
+	default:
+		add("%s are all set: configure exactly one key source", strings.Join(sources, " and "))
+		s.kind = sourceNone
+	}
+
+	if c.JWKSURI != "" {
+		if err := checkJWKSURI(c.JWKSURI); err != nil {
+			add("Config.JWKSURI: %v (%s)", err, c.env("JWKS_URI"))
+		}
+	}
+	if len(c.HMACSecret) > 0 && len(c.HMACSecret) < MinHMACSecretSize {
+		add("Config.HMACSecret is %d bytes: an HMAC secret must be at least %d bytes (%s; generate one with `openssl rand -base64 48`)",
+			len(c.HMACSecret), MinHMACSecretSize, c.env("HMAC_SECRET"))
+	}
+	for i, f := range c.PublicKeyFiles {
+		if strings.TrimSpace(f) == "" {
+			add("Config.PublicKeyFiles[%d] is empty: remove it or give the path of a PEM or JWK file (%s)", i, c.env("PUBLIC_KEY_FILE"))
+			continue
+		}
+		keys, err := loadKeyFile(f)
+		if err != nil {
+			add("Config.PublicKeyFiles[%d]: %v (%s)", i, err, c.env("PUBLIC_KEY_FILE"))
+			continue
+		}
+		s.staticKeys = append(s.staticKeys, keys...)
+	}
+	for i, k := range c.PublicKeys {
+		vk, err := newStaticKey(k)
+		if err != nil {
+			add("Config.PublicKeys[%d]: %v", i, err)
+			continue
+		}
+		s.staticKeys = append(s.staticKeys, vk)
+	}
+
+	// Algorithms.
+	algs := c.Algorithms
+	if len(algs) == 0 {
+		if s.kind == sourceHMAC {
+			algs = hmacAlgorithms
+		} else {
+			algs = asymmetricAlgorithms
+		}
+	}
+	for _, a := range algs {
+		canon, ok := canonicalAlg(a)
+		switch {
+		case strings.EqualFold(strings.TrimSpace(a), "none"):
+			add(`Config.Algorithms: "none" (unsigned tokens) is never accepted: remove it (%s)`, c.env("ALGORITHMS"))
+		case !ok:
+			add("Config.Algorithms: unknown algorithm %q: use some of %s (%s)", a,
+				strings.Join(asymmetricAlgorithms, " ")+" "+strings.Join(hmacAlgorithms, " "), c.env("ALGORITHMS"))
+		case algFamily(canon) == famHMAC && (s.kind == sourceJWKS || s.kind == sourceStatic):
+			add("Config.Algorithms: %s needs an HMAC secret but the keys are asymmetric: remove it (accepting HMAC with public keys enables key-confusion attacks) (%s)", canon, c.env("ALGORITHMS"))
+		case algFamily(canon) != famHMAC && s.kind == sourceHMAC:
+			add("Config.Algorithms: %s needs an asymmetric key but only Config.HMACSecret is set: use HS256, HS384 or HS512, or configure public keys (%s)", canon, c.env("ALGORITHMS"))
+		default:
+			if !slices.Contains(s.algs, canon) {
+				s.algs = append(s.algs, canon)
+			}
+		}
+	}
+	if s.kind == sourceStatic && len(s.staticKeys) > 0 && len(s.algs) > 0 {
+		usable := false
+		for _, k := range s.staticKeys {
+			for _, a := range s.algs {
+				if k.fits(a, algFamily(a)) {
+					usable = true
+				}
+			}
+		}
+		if !usable {
+			add("Config.Algorithms (%s) contains no algorithm that the configured public keys can verify: add the algorithm your issuer signs with (%s)",
+				strings.Join(s.algs, " "), c.env("ALGORITHMS"))
+		}
+	}
+
+	// Issuers and audience.
+	if len(c.Issuers) == 0 && !c.SkipIssuerCheck {
+		add(`Config.Issuers is empty: set %s (the "iss" value of the tokens to accept) or set SkipIssuerCheck`, c.env("ISSUER"))
+	}
+	for i, iss := range c.Issuers {
+		if strings.TrimSpace(iss) == "" {
+			add("Config.Issuers[%d] is empty: remove it (%s)", i, c.env("ISSUER"))
+		}
+	}
+	s.issuers = slices.Clone(c.Issuers)
+	if len(c.Audience) == 0 && !c.SkipAudienceCheck && requireAudience {
+		add("Config.Audience is empty: set %s (the resource URI of the service) or set SkipAudienceCheck", c.env("AUDIENCE"))
+	}
+	for i, a := range c.Audience {
+		if strings.TrimSpace(a) == "" {
+			add("Config.Audience[%d] is empty: remove it (%s)", i, c.env("AUDIENCE"))
+		}
+	}
+	s.audience = slices.Clone(c.Audience)
+
+	// Limits and durations.
+	if c.Leeway < 0 || c.Leeway > MaxLeeway {
+		add("Config.Leeway %s is out of range: use a duration from 0 to %s (%s)", c.Leeway, MaxLeeway, c.env("LEEWAY"))
+	}
+	if c.MaxTokenSize < 0 {
+		add("Config.MaxTokenSize %d is negative: leave it 0 for the default (%d bytes) or give a positive size", c.MaxTokenSize, DefaultMaxTokenSize)
+	}
+	if c.HTTPTimeout < 0 {
+		add("Config.HTTPTimeout %s is negative: leave it 0 for the default (%s)", c.HTTPTimeout, DefaultHTTPTimeout)
+	}
+	if c.RefreshInterval < 0 {
+		add("Config.RefreshInterval %s is negative: leave it 0 for the default (%s)", c.RefreshInterval, DefaultRefreshInterval)
+	}
+	if c.UnknownKIDRefreshInterval < 0 {
+		add("Config.UnknownKIDRefreshInterval %s is negative: leave it 0 for the default (%s)", c.UnknownKIDRefreshInterval, DefaultUnknownKIDRefreshInterval)
+	}
+	for i, name := range c.ScopeClaims {
+		if strings.TrimSpace(name) == "" {
+			add("Config.ScopeClaims[%d] is empty: remove it", i)
+		}
+	}
+	s.scopeClaims = slices.Clone(c.ScopeClaims)
+
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+
+	if s.rolesClaim == "" {
+		s.rolesClaim = "roles"
+	}
+	if s.tenantClaim == "" {
+		s.tenantClaim = "tenant_id"
+	}
+	if s.maxSize == 0 {
+		s.maxSize = DefaultMaxTokenSize
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.provider == "" {
+		s.provider = "bearer"
+	}
+	if s.httpTimeout == 0 {
+		s.httpTimeout = DefaultHTTPTimeout
+	}
+	if s.refresh == 0 {
+		s.refresh = DefaultRefreshInterval
+	}
+	if s.unknownRefresh == 0 {
+		s.unknownRefresh = DefaultUnknownKIDRefreshInterval
+	}
+	if s.kind == sourceHMAC {
+		s.staticKeys = []*verificationKey{{family: famHMAC, key: slices.Clone(c.HMACSecret)}}
+	}
+	return s, nil
+}
+
+// canonicalAlg returns the registered spelling of a supported algorithm name.
+func canonicalAlg(a string) (string, bool) {
+	a = strings.TrimSpace(a)
+	for _, known := range asymmetricAlgorithms {
+		if strings.EqualFold(a, known) {
+			return known, true
+		}
+	}
+	for _, known := range hmacAlgorithms {
+		if strings.EqualFold(a, known) {
+			return known, true
+		}
+	}
+	return "", false
+}
+
+// checkJWKSURI enforces the https-only rule (loopback hosts excepted).
+func checkJWKSURI(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a valid URL", raw)
+	}
+	if !u.IsAbs() || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL: give the full https:// URL of the JWKS", u.Redacted())
+	}
+	if u.User != nil {
+		return fmt.Errorf("%q contains credentials: remove them from the URL", u.Redacted())
+	}
+	return checkJWKSURL(u)
+}
+
+// checkJWKSURL is the scheme rule, also applied to redirects.
+func checkJWKSURL(u *url.URL) error {
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return nil
+	case "http":
+		if isLoopbackHost(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("%q must use https: http is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost)", u.Redacted())
+	default:
+		return fmt.Errorf("%q has scheme %q: use an https:// URL", u.Redacted(), u.Scheme)
+	}
+}
+
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.Unmap().IsLoopback()
+}
+
+// ---- redaction ----
+
+const redacted = "[redacted]"
+
+// fields lists the non-zero fields of c as name/value pairs, secrets redacted.
+func (c Config) fields() [][2]string {
+	var out [][2]string
+	add := func(name, value string) { out = append(out, [2]string{name, value}) }
+	list := func(v []string) string {
+		q := make([]string, len(v))
+		for i, s := range v {
+			q[i] = strconv.Quote(s)
+		}
+		return "[" + strings.Join(q, " ") + "]"
+	}
+	if c.JWKSURI != "" {
+		shown := c.JWKSURI
+		if u, err := url.Parse(c.JWKSURI); err == nil {
+			shown = u.Redacted()
+		}
+		add("JWKSURI", strconv.Quote(shown))
+	}
+	if len(c.PublicKeyFiles) > 0 {
+		add("PublicKeyFiles", list(c.PublicKeyFiles))
+	}
+	if len(c.PublicKeys) > 0 {
+		types := make([]string, len(c.PublicKeys))
+		for i, k := range c.PublicKeys {
+			types[i] = fmt.Sprintf("%T", k)
+		}
+		add("PublicKeys", "["+strings.Join(types, " ")+"]")
+	}
+	if len(c.HMACSecret) > 0 {
+		add("HMACSecret", redacted)
+	}
+	if len(c.Issuers) > 0 {
+		add("Issuers", list(c.Issuers))
+	}
+	if c.SkipIssuerCheck {
+		add("SkipIssuerCheck", "true")
+	}
+	if len(c.Audience) > 0 {
+		add("Audience", list(c.Audience))
+	}
+	if c.SkipAudienceCheck {
+		add("SkipAudienceCheck", "true")
+	}
+	if len(c.Algorithms) > 0 {
+		add("Algorithms", list(c.Algorithms))
+	}
+	if c.Leeway != 0 {
+		add("Leeway", c.Leeway.String())
+	}
+	if c.ExpirationOptional {
+		add("ExpirationOptional", "true")
+	}
+	if len(c.ScopeClaims) > 0 {
+		add("ScopeClaims", list(c.ScopeClaims))
+	}
+	if c.RolesClaim != "" {
+		add("RolesClaim", strconv.Quote(c.RolesClaim))
+	}
+	if len(c.RoleScopes) > 0 {
+		roles := make([]string, 0, len(c.RoleScopes))
+		for r := range c.RoleScopes {
+			roles = append(roles, r)
+		}
+		slices.Sort(roles)
+		parts := make([]string, len(roles))
+		for i, r := range roles {
+			parts[i] = strconv.Quote(r) + ":" + list(c.RoleScopes[r])
+		}
+		add("RoleScopes", "map["+strings.Join(parts, " ")+"]")
+	}
+	if c.TenantClaim != "" {
+		add("TenantClaim", strconv.Quote(c.TenantClaim))
+	}
+	if c.MaxTokenSize != 0 {
+		add("MaxTokenSize", strconv.Itoa(c.MaxTokenSize))
+	}
+	if c.HTTPClient != nil {
+		add("HTTPClient", "(set)")
+	}
+	if c.HTTPTimeout != 0 {
+		add("HTTPTimeout", c.HTTPTimeout.String())
+	}
+	if c.RefreshInterval != 0 {
+		add("RefreshInterval", c.RefreshInterval.String())
+	}
+	if c.UnknownKIDRefreshInterval != 0 {
+		add("UnknownKIDRefreshInterval", c.UnknownKIDRefreshInterval.String())
+	}
+	if c.Now != nil {
+		add("Now", "(set)")
+	}
+	if c.ProviderName != "" {
+		add("ProviderName", strconv.Quote(c.ProviderName))
+	}
+	return out
+}
+
+// String describes c for logs and error messages. Only fields that are set are shown,
+// and HMACSecret is shown as "[redacted]".
+func (c Config) String() string {
+	var b strings.Builder
+	b.WriteString("bearer.Config{")
+	for i, f := range c.fields() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(f[0])
+		b.WriteString(":")
+		b.WriteString(f[1])
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// GoString is used by the %#v verb; it is String, with HMACSecret redacted.
+func (c Config) GoString() string { return c.String() }
+
+// Format implements fmt.Formatter so that every verb (%v, %+v, %#v, %s, %q, %x, %d...)
+// prints the redacted form of String and never the HMAC secret.
+func (c Config) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = io.WriteString(f, c.GoString())
+		return
+	}
+	_, _ = fmt.Fprintf(f, fmt.FormatString(f, verb), c.String())
+}
+
+// LogValue implements slog.LogValuer: the fields that are set, HMACSecret redacted.
+func (c Config) LogValue() slog.Value {
+	fs := c.fields()
+	attrs := make([]slog.Attr, len(fs))
+	for i, f := range fs {
+		v := f[1]
+		if uq, err := strconv.Unquote(v); err == nil {
+			v = uq
+		}
+		attrs[i] = slog.String(f[0], v)
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// MarshalJSON renders the same redacted view as LogValue, so that a Config dumped as
+// JSON never contains the HMAC secret.
+func (c Config) MarshalJSON() ([]byte, error) {
+	var b strings.Builder
+	b.WriteString("{")
+	for i, f := range c.fields() {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		v := f[1]
+		if uq, err := strconv.Unquote(v); err == nil {
+			v = uq
+		}
+		b.WriteString(strconv.Quote(f[0]))
+		b.WriteString(":")
+		b.WriteString(strconv.Quote(v))
+	}
+	b.WriteString("}")
+	return []byte(b.String()), nil
+}
+
+// ---- environment ----
+
+// ConfigFromEnv reads a Config from environment variables named prefix + "_" + NAME
+// (prefix "" means "MCPAUTH"):
+//
+//	PREFIX_JWKS_URI          Config.JWKSURI
+//	PREFIX_ISSUER            Config.Issuers (comma- or space-separated)
+//	PREFIX_AUDIENCE          Config.Audience (list)
+//	PREFIX_ALGORITHMS        Config.Algorithms (list)
+//	PREFIX_PUBLIC_KEY_FILE   Config.PublicKeyFiles (list)
+//	PREFIX_HMAC_SECRET       Config.HMACSecret (the raw bytes of the value)
+//	PREFIX_HMAC_SECRET_FILE  Config.HMACSecret read from a file, trailing newline trimmed
+//	PREFIX_LEEWAY            Config.Leeway (a Go duration such as "30s")
+//	PREFIX_TENANT_CLAIM      Config.TenantClaim
+//	PREFIX_ROLES_CLAIM       Config.RolesClaim
+//
+// Unset or empty variables leave the field zero. Errors name the variable and the fix.
+// ConfigFromEnv does not call Validate (New and NewFactory do), so the caller may still
+// adjust the result; validation errors then also name these variables.
+func ConfigFromEnv(prefix string) (Config, error) {
+	prefix = strings.TrimSuffix(prefix, "_")
+	if prefix == "" {
+		prefix = "MCPAUTH"
+	}
+	c := Config{envPrefix: prefix}
+	get := func(name string) string { return strings.TrimSpace(os.Getenv(prefix + "_" + name)) }
+	list := func(name string) []string {
+		return strings.FieldsFunc(get(name), func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+	}
+	var errs []error
+
+	c.JWKSURI = get("JWKS_URI")
+	c.Issuers = list("ISSUER")
+	c.Audience = list("AUDIENCE")
+	c.Algorithms = list("ALGORITHMS")
+	c.PublicKeyFiles = list("PUBLIC_KEY_FILE")
+	c.TenantClaim = get("TENANT_CLAIM")
+	c.RolesClaim = get("ROLES_CLAIM")
+
+	if v := get("LEEWAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("bearer: %s=%q is not a duration: use a Go duration such as 30s or 1m", c.env("LEEWAY"), v))
+		} else {
+			c.Leeway = d
+		}
+	}
+
+	secret := os.Getenv(prefix + "_HMAC_SECRET")
+	secretFile := get("HMAC_SECRET_FILE")
+	switch {
+	case secret != "" && secretFile != "":
+		errs = append(errs, fmt.Errorf("bearer: %s and %s are both set: set only one of them", c.env("HMAC_SECRET"), c.env("HMAC_SECRET_FILE")))
+	case secret != "":
+		c.HMACSecret = []byte(secret)
+	case secretFile != "":
+		b, err := os.ReadFile(secretFile)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("bearer: %s: cannot read the secret file: %w: check the path and its permissions", c.env("HMAC_SECRET_FILE"), err))
+		default:
+			b = bytes.TrimRight(b, "\r\n")
+			if len(b) == 0 {
+				errs = append(errs, fmt.Errorf("bearer: %s: the file %q is empty: write the secret into it", c.env("HMAC_SECRET_FILE"), secretFile))
+			}
+			c.HMACSecret = b
+		}
+	}
+	if len(errs) > 0 {
+		return Config{envPrefix: prefix}, errors.Join(errs...)
+	}
+	return c, nil
+}

@@ -1,0 +1,249 @@
+package bearer
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcpauth/mcpauth/scopes"
+	"github.com/stretchr/testify/require"
+)
+
+func TestValidateNamesTheField(t *testing.T) {
+	secret := []byte(strings.Repeat("s", 32))
+	jwks := "https://idp.example.com/.well-known/jwks.json"
+	ok := Config{JWKSURI: jwks, Issuers: []string{"https://idp.example.com"}, Audience: []string{"https://mcp.example.com"}}
+	require.NoError(t, ok.Validate())
+
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+
+	cases := []struct {
+		name string
+		edit func(c *Config)
+		want []string
+	}{
+		{"no key source", func(c *Config) { c.JWKSURI = "" }, []string{
+			"bearer: no signing keys are configured: set Config.JWKSURI (MCPAUTH_JWKS_URI), Config.PublicKeyFiles (MCPAUTH_PUBLIC_KEY_FILE), Config.PublicKeys or Config.HMACSecret (MCPAUTH_HMAC_SECRET)"}},
+		{"two key sources", func(c *Config) { c.HMACSecret = secret }, []string{"Config.JWKSURI and Config.HMACSecret are all set: configure exactly one key source"}},
+		{"three key sources", func(c *Config) { c.HMACSecret = secret; c.PublicKeys = []crypto.PublicKey{&rsaKey.PublicKey} }, []string{"Config.JWKSURI and Config.PublicKeyFiles/PublicKeys and Config.HMACSecret"}},
+		{"short HMAC secret", func(c *Config) { c.JWKSURI = ""; c.HMACSecret = []byte("short") }, []string{"Config.HMACSecret is 5 bytes: an HMAC secret must be at least 32 bytes"}},
+		{"missing issuers", func(c *Config) { c.Issuers = nil }, []string{`bearer: Config.Issuers is empty: set MCPAUTH_ISSUER (the "iss" value of the tokens to accept) or set SkipIssuerCheck`}},
+		{"empty issuer", func(c *Config) { c.Issuers = []string{"a", " "} }, []string{"Config.Issuers[1] is empty"}},
+		{"missing audience", func(c *Config) { c.Audience = nil }, []string{"bearer: Config.Audience is empty: set MCPAUTH_AUDIENCE (the resource URI of the service) or set SkipAudienceCheck"}},
+		{"empty audience", func(c *Config) { c.Audience = []string{""} }, []string{"Config.Audience[0] is empty"}},
+		{"alg none", func(c *Config) { c.Algorithms = []string{"RS256", "none"} }, []string{`Config.Algorithms: "none" (unsigned tokens) is never accepted`}},
+		{"alg None", func(c *Config) { c.Algorithms = []string{"None"} }, []string{`"none" (unsigned tokens) is never accepted`}},
+		{"unknown alg", func(c *Config) { c.Algorithms = []string{"RS1"} }, []string{`Config.Algorithms: unknown algorithm "RS1"`}},
+		{"HMAC alg with JWKS", func(c *Config) { c.Algorithms = []string{"RS256", "HS256"} }, []string{"Config.Algorithms: HS256 needs an HMAC secret but the keys are asymmetric"}},
+		{"HMAC alg with public keys", func(c *Config) {
+			c.JWKSURI = ""
+			c.PublicKeys = []crypto.PublicKey{&rsaKey.PublicKey}
+			c.Algorithms = []string{"hs384"}
+		}, []string{"Config.Algorithms: HS384 needs an HMAC secret but the keys are asymmetric"}},
+		{"asymmetric alg with HMAC", func(c *Config) { c.JWKSURI = ""; c.HMACSecret = secret; c.Algorithms = []string{"RS256"} }, []string{"Config.Algorithms: RS256 needs an asymmetric key but only Config.HMACSecret is set"}},
+		{"leeway too large", func(c *Config) { c.Leeway = 6 * time.Minute }, []string{"Config.Leeway 6m0s is out of range: use a duration from 0 to 5m0s (MCPAUTH_LEEWAY)"}},
+		{"negative leeway", func(c *Config) { c.Leeway = -time.Second }, []string{"Config.Leeway -1s is out of range"}},
+		{"negative MaxTokenSize", func(c *Config) { c.MaxTokenSize = -1 }, []string{"Config.MaxTokenSize -1 is negative"}},
+		{"negative HTTPTimeout", func(c *Config) { c.HTTPTimeout = -1 }, []string{"Config.HTTPTimeout -1ns is negative"}},
+		{"negative RefreshInterval", func(c *Config) { c.RefreshInterval = -1 }, []string{"Config.RefreshInterval -1ns is negative"}},
+		{"negative UnknownKIDRefreshInterval", func(c *Config) { c.UnknownKIDRefreshInterval = -1 }, []string{"Config.UnknownKIDRefreshInterval -1ns is negative"}},
+		{"empty scope claim", func(c *Config) { c.ScopeClaims = []string{""} }, []string{"Config.ScopeClaims[0] is empty"}},
+		{"empty key file", func(c *Config) { c.JWKSURI = ""; c.PublicKeyFiles = []string{""} }, []string{"Config.PublicKeyFiles[0] is empty"}},
+		{"http JWKS", func(c *Config) { c.JWKSURI = "http://idp.example.com/jwks" }, []string{"Config.JWKSURI", "must use https"}},
+		{"several problems at once", func(c *Config) { c.Issuers = nil; c.Audience = nil; c.Leeway = time.Hour }, []string{"Config.Issuers is empty", "Config.Audience is empty", "Config.Leeway 1h0m0s"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ok
+			tc.edit(&c)
+			err := c.Validate()
+			require.Error(t, err)
+			for _, w := range tc.want {
+				require.ErrorContains(t, err, w)
+			}
+			_, err = New(c)
+			require.ErrorContains(t, err, tc.want[0], "New validates")
+		})
+	}
+
+	t.Run("skips", func(t *testing.T) {
+		c := ok
+		c.Issuers, c.Audience = nil, nil
+		c.SkipIssuerCheck, c.SkipAudienceCheck = true, true
+		require.NoError(t, c.Validate())
+	})
+	t.Run("factory needs no audience", func(t *testing.T) {
+		c := ok
+		c.JWKSURI = ""
+		c.PublicKeys = []crypto.PublicKey{&rsaKey.PublicKey}
+		c.Audience = nil
+		require.Error(t, c.Validate())
+		f, err := NewFactory(c)
+		require.NoError(t, err)
+		v, err := f("https://mcp.example.com/x")
+		require.NoError(t, err)
+		require.Equal(t, []string{"https://mcp.example.com/x"}, v.(*Verifier).audience)
+	})
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "secret")
+	require.NoError(t, os.WriteFile(secretFile, []byte("file-secret-0123456789abcdef0123456789\n"), 0o600))
+
+	t.Run("every variable", func(t *testing.T) {
+		t.Setenv("MCPAUTH_JWKS_URI", "https://idp.example.com/jwks.json")
+		t.Setenv("MCPAUTH_ISSUER", "https://idp.example.com, https://idp2.example.com")
+		t.Setenv("MCPAUTH_AUDIENCE", "https://a.example https://b.example")
+		t.Setenv("MCPAUTH_ALGORITHMS", "RS256,ES256")
+		t.Setenv("MCPAUTH_PUBLIC_KEY_FILE", "/a.pem, /b.pem")
+		t.Setenv("MCPAUTH_LEEWAY", "45s")
+		t.Setenv("MCPAUTH_TENANT_CLAIM", "org_id")
+		t.Setenv("MCPAUTH_ROLES_CLAIM", "groups")
+		c, err := ConfigFromEnv("")
+		require.NoError(t, err)
+		require.Equal(t, "https://idp.example.com/jwks.json", c.JWKSURI)
+		require.Equal(t, []string{"https://idp.example.com", "https://idp2.example.com"}, c.Issuers)
+		require.Equal(t, []string{"https://a.example", "https://b.example"}, c.Audience)
+		require.Equal(t, []string{"RS256", "ES256"}, c.Algorithms)
+		require.Equal(t, []string{"/a.pem", "/b.pem"}, c.PublicKeyFiles)
+		require.Equal(t, 45*time.Second, c.Leeway)
+		require.Equal(t, "org_id", c.TenantClaim)
+		require.Equal(t, "groups", c.RolesClaim)
+		require.Nil(t, c.HMACSecret)
+	})
+	t.Run("HMAC secret", func(t *testing.T) {
+		t.Setenv("MCPAUTH_HMAC_SECRET", "env-secret-0123456789abcdef0123456789")
+		c, err := ConfigFromEnv("MCPAUTH")
+		require.NoError(t, err)
+		require.Equal(t, []byte("env-secret-0123456789abcdef0123456789"), c.HMACSecret)
+	})
+	t.Run("HMAC secret file, trailing newline trimmed", func(t *testing.T) {
+		t.Setenv("MCPAUTH_HMAC_SECRET_FILE", secretFile)
+		c, err := ConfigFromEnv("MCPAUTH")
+		require.NoError(t, err)
+		require.Equal(t, []byte("file-secret-0123456789abcdef0123456789"), c.HMACSecret)
+	})
+	t.Run("both secrets", func(t *testing.T) {
+		t.Setenv("MCPAUTH_HMAC_SECRET", "env-secret-0123456789abcdef0123456789")
+		t.Setenv("MCPAUTH_HMAC_SECRET_FILE", secretFile)
+		_, err := ConfigFromEnv("MCPAUTH")
+		require.ErrorContains(t, err, "MCPAUTH_HMAC_SECRET and MCPAUTH_HMAC_SECRET_FILE are both set: set only one of them")
+		require.NotContains(t, err.Error(), "env-secret")
+	})
+	t.Run("missing secret file", func(t *testing.T) {
+		t.Setenv("MCPAUTH_HMAC_SECRET_FILE", filepath.Join(dir, "nope"))
+		_, err := ConfigFromEnv("MCPAUTH")
+		require.ErrorContains(t, err, "MCPAUTH_HMAC_SECRET_FILE: cannot read the secret file")
+	})
+	t.Run("empty secret file", func(t *testing.T) {
+		empty := filepath.Join(dir, "empty")
+		require.NoError(t, os.WriteFile(empty, []byte("\n"), 0o600))
+		t.Setenv("MCPAUTH_HMAC_SECRET_FILE", empty)
+		_, err := ConfigFromEnv("MCPAUTH")
+		require.ErrorContains(t, err, "MCPAUTH_HMAC_SECRET_FILE: the file")
+		require.ErrorContains(t, err, "is empty")
+	})
+	t.Run("bad leeway", func(t *testing.T) {
+		t.Setenv("MCPAUTH_LEEWAY", "30")
+		_, err := ConfigFromEnv("MCPAUTH")
+		require.ErrorContains(t, err, `MCPAUTH_LEEWAY="30" is not a duration: use a Go duration such as 30s`)
+	})
+	t.Run("custom prefix", func(t *testing.T) {
+		t.Setenv("NOTES_JWKS_URI", "https://idp.example.com/jwks.json")
+		t.Setenv("MCPAUTH_ISSUER", "https://ignored.example")
+		c, err := ConfigFromEnv("NOTES_")
+		require.NoError(t, err)
+		require.Equal(t, "https://idp.example.com/jwks.json", c.JWKSURI)
+		require.Empty(t, c.Issuers)
+		// Validation errors name the variables of this prefix.
+		err = c.Validate()
+		require.ErrorContains(t, err, "set NOTES_ISSUER")
+		require.ErrorContains(t, err, "set NOTES_AUDIENCE")
+	})
+	t.Run("nothing set", func(t *testing.T) {
+		c, err := ConfigFromEnv("EMPTYPREFIX")
+		require.NoError(t, err)
+		require.ErrorContains(t, c.Validate(), "EMPTYPREFIX_JWKS_URI")
+	})
+	t.Run("end to end", func(t *testing.T) {
+		clock := newTestClock()
+		is := newIssuerServer(t)
+		t.Setenv("MCPAUTH_JWKS_URI", is.iss.JWKSURI())
+		t.Setenv("MCPAUTH_ISSUER", is.iss.Issuer())
+		t.Setenv("MCPAUTH_AUDIENCE", testAudience)
+		c, err := ConfigFromEnv("")
+		require.NoError(t, err)
+		c.Now = clock.Now
+		v := newVerifierT(t, c)
+		_, err = v.VerifyToken(t.Context(), mustSign(t, is.iss, claimsAt(clock)))
+		require.NoError(t, err)
+	})
+}
+
+func TestConfigRedaction(t *testing.T) {
+	secret := []byte("TOP-SECRET-hmac-value-0123456789abcdef")
+	c := Config{
+		HMACSecret:  secret,
+		Issuers:     []string{"https://issuer.example"},
+		Audience:    []string{"https://mcp.example.com"},
+		Algorithms:  []string{"HS256"},
+		Leeway:      time.Second,
+		RoleScopes:  scopes.RoleMap{"admin": {"admin"}},
+		HTTPClient:  http.DefaultClient,
+		Now:         time.Now,
+		ScopeClaims: []string{"permissions"},
+	}
+	forbidden := []string{string(secret), hex.EncodeToString(secret), fmt.Sprint(secret), fmt.Sprintf("%x", secret), "TOP-SECRET"}
+	check := func(name, out string) {
+		t.Helper()
+		for _, f := range forbidden {
+			require.NotContains(t, out, f, "%s leaked the secret: %s", name, out)
+		}
+		if !strings.Contains(out, "redacted") {
+			require.Contains(t, strings.ToLower(out), hex.EncodeToString([]byte("[redacted]")), "%s: %s", name, out)
+		}
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%10v", "%-v"} {
+		check(verb, fmt.Sprintf(verb, c))
+		check(verb+" pointer", fmt.Sprintf(verb, &c))
+	}
+	check("Sprint", fmt.Sprint(c))
+	check("Sprintln", fmt.Sprintln([]Config{c}))
+	check("map value", fmt.Sprintf("%+v", map[string]Config{"x": c}))
+	check("String", c.String())
+	check("GoString", c.GoString())
+
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", c)
+	check("slog JSON", buf.String())
+	require.True(t, json.Valid(bytes.TrimSpace(buf.Bytes())))
+	require.Contains(t, buf.String(), `"Issuers":"[\"https://issuer.example\"]"`)
+	buf.Reset()
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("config", "config", c)
+	check("slog text", buf.String())
+
+	b, err := json.Marshal(c)
+	require.NoError(t, err)
+	check("json.Marshal", string(b))
+	require.True(t, json.Valid(b))
+
+	// The other fields are still shown.
+	s := c.String()
+	for _, want := range []string{`Issuers:["https://issuer.example"]`, `Audience:["https://mcp.example.com"]`, "Leeway:1s", `RoleScopes:map["admin":["admin"]]`, "HTTPClient:(set)", "Now:(set)"} {
+		require.Contains(t, s, want)
+	}
+	require.Equal(t, "bearer.Config{}", Config{}.String())
+}

@@ -1,0 +1,216 @@
+package bearer
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestClaimsMap(t *testing.T) {
+	iat := time.Unix(1_700_000_000, 0)
+	c := NewClaims("alice").IssuedAt(iat)
+	m := c.Map()
+	require.Equal(t, "alice", m["sub"])
+	require.Equal(t, iat.Unix(), m["iat"])
+	require.Equal(t, iat.Add(time.Hour).Unix(), m["exp"], "exp defaults to iat + 1h")
+	require.Len(t, m["jti"], 32)
+	require.NotContains(t, m, "scope")
+	require.NotContains(t, m, "aud")
+	require.NotContains(t, m, "iss")
+	require.NotContains(t, m, "nbf")
+	require.NotEqual(t, m["jti"], NewClaims("alice").Map()["jti"], "jti is random")
+
+	c.AddScopes("a b", "c").AddScopes("d").WithIssuer("https://iss").WithAudience("https://aud").
+		NotBefore(iat.Add(time.Minute)).ExpiresIn(5 * time.Minute)
+	m = c.Map()
+	require.Equal(t, "a b c d", m["scope"])
+	require.Equal(t, "https://iss", m["iss"])
+	require.Equal(t, "https://aud", m["aud"])
+	require.Equal(t, iat.Add(time.Minute).Unix(), m["nbf"])
+	require.Equal(t, iat.Add(5*time.Minute).Unix(), m["exp"])
+
+	// IssuedAt after ExpiresIn still moves the base of the relative expiry.
+	c.IssuedAt(iat.Add(time.Hour))
+	require.Equal(t, iat.Add(time.Hour+5*time.Minute).Unix(), c.Map()["exp"])
+
+	c.WithAudience("x", "y")
+	require.Equal(t, []string{"x", "y"}, c.Map()["aud"])
+	c.WithAudience()
+	require.NotContains(t, c.Map(), "aud")
+
+	abs := iat.Add(48 * time.Hour)
+	c.ExpiresAt(abs)
+	require.Equal(t, abs.Unix(), c.Map()["exp"])
+	c.WithoutExpiry()
+	require.NotContains(t, c.Map(), "exp")
+	c.ExpiresIn(time.Minute)
+	require.Equal(t, iat.Add(time.Hour+time.Minute).Unix(), c.Map()["exp"])
+
+	when := iat.Add(3 * time.Second)
+	c.AddClaim("tenant_id", "acme").AddClaim("auth_time", when).AddClaim("scope", 42)
+	m = c.Map()
+	require.Equal(t, "acme", m["tenant_id"])
+	require.Equal(t, when.Unix(), m["auth_time"], "time.Time renders as seconds")
+	require.Equal(t, 42, m["scope"], "AddClaim overrides")
+
+	// Each Map is a fresh map.
+	m["sub"] = "mallory"
+	require.Equal(t, "alice", c.Map()["sub"])
+}
+
+func TestDevIssuerHandler(t *testing.T) {
+	for _, base := range []string{"", "/tenants/a"} {
+		t.Run("path="+base, func(t *testing.T) {
+			srv := httptest.NewUnstartedServer(nil)
+			issuer := "http://" + srv.Listener.Addr().String() + base
+			d, err := NewDevIssuer(issuer)
+			require.NoError(t, err)
+			d.SetScopesSupported("notes:read", "admin")
+			srv.Config.Handler = d.Handler()
+			srv.Start()
+			defer srv.Close()
+
+			require.Equal(t, issuer, d.Issuer())
+			require.Equal(t, issuer+"/jwks.json", d.JWKSURI())
+			want := []string{base + "/jwks.json", "/.well-known/oauth-authorization-server" + base, "/.well-known/openid-configuration" + base}
+			if base != "" {
+				want = append(want, base+"/.well-known/openid-configuration")
+			}
+			require.Equal(t, want, d.Paths())
+
+			get := func(method, path string) (*http.Response, []byte) {
+				req, err := http.NewRequest(method, srv.URL+path, nil)
+				require.NoError(t, err)
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				defer resp.Body.Close()
+				body, err := io.ReadAll(resp.Body)
+				require.NoError(t, err)
+				return resp, body
+			}
+
+			resp, body := get(http.MethodGet, base+"/jwks.json")
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+			require.Contains(t, resp.Header.Get("Cache-Control"), "max-age=300")
+			var jwks struct {
+				Keys []map[string]string `json:"keys"`
+			}
+			require.NoError(t, json.Unmarshal(body, &jwks))
+			require.Len(t, jwks.Keys, 1)
+			require.Equal(t, "RSA", jwks.Keys[0]["kty"])
+			require.Equal(t, "RS256", jwks.Keys[0]["alg"])
+			require.Equal(t, "sig", jwks.Keys[0]["use"])
+			require.Equal(t, "AQAB", jwks.Keys[0]["e"])
+			require.Equal(t, currentKID(d), jwks.Keys[0]["kid"])
+			require.NotContains(t, string(body), `"d"`, "no private material")
+
+			for _, p := range d.Paths()[1:] {
+				resp, body := get(http.MethodGet, p)
+				require.Equal(t, http.StatusOK, resp.StatusCode, p)
+				require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+				var meta map[string]any
+				require.NoError(t, json.Unmarshal(body, &meta))
+				require.Equal(t, issuer, meta["issuer"])
+				require.Equal(t, issuer+"/jwks.json", meta["jwks_uri"])
+				require.Equal(t, []any{"RS256"}, meta["id_token_signing_alg_values_supported"])
+				require.Equal(t, []any{"notes:read", "admin"}, meta["scopes_supported"])
+				require.NotEmpty(t, meta["response_types_supported"])
+				require.NotEmpty(t, meta["subject_types_supported"])
+			}
+
+			resp, body = get(http.MethodHead, base+"/jwks.json")
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			require.Empty(t, body)
+			resp, _ = get(http.MethodPost, base+"/jwks.json")
+			require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+			require.Equal(t, "GET, HEAD", resp.Header.Get("Allow"))
+			resp, _ = get(http.MethodGet, base+"/other")
+			require.Equal(t, http.StatusNotFound, resp.StatusCode)
+			resp, _ = get(http.MethodGet, "/jwks.json.bak")
+			require.Equal(t, http.StatusNotFound, resp.StatusCode)
+		})
+	}
+}
+
+func TestDevIssuerRotateAndRetire(t *testing.T) {
+	d, err := NewDevIssuer("https://dev.example/")
+	require.NoError(t, err)
+	require.Equal(t, "https://dev.example/jwks.json", d.JWKSURI())
+	count := func() int {
+		d.mu.RLock()
+		defer d.mu.RUnlock()
+		var set struct{ Keys []any }
+		require.NoError(t, json.Unmarshal(d.jwks, &set))
+		return len(set.Keys)
+	}
+	first := currentKID(d)
+	pub := d.PublicKey()
+	require.NoError(t, d.Rotate())
+	require.NotEqual(t, first, currentKID(d))
+	require.NotEqual(t, pub, d.PublicKey())
+	require.Equal(t, 2, count())
+	require.NoError(t, d.Rotate())
+	require.Equal(t, 3, count())
+	d.RetirePrevious()
+	require.Equal(t, 1, count())
+}
+
+func TestDevIssuerSignAndMint(t *testing.T) {
+	d, err := NewDevIssuer("https://dev.example")
+	require.NoError(t, err)
+	tok, err := d.Mint("bob", "https://aud", "a", "b")
+	require.NoError(t, err)
+	parts := strings.Split(tok, ".")
+	require.Len(t, parts, 3)
+	var header, payload map[string]any
+	require.NoError(t, json.Unmarshal(mustDecode(t, parts[0]), &header))
+	require.NoError(t, json.Unmarshal(mustDecode(t, parts[1]), &payload))
+	require.Equal(t, map[string]any{"alg": "RS256", "typ": "at+jwt", "kid": currentKID(d)}, header)
+	require.Equal(t, "https://dev.example", payload["iss"])
+	require.Equal(t, "https://aud", payload["aud"])
+	require.Equal(t, "a b", payload["scope"])
+	require.Equal(t, "bob", payload["sub"])
+
+	tok, err = d.Sign(NewClaims("bob").WithIssuer("https://other"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(mustDecode(t, strings.Split(tok, ".")[1]), &payload))
+	require.Equal(t, "https://other", payload["iss"], "an explicit issuer is kept")
+
+	tok, err = d.Mint("bob", "")
+	require.NoError(t, err)
+	payload = nil
+	require.NoError(t, json.Unmarshal(mustDecode(t, strings.Split(tok, ".")[1]), &payload))
+	require.NotContains(t, payload, "aud")
+	require.NotContains(t, payload, "scope")
+
+	_, err = d.Sign(nil)
+	require.Error(t, err)
+
+	cfg := d.VerifierConfig("https://aud")
+	require.Equal(t, "https://dev.example/jwks.json", cfg.JWKSURI)
+	require.Equal(t, []string{"https://dev.example"}, cfg.Issuers)
+	require.Equal(t, []string{"https://aud"}, cfg.Audience)
+	require.Equal(t, []string{"RS256"}, cfg.Algorithms)
+	require.NoError(t, cfg.Validate())
+}
+
+func mustDecode(t *testing.T, s string) []byte {
+	b, err := segmentEncoding.DecodeString(s)
+	require.NoError(t, err)
+	return b
+}
+
+func TestNewDevIssuerErrors(t *testing.T) {
+	for _, u := range []string{"", "dev.example", "/dev", "ftp://dev.example", "https://dev.example?x=1", "https://dev.example#f", "http://"} {
+		_, err := NewDevIssuer(u)
+		require.Error(t, err, u)
+		require.ErrorContains(t, err, "NewDevIssuer", u)
+	}
+}

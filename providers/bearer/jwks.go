@@ -1,0 +1,297 @@
+package bearer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/mcpauth/mcpauth"
+	"golang.org/x/time/rate"
+)
+
+// maxJWKSSize bounds a JWKS response body.
+const maxJWKSSize = 1 << 20
+
+// jwksSource serves keys from a JWKS URI through keyfunc/jwkset, with a verifier-local
+// index of parsed keys in front of it.
+//
+// jwkset keeps the fetched keys in a storage that it replaces wholesale on every
+// successful fetch (periodic, or triggered by an unknown kid). That storage is a
+// genStorage, which counts replacements; the index is rebuilt only when the count
+// changes, so a lookup of a known kid is one atomic load and one map access.
+//
+// Unknown kids go to keyfunc's Keyfunc, whose jwkset storage fetches the JWKS again.
+// jwkset's own limiter blocks (rate.Limiter.Wait) until a fetch is allowed, so it is given
+// an unlimited limiter and the rate is enforced here with a non-blocking AllowN on the
+// configured clock: an unknown kid with no fetch allowed fails at once.
+type jwksSource struct {
+	uri      string
+	kf       keyfunc.Keyfunc
+	store    *genStorage
+	limiter  *rate.Limiter
+	now      func() time.Time
+	interval time.Duration
+
+	ctx    context.Context // lives until close; bounds every fetch
+	cancel context.CancelFunc
+	once   sync.Once
+
+	index   atomic.Pointer[keySet]
+	indexMu sync.Mutex
+
+	mu       sync.Mutex
+	inflight chan struct{} // non-nil while an unknown-kid fetch runs
+}
+
+// genStorage is the jwkset storage for fetched keys; it counts replacements.
+type genStorage struct {
+	*jwkset.MemoryJWKSet
+	gen    atomic.Uint64
+	loaded atomic.Bool // a fetch has succeeded at least once
+}
+
+func (g *genStorage) KeyReplaceAll(ctx context.Context, given []jwkset.JWK) error {
+	err := g.MemoryJWKSet.KeyReplaceAll(ctx, given)
+	if err == nil {
+		g.loaded.Store(true)
+	}
+	g.gen.Add(1)
+	return err
+}
+
+func (g *genStorage) KeyWrite(ctx context.Context, jwk jwkset.JWK) error {
+	err := g.MemoryJWKSet.KeyWrite(ctx, jwk)
+	g.gen.Add(1)
+	return err
+}
+
+func (g *genStorage) KeyDelete(ctx context.Context, keyID string) (bool, error) {
+	ok, err := g.MemoryJWKSet.KeyDelete(ctx, keyID)
+	g.gen.Add(1)
+	return ok, err
+}
+
+func newJWKSSource(s *settings, client *http.Client) (*jwksSource, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	src := &jwksSource{
+		uri:      s.jwksURI,
+		store:    &genStorage{MemoryJWKSet: jwkset.NewMemoryStorage()},
+		limiter:  rate.NewLimiter(rate.Every(s.unknownRefresh), 1),
+		now:      s.now,
+		interval: s.unknownRefresh,
+		ctx:      ctx,
+		cancel:   cancel,
+	}
+	// The first fetch happens here, synchronously (bounded by HTTPTimeout); a failure
+	// is logged and left to the periodic and unknown-kid refreshes.
+	httpStore, err := jwkset.NewStorageFromHTTP(s.jwksURI, jwkset.HTTPClientStorageOptions{
+		Client:                    jwksHTTPClient(client, s.httpTimeout),
+		Ctx:                       ctx,
+		HTTPTimeout:               s.httpTimeout,
+		NoErrorReturnFirstHTTPReq: true,
+		RefreshErrorHandler:       src.fetchFailed,
+		RefreshInterval:           s.refresh,
+		Storage:                   src.store,
+	})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("bearer: Config.JWKSURI: %w", err)
+	}
+	storage, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
+		HTTPURLs: map[string]jwkset.Storage{s.jwksURI: httpStore},
+		// Bounds the unknown-kid fetch: jwkset uses this context for the request too.
+		RateLimitWaitMax:  s.httpTimeout,
+		RefreshUnknownKID: rate.NewLimiter(rate.Inf, 1),
+	})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("bearer: Config.JWKSURI: %w", err)
+	}
+	src.kf, err = keyfunc.New(keyfunc.Options{Ctx: ctx, Storage: storage})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("bearer: Config.JWKSURI: %w", err)
+	}
+	return src, nil
+}
+
+func (s *jwksSource) fetchFailed(ctx context.Context, err error) {
+	if s.ctx.Err() != nil {
+		return // closed
+	}
+	u := s.uri
+	if p, perr := url.Parse(s.uri); perr == nil {
+		u = p.Redacted()
+	}
+	slog.Default().WarnContext(ctx, "bearer: JWKS fetch failed", "jwks_uri", u, "error", err)
+}
+
+// current returns the key index, rebuilding it when jwkset replaced the keys.
+func (s *jwksSource) current() *keySet {
+	g := s.store.gen.Load()
+	if set := s.index.Load(); set != nil && set.gen == g {
+		return set
+	}
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	g = s.store.gen.Load()
+	if set := s.index.Load(); set != nil && set.gen == g {
+		return set
+	}
+	jwks, _ := s.store.KeyReadAll(s.ctx) // a MemoryJWKSet never fails
+	keys := make([]*verificationKey, 0, len(jwks))
+	for _, j := range jwks {
+		if vk, err := keyFromJWK(j); err == nil && vk != nil {
+			keys = append(keys, vk)
+		}
+	}
+	set := newKeySet(keys, false, g)
+	s.index.Store(set)
+	return set
+}
+
+func (s *jwksSource) key(ctx context.Context, kid string, hasKID bool, alg string, method jwt.SigningMethod) (any, error) {
+	fam := algFamily(alg)
+	k, r := s.current().find(kid, hasKID, alg, fam)
+	switch r {
+	case keyFound:
+		return k, nil
+	case keyAlgMismatch:
+		return nil, mcpauth.InvalidToken(errKeyAlgMismatch, nil)
+	}
+	if hasKID {
+		s.refreshFor(ctx, kid, alg, method)
+		k, r = s.current().find(kid, hasKID, alg, fam)
+		switch r {
+		case keyFound:
+			return k, nil
+		case keyAlgMismatch:
+			return nil, mcpauth.InvalidToken(errKeyAlgMismatch, nil)
+		}
+	}
+	if !s.store.loaded.Load() {
+		// No key set was ever fetched: the token may well be valid.
+		return nil, mcpauth.UpstreamUnavailable(errKeysUnavailable, s.interval, nil)
+	}
+	return nil, mcpauth.InvalidToken(errUnknownKey, nil)
+}
+
+// refreshFor fetches the JWKS again for a token with an unknown kid when the limiter
+// allows it, or waits for a fetch that is already running. Either way the caller looks
+// the kid up again afterwards.
+func (s *jwksSource) refreshFor(ctx context.Context, kid, alg string, method jwt.SigningMethod) {
+	s.mu.Lock()
+	if ch := s.inflight; ch != nil {
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		}
+		return
+	}
+	if !s.limiter.AllowN(s.now(), 1) {
+		s.mu.Unlock()
+		return
+	}
+	ch := make(chan struct{})
+	s.inflight = ch
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inflight = nil
+		s.mu.Unlock()
+		close(ch)
+	}()
+
+	// keyfunc reads the kid from its jwkset storage, which fetches the JWKS again
+	// because the kid is unknown. The fetch runs under the source's context, not the
+	// request's, since other requests may be waiting for it. The key keyfunc returns is
+	// not used directly: the caller looks it up in the rebuilt index, which applies the
+	// same filters ("use", "key_ops", key size, algorithm) to every key.
+	tok := &jwt.Token{Header: map[string]any{"alg": alg, "kid": kid}, Method: method}
+	_, _ = s.kf.KeyfuncCtx(s.ctx)(tok)
+}
+
+func (s *jwksSource) close() error {
+	s.once.Do(s.cancel)
+	return nil
+}
+
+// jwksHTTPClient returns a copy of base (or a new client) whose responses are bounded in
+// size and whose redirects must stay on https (or loopback).
+func jwksHTTPClient(base *http.Client, timeout time.Duration) *http.Client {
+	var c http.Client
+	if base != nil {
+		c = *base
+	} else {
+		c.Timeout = timeout
+	}
+	rt := c.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	c.Transport = jwksTransport{next: rt}
+	prev := c.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if err := checkJWKSURL(req.URL); err != nil {
+			return fmt.Errorf("JWKS redirect refused: %w", err)
+		}
+		if len(via) >= 5 {
+			return errors.New("JWKS fetch stopped after 5 redirects")
+		}
+		if prev != nil {
+			return prev(req, via)
+		}
+		return nil
+	}
+	return &c
+}
+
+type jwksTransport struct{ next http.RoundTripper }
+
+func (t jwksTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	r.Header.Set("Accept", "application/jwk-set+json, application/json")
+	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &limitedBody{rc: resp.Body, left: maxJWKSSize}
+	return resp, nil
+}
+
+// limitedBody fails a read past its limit instead of truncating silently.
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// Probe for one more byte: exactly at the limit is fine.
+		var one [1]byte
+		n, err := b.rc.Read(one[:])
+		if n > 0 {
+			return 0, fmt.Errorf("JWKS response is larger than %d bytes", maxJWKSSize)
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }
