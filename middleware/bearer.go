@@ -21,6 +21,10 @@ import (
 // DefaultMaxBodyBytes bounds the JSON-RPC body the middleware reads to find tool calls.
 const DefaultMaxBodyBytes = 4 << 20
 
+// CodeForbidden is the JSON-RPC error code (in the implementation-defined server error
+// range) of the error body sent with a 403 for a single tools/call request.
+const CodeForbidden = -32003
+
 // DefaultMaxTokenBytes bounds the bearer token accepted from the Authorization header.
 const DefaultMaxTokenBytes = 16 << 10
 
@@ -132,6 +136,9 @@ type decision struct {
 	method   string
 	tool     string
 	required scopes.Requirement
+	// rpcID is the id of the single JSON-RPC request in the body, when there is one; a
+	// tool denial is then also answered as a JSON-RPC error for that id.
+	rpcID json.RawMessage
 }
 
 func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -231,6 +238,11 @@ func (h *bearerHandler) checkTools(w http.ResponseWriter, d *decision) bool {
 		return false
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	if !bytes.Contains(body, toolsCall) {
+		// No tool call to check (a client writing the method with JSON escapes only
+		// loses the early 403: the MCP server still refuses the call).
+		return true
+	}
 	calls, ok := inspectBody(body)
 	if !ok {
 		// The MCP server answers malformed JSON-RPC itself with a parse error.
@@ -259,6 +271,8 @@ func (h *bearerHandler) checkTools(w http.ResponseWriter, d *decision) bool {
 	}
 	if len(calls) > 1 {
 		d.method = "batch"
+	} else if len(calls[0].ID) > 0 && string(calls[0].ID) != "null" {
+		d.rpcID = calls[0].ID
 	}
 	if len(denied) > 0 {
 		d.required = need
@@ -323,7 +337,21 @@ func (h *bearerHandler) fail(w http.ResponseWriter, d *decision, err error, reas
 	default:
 		dec = audit.Deny
 	}
-	writeJSON(w, status, map[string]any{"error": e.Code, "error_description": e.Description})
+	oauth := map[string]any{"error": e.Code, "error_description": e.Description}
+	if d.rpcID != nil {
+		// A JSON-RPC client reading the body gets an error for its request, with the
+		// OAuth fields as data; the status and challenge are the same.
+		if ch := w.Header().Get("WWW-Authenticate"); ch != "" {
+			oauth["www_authenticate"] = ch
+		}
+		writeJSON(w, status, map[string]any{
+			"jsonrpc": "2.0",
+			"id":      d.rpcID,
+			"error":   map[string]any{"code": CodeForbidden, "message": e.Code + ": " + e.Description, "data": oauth},
+		})
+	} else {
+		writeJSON(w, status, oauth)
+	}
 	h.record(d.r.Context(), d, dec, reason, e.Description, status)
 }
 
@@ -383,17 +411,26 @@ func bearerToken(r *http.Request, maxBytes int) (token string, present bool, err
 	return token, true, nil
 }
 
+// b64TokenChars marks the characters of RFC 6750's b64token before the "=" padding.
+var b64TokenChars = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-._~+/" {
+		t[c] = true
+	}
+	return t
+}()
+
 // isB64Token reports whether s matches RFC 6750's b64token:
 // 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
 func isB64Token(s string) bool {
 	i := 0
-	for ; i < len(s); i++ {
-		c := s[i]
-		if ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' {
-			continue
-		}
-		break
+	for i < len(s) && b64TokenChars[s[i]] {
+		i++
 	}
 	if i == 0 {
 		return false
@@ -420,6 +457,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+var toolsCall = []byte(`"tools/call"`)
 
 type httpDecidedKey struct{}
 

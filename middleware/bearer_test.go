@@ -216,7 +216,19 @@ func TestToolScopeStepUp(t *testing.T) {
 	w := do(h, "POST", "/notes/mcp", "bob-token", callAdd)
 	assert.Equal(t, http.StatusForbidden, w.Code)
 	assert.Equal(t, `Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="insufficient_scope", error_description="tool \"add_note\" requires notes:write"`, w.Header().Get("WWW-Authenticate"))
-	assert.Equal(t, "insufficient_scope", errorBody(t, w)["error"])
+	var rpcErr struct {
+		ID    int `json:"id"`
+		Error struct {
+			Code    int            `json:"code"`
+			Message string         `json:"message"`
+			Data    map[string]any `json:"data"`
+		} `json:"error"`
+	}
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &rpcErr))
+	assert.Equal(t, 1, rpcErr.ID)
+	assert.Equal(t, middleware.CodeForbidden, rpcErr.Error.Code)
+	assert.Equal(t, `insufficient_scope: tool "add_note" requires notes:write`, rpcErr.Error.Message)
+	assert.Equal(t, "insufficient_scope", rpcErr.Error.Data["error"])
 	ev := sink.all()
 	require.Len(t, ev, 1)
 	assert.Equal(t, audit.Deny, ev[0].Decision)

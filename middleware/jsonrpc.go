@@ -7,7 +7,8 @@ import (
 
 // rpcCall is the part of a JSON-RPC message the middleware looks at.
 type rpcCall struct {
-	Method string `json:"method"`
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
 	Params struct {
 		Name string `json:"name"`
 	} `json:"params"`

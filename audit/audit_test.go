@@ -1,0 +1,44 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/mcpauth/mcpauth/audit"
+)
+
+func TestTokenRef(t *testing.T) {
+	assert.Equal(t, "jti:abc", audit.TokenRef("abc", "secret"))
+	ref := audit.TokenRef("", "secret-token")
+	assert.True(t, strings.HasPrefix(ref, "sha256:"))
+	assert.Len(t, ref, len("sha256:")+12)
+	assert.NotContains(t, ref, "secret")
+	assert.Equal(t, "", audit.TokenRef("", ""))
+}
+
+func TestSlogSinkLevels(t *testing.T) {
+	var buf bytes.Buffer
+	sink := audit.NewSlogSink(slog.New(slog.NewJSONHandler(&buf, nil))) // Info and above
+	sink.Record(context.Background(), audit.Event{Decision: audit.Allow, Subject: "alice"})
+	assert.Empty(t, buf.String(), "allow events are Debug by default")
+	sink.Record(context.Background(), audit.Event{Decision: audit.AuthFailure, Reason: "missing_token"})
+	assert.Contains(t, buf.String(), `"level":"WARN"`)
+	assert.Contains(t, buf.String(), `"reason":"missing_token"`)
+
+	buf.Reset()
+	sink.AllowLevel = slog.LevelInfo
+	sink.Record(context.Background(), audit.Event{Decision: audit.Allow, Subject: "alice"})
+	assert.Contains(t, buf.String(), `"decision":"allow"`)
+}
+
+func TestMultiAndDiscard(t *testing.T) {
+	var n int
+	count := audit.SinkFunc(func(context.Context, audit.Event) { n++ })
+	audit.Multi(count, audit.Discard, count).Record(context.Background(), audit.Event{})
+	assert.Equal(t, 2, n)
+}

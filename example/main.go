@@ -1,0 +1,243 @@
+// Command example runs two protected MCP services behind an mcpauth hub.
+//
+//	go run ./example
+//
+// With no identity provider configured it starts an embedded development issuer and
+// prints ready-made tokens for four demo users. With MCPAUTH_JWKS_URI and MCPAUTH_ISSUER
+// set it trusts that issuer instead and prints no tokens. See the README for the contract.
+package main
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/hub"
+	"github.com/mcpauth/mcpauth/providers/bearer"
+	"github.com/mcpauth/mcpauth/scopes"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "example:", err)
+		os.Exit(1)
+	}
+}
+
+// demoUser is a user the development issuer mints tokens for.
+type demoUser struct {
+	name, tenant string
+	scopes       []string
+}
+
+var demoUsers = []demoUser{
+	{"alice", "acme", []string{"notes:read", "notes:write"}},
+	{"bob", "acme", []string{"notes:read"}},
+	{"carol", "globex", []string{"notes:read", "notes:write"}},
+	{"root", "", []string{"admin"}},
+}
+
+// run starts the example and serves until ctx ends. ready, when not nil, receives the
+// listening address and base URL once the server accepts connections.
+func run(ctx context.Context, args []string, out io.Writer, ready func(addr, baseURL string)) error {
+	fs := flag.NewFlagSet("example", flag.ContinueOnError)
+	fs.SetOutput(out)
+	defAddr := os.Getenv("MCPAUTH_ADDR")
+	if defAddr == "" {
+		defAddr = "127.0.0.1:8080"
+	}
+	addr := fs.String("addr", defAddr, "listen address (env MCPAUTH_ADDR)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (choose another with -addr or MCPAUTH_ADDR)", *addr, err)
+	}
+	baseURL := strings.TrimRight(os.Getenv("MCPAUTH_BASE_URL"), "/")
+	if baseURL == "" {
+		baseURL = "http://" + ln.Addr().String()
+	}
+
+	a, err := newApp(baseURL)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer a.close()
+
+	srv := &http.Server{Handler: a.hub, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	fmt.Fprintf(out, "mcpauth example listening on %s\n", ln.Addr())
+	fmt.Fprintf(out, "  notes: %s\n  admin: %s\n", a.hub.ResourceURL("notes"), a.hub.ResourceURL("admin"))
+	if a.dev != nil {
+		if err := a.printTokens(out); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(out, "  trusting the issuer configured by MCPAUTH_ISSUER / MCPAUTH_JWKS_URI")
+	}
+	if ready != nil {
+		ready(ln.Addr().String(), baseURL)
+	}
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	fmt.Fprintln(out, "mcpauth example stopped")
+	return nil
+}
+
+// app is the example's hub, its services and, in development mode, its issuer.
+type app struct {
+	hub    *hub.Hub
+	dev    *bearer.DevIssuer
+	store  *noteStore
+	closer func()
+}
+
+func (a *app) close() {
+	if a.closer != nil {
+		a.closer()
+	}
+}
+
+// newApp builds the hub for baseURL. The identity provider comes from the environment
+// (MCPAUTH_JWKS_URI, MCPAUTH_ISSUER, ...); with none configured, an embedded development
+// issuer at baseURL + "/dev" signs the demo tokens.
+func newApp(baseURL string) (*app, error) {
+	a := &app{store: newNoteStore()}
+	var factory mcpauth.VerifierFactory
+	var authServers []string
+
+	if externalProviderConfigured() {
+		cfg, err := bearer.ConfigFromEnv("MCPAUTH")
+		if err != nil {
+			return nil, err
+		}
+		factory, err = bearer.NewFactory(cfg)
+		if err != nil {
+			return nil, err
+		}
+		authServers = cfg.Issuers
+	} else {
+		dev, err := bearer.NewDevIssuer(baseURL + "/dev")
+		if err != nil {
+			return nil, err
+		}
+		a.dev = dev
+		// The embedded issuer's key is trusted directly: no JWKS round trip to ourselves.
+		cfg := bearer.Config{
+			PublicKeys: []crypto.PublicKey{dev.PublicKey()},
+			Issuers:    []string{dev.Issuer()},
+			Algorithms: []string{"RS256"},
+		}
+		if aud := os.Getenv("MCPAUTH_AUDIENCE"); aud != "" {
+			cfg.Audience = strings.FieldsFunc(aud, func(r rune) bool { return r == ',' || r == ' ' })
+		}
+		factory, err = bearer.NewFactory(cfg)
+		if err != nil {
+			return nil, err
+		}
+		authServers = []string{dev.Issuer()}
+	}
+
+	h, err := hub.New(hub.Config{
+		BaseURL:              baseURL,
+		VerifierFor:          factory,
+		AuthorizationServers: authServers,
+		Audit:                nil, // audit events go to slog.Default()
+	})
+	if err != nil {
+		return nil, err
+	}
+	if a.dev != nil {
+		for _, p := range a.dev.Paths() {
+			h.Handle(p, a.dev.Handler())
+		}
+	}
+	if err := h.Mount("notes", newNotesServer(a.store)); err != nil {
+		return nil, err
+	}
+	if err := h.Mount("admin", newAdminServer(a.store), hub.WithRequiredScopes(scopes.All("admin"))); err != nil {
+		return nil, err
+	}
+	a.hub = h
+	slog.Debug("example ready", "base_url", baseURL)
+	return a, nil
+}
+
+// externalProviderConfigured reports whether the environment names an issuer's keys.
+func externalProviderConfigured() bool {
+	for _, k := range []string{"MCPAUTH_JWKS_URI", "MCPAUTH_PUBLIC_KEY_FILE", "MCPAUTH_HMAC_SECRET", "MCPAUTH_HMAC_SECRET_FILE"} {
+		if os.Getenv(k) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// mint returns a development token for user u and the given service.
+func (a *app) mint(u demoUser, service string) (string, error) {
+	c := bearer.NewClaims(u.name).
+		AddScopes(u.scopes...).
+		WithAudience(a.hub.ResourceURL(service)).
+		ExpiresIn(8 * time.Hour)
+	if u.tenant != "" {
+		c.AddClaim("tenant_id", u.tenant)
+	}
+	return a.dev.Sign(c)
+}
+
+func (a *app) printTokens(out io.Writer) error {
+	fmt.Fprintf(out, "\nDevelopment issuer: %s (tokens valid 8h, for local testing only)\n", a.dev.Issuer())
+	var aliceNotes string
+	for _, u := range demoUsers {
+		tenant := u.tenant
+		if tenant == "" {
+			tenant = "-"
+		}
+		fmt.Fprintf(out, "\n%s (scopes: %s, tenant: %s)\n", u.name, strings.Join(u.scopes, " "), tenant)
+		for _, svc := range []string{"notes", "admin"} {
+			tok, err := a.mint(u, svc)
+			if err != nil {
+				return err
+			}
+			if u.name == "alice" && svc == "notes" {
+				aliceNotes = tok
+			}
+			fmt.Fprintf(out, "  %s token: %s\n", svc, tok)
+		}
+	}
+	fmt.Fprintf(out, "\nTry it:\n  curl -s -X POST %s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d '%s'\n",
+		a.hub.ResourceURL("notes"), aliceNotes,
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}`)
+	return nil
+}

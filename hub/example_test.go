@@ -1,0 +1,65 @@
+package hub_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/mcpauth/mcpauth/audit"
+	"github.com/mcpauth/mcpauth/hub"
+	"github.com/mcpauth/mcpauth/providers/bearer"
+	"github.com/mcpauth/mcpauth/scopes"
+)
+
+func Example() {
+	// A development issuer stands in for the real identity provider.
+	dev, _ := bearer.NewDevIssuer("https://issuer.example.com")
+	cfg := dev.VerifierConfig()
+	cfg.JWKSURI = ""
+	cfg.PublicKeys = append(cfg.PublicKeys, dev.PublicKey())
+	factory, _ := bearer.NewFactory(cfg)
+
+	h, _ := hub.New(hub.Config{
+		BaseURL:              "https://mcp.example.com",
+		VerifierFor:          factory, // each service accepts only tokens minted for it
+		AuthorizationServers: []string{dev.Issuer()},
+		Audit:                audit.Discard,
+	})
+	notes := server.NewMCPServer("notes", "1.0.0")
+	notes.AddTool(mcp.NewTool("add_note", scopes.Required("notes:write")),
+		func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return mcp.NewToolResultText("ok"), nil
+		})
+	_ = h.Mount("notes", notes)
+	_ = h.Mount("admin", server.NewMCPServer("admin", "1.0.0"), hub.WithRequiredScopes(scopes.All("admin")))
+
+	ask := func(service, token string) {
+		r := httptest.NewRequest("POST", h.ResourceURL(service), strings.NewReader(
+			`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add_note"}}`))
+		r.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(service, w.Code, w.Header().Get("WWW-Authenticate"))
+	}
+	bob, _ := dev.Mint("bob", h.ResourceURL("notes"), "notes:read")
+	ask("notes", "")
+	ask("notes", bob)
+	ask("admin", bob) // minted for notes: refused by admin
+
+	md := httptest.NewRecorder()
+	h.ServeHTTP(md, httptest.NewRequest(http.MethodGet, "/.well-known/oauth-protected-resource/notes/mcp", nil))
+	fmt.Print(md.Body.String())
+	// Output:
+	// notes 401 Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/notes/mcp"
+	// notes 403 Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/notes/mcp", scope="notes:read notes:write", error="insufficient_scope", error_description="tool \"add_note\" requires notes:write"
+	// admin 401 Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/admin/mcp", scope="admin", error="invalid_token", error_description="token audience does not match this resource"
+	// {"resource":"https://mcp.example.com/notes/mcp","authorization_servers":["https://issuer.example.com"],"scopes_supported":["notes:write"],"bearer_methods_supported":["header"],"resource_name":"notes"}
+}
