@@ -117,13 +117,14 @@ func NewBearer(cfg Config) (func(http.Handler) http.Handler, error) {
 		cfg.Now = time.Now
 	}
 	return func(next http.Handler) http.Handler {
-		return &bearerHandler{cfg: cfg, next: next}
+		return &bearerHandler{cfg: cfg, next: next, serviceScopes: cfg.RequiredScopes.Scopes()}
 	}, nil
 }
 
 type bearerHandler struct {
-	cfg  Config
-	next http.Handler
+	cfg           Config
+	next          http.Handler
+	serviceScopes []string
 }
 
 // decision is what the handler decided for one request, filled in as it goes and
@@ -212,8 +213,8 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	h.record(r.Context(), &d, audit.Allow, "", "", http.StatusOK)
 	ctx := mcpauth.WithAccessToken(r.Context(), tok)
-	if d.method == "tools/call" {
-		ctx = context.WithValue(ctx, httpDecidedKey{}, true)
+	if d.method == "tools/call" && d.tool != "" {
+		ctx = context.WithValue(ctx, httpDecidedKey{}, d.tool)
 	}
 	h.next.ServeHTTP(w, r.WithContext(ctx))
 }
@@ -368,10 +369,13 @@ func (h *bearerHandler) record(ctx context.Context, d *decision, dec audit.Decis
 		RequestID:      d.r.Header.Get("X-Request-Id"),
 		Status:         status,
 		Latency:        h.cfg.Now().Sub(d.start),
-		RequiredScopes: h.cfg.RequiredScopes.And(d.required).Scopes(),
+		RequiredScopes: h.serviceScopes,
 	}
 	if d.method == "" {
 		ev.Method = d.r.Method
+	}
+	if !d.required.IsZero() {
+		ev.RequiredScopes = h.cfg.RequiredScopes.And(d.required).Scopes()
 	}
 	if d.tok != nil {
 		ev.Subject, ev.ClientID, ev.TenantID = d.tok.Subject, d.tok.ClientID, d.tok.TenantID
@@ -463,10 +467,11 @@ var toolsCall = []byte(`"tools/call"`)
 type httpDecidedKey struct{}
 
 // decidedByHTTP reports whether the HTTP middleware already authorized this request's
-// tool call (and recorded the allow event).
-func decidedByHTTP(ctx context.Context) bool {
-	v, _ := ctx.Value(httpDecidedKey{}).(bool)
-	return v
+// call of tool (and recorded the allow event). It read the tool's name from the same
+// bytes, with the same decoder, as the MCP server does.
+func decidedByHTTP(ctx context.Context, tool string) bool {
+	v, _ := ctx.Value(httpDecidedKey{}).(string)
+	return v != "" && v == tool
 }
 
 // sessionCapture binds the session ID that the MCP server mints in its response to an

@@ -107,6 +107,10 @@ func (e enforcer) filterPrompts(ctx context.Context, prompts []mcp.Prompt) []mcp
 
 func (e enforcer) toolMiddleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if decidedByHTTP(ctx, req.Params.Name) {
+			// The HTTP middleware checked this very call against the same annotation.
+			return next(ctx, req)
+		}
 		var need scopes.Requirement
 		if srv := server.ServerFromContext(ctx); srv != nil {
 			if t := srv.GetTool(req.Params.Name); t != nil {
@@ -140,9 +144,7 @@ func (e enforcer) resourceMiddleware(next server.ResourceHandlerFunc) server.Res
 func (e enforcer) authorize(ctx context.Context, method, name, kind string, need scopes.Requirement) error {
 	tok, have := granted(ctx)
 	if need.Satisfied(have) {
-		if !decidedByHTTP(ctx) {
-			e.record(ctx, tok, audit.Allow, "", method, name, need, "")
-		}
+		e.record(ctx, tok, audit.Allow, "", method, name, need, "")
 		return nil
 	}
 	desc := fmt.Sprintf("%s %q requires %s", kind, name, need.Missing(have))

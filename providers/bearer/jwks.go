@@ -60,7 +60,15 @@ type genStorage struct {
 	loaded atomic.Bool // a fetch has succeeded at least once
 }
 
+// errEmptyJWKS refuses a fetched key set without keys once keys were loaded: an issuer
+// whose JWKS answers an empty set is far more likely broken than revoking every key, and
+// dropping the keys would turn an outage into every valid token being refused.
+var errEmptyJWKS = errors.New("the JWKS has no keys; keeping the keys fetched before")
+
 func (g *genStorage) KeyReplaceAll(ctx context.Context, given []jwkset.JWK) error {
+	if len(given) == 0 && g.loaded.Load() {
+		return errEmptyJWKS
+	}
 	err := g.MemoryJWKSet.KeyReplaceAll(ctx, given)
 	if err == nil {
 		g.loaded.Store(true)
