@@ -17,10 +17,11 @@ const cacheShards = 32
 type CacheOption func(*cacheConfig)
 
 type cacheConfig struct {
-	maxEntries  int
-	maxTTL      time.Duration
-	negativeTTL time.Duration
-	now         func() time.Time
+	maxEntries    int
+	maxTTL        time.Duration
+	negativeTTL   time.Duration
+	maxConcurrent int
+	now           func() time.Time
 }
 
 // WithMaxEntries bounds the number of cached tokens (default 10,000). When the cache is
@@ -38,6 +39,11 @@ func WithNegativeTTL(d time.Duration) CacheOption {
 	return func(c *cacheConfig) { c.negativeTTL = d }
 }
 
+// WithMaxConcurrent bounds how many verifications (upstream calls, for opaque tokens)
+// run at once; further misses wait for a slot or for their request's context to end.
+// 0, the default, sets no bound.
+func WithMaxConcurrent(n int) CacheOption { return func(c *cacheConfig) { c.maxConcurrent = n } }
+
 // WithCacheClock sets the clock used for entry lifetimes (default time.Now).
 func WithCacheClock(now func() time.Time) CacheOption { return func(c *cacheConfig) { c.now = now } }
 
@@ -46,6 +52,7 @@ func WithCacheClock(now func() time.Time) CacheOption { return func(c *cacheConf
 type CachedVerifier struct {
 	next   TokenVerifier
 	cfg    cacheConfig
+	slots  chan struct{} // nil when verifications are not bounded
 	perShd int
 	shards [cacheShards]cacheShard
 	group  singleflight.Group
@@ -90,10 +97,22 @@ func Cached(v TokenVerifier, opts ...CacheOption) *CachedVerifier {
 		cfg.maxEntries = cacheShards
 	}
 	c := &CachedVerifier{next: v, cfg: cfg, perShd: cfg.maxEntries / cacheShards}
+	if cfg.maxConcurrent > 0 {
+		c.slots = make(chan struct{}, cfg.maxConcurrent)
+	}
 	for i := range c.shards {
 		c.shards[i].entries = make(map[[sha256.Size]byte]cacheEntry)
 	}
 	return c
+}
+
+// CachedOpaque is Cached with defaults suited to opaque tokens checked by an upstream
+// call (GitHub, Google tokeninfo, RFC 7662 introspection): rejected tokens are remembered
+// for 10 seconds so garbage costs one upstream call, at most 32 upstream calls run at
+// once, and accepted tokens are trusted for at most 5 minutes (never past their expiry).
+// opts override these defaults.
+func CachedOpaque(v TokenVerifier, opts ...CacheOption) *CachedVerifier {
+	return Cached(v, append([]CacheOption{WithNegativeTTL(10 * time.Second), WithMaxConcurrent(32)}, opts...)...)
 }
 
 // VerifyToken answers from the cache when it can and asks the wrapped verifier otherwise.
@@ -113,6 +132,10 @@ func (c *CachedVerifier) VerifyToken(ctx context.Context, token string) (*Access
 		// our lookup and joining the group: use it rather than verifying again.
 		if e, ok := c.lookup(shard, key, c.cfg.now()); ok {
 			return e.tok, e.err
+		}
+		if c.slots != nil {
+			c.slots <- struct{}{}
+			defer func() { <-c.slots }()
 		}
 		c.verifications.Add(1)
 		// The verification is shared by every waiter, so one waiter's cancellation

@@ -233,3 +233,53 @@ func TestContextAndToken(t *testing.T) {
 	assert.False(t, none.HasScope("a"))
 	assert.Nil(t, none.Claim("x"))
 }
+
+// gatedVerifier counts calls in flight and records the highest count.
+type gatedVerifier struct {
+	mu            sync.Mutex
+	inFlight, max int
+	release       chan struct{}
+	entered       chan struct{}
+}
+
+func (g *gatedVerifier) VerifyToken(ctx context.Context, token string) (*mcpauth.AccessToken, error) {
+	g.mu.Lock()
+	g.inFlight++
+	if g.inFlight > g.max {
+		g.max = g.inFlight
+	}
+	g.mu.Unlock()
+	g.entered <- struct{}{}
+	<-g.release
+	g.mu.Lock()
+	g.inFlight--
+	g.mu.Unlock()
+	return &mcpauth.AccessToken{Subject: token}, nil
+}
+
+func TestCachedMaxConcurrent(t *testing.T) {
+	g := &gatedVerifier{release: make(chan struct{}), entered: make(chan struct{}, 100)}
+	c := mcpauth.CachedOpaque(g, mcpauth.WithMaxConcurrent(3))
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.VerifyToken(context.Background(), fmt.Sprintf("tok-%d", i))
+			assert.NoError(t, err)
+		}()
+	}
+	for range 3 {
+		<-g.entered
+	}
+	// Three are in flight; the others wait for a slot.
+	select {
+	case <-g.entered:
+		t.Fatal("a fourth upstream call started while three were in flight")
+	default:
+	}
+	close(g.release)
+	wg.Wait()
+	assert.Equal(t, 3, g.max)
+	assert.EqualValues(t, 10, c.Stats().Verifications)
+}
