@@ -1,0 +1,99 @@
+package bench_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/mcpauth/mcpauth/bench/load"
+	"github.com/mcpauth/mcpauth/bench/soak"
+	"github.com/mcpauth/mcpauth/bench/stacks"
+)
+
+// TestStacksServeEcho starts every stack on a loopback listener and drives it briefly with
+// the load driver: every answer must pass its check. No timing is asserted.
+func TestStacksServeEcho(t *testing.T) {
+	iss, err := stacks.NewIssuer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range stacks.Names {
+		t.Run(name, func(t *testing.T) {
+			s, err := stacks.Start(name, "127.0.0.1:0", iss)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("close: %v", err)
+				}
+			})
+			res, err := load.Run(t.Context(), load.Config{
+				URL: s.URL, Token: s.Tokens.Valid, Stack: name,
+				Concurrency: 4, Duration: 300 * time.Millisecond, Warmup: 50 * time.Millisecond,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%+v", res)
+			if res.Errors != 0 || res.WarmupErrors != 0 {
+				t.Errorf("%d errors (+%d in warmup), first: %s", res.Errors, res.WarmupErrors, res.FirstError)
+			}
+			if res.Requests == 0 {
+				t.Error("no request was measured")
+			}
+		})
+	}
+}
+
+// TestSoakHub attacks the hub briefly with every token class: no decision may be wrong.
+func TestSoakHub(t *testing.T) {
+	s, err := stacks.Start(stacks.Hub, "127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rep, err := soak.Run(t.Context(), soak.Config{Stack: s, Duration: 500 * time.Millisecond, Concurrency: 4, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d requests, peak RSS %d KiB", rep.Requests, rep.PeakRSSKiB)
+	if rep.WrongDecisions != 0 || rep.Unexpected != 0 || rep.TransportErrors != 0 {
+		t.Errorf("wrong %d, unexpected %d, transport errors %d; samples: %q", rep.WrongDecisions, rep.Unexpected, rep.TransportErrors, rep.Samples)
+	}
+	for _, c := range rep.Classes {
+		if c.Requests == 0 {
+			t.Errorf("class %s was never sent", c.Name)
+		}
+	}
+}
+
+// TestCheckEcho covers the answer check on both framings and its failures.
+func TestCheckEcho(t *testing.T) {
+	ok := `{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"hi"}]}}`
+	cases := []struct {
+		name, ctype, body string
+		status            int
+		wantErr           bool
+	}{
+		{"json", "application/json", ok, 200, false},
+		{"sse", "text/event-stream", "event: message\ndata: " + ok + "\n\n", 200, false},
+		{"sse crlf after notification", "text/event-stream", "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\"}\r\n\r\ndata: " + ok + "\r\n\r\n", 200, false},
+		{"status", "application/json", ok, 401, true},
+		{"other id", "application/json", `{"jsonrpc":"2.0","id":8,"result":{"content":[{"type":"text","text":"hi"}]}}`, 200, true},
+		{"other text", "application/json", `{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"ho"}]}}`, 200, true},
+		{"tool error", "application/json", `{"jsonrpc":"2.0","id":7,"result":{"isError":true,"content":[{"type":"text","text":"hi"}]}}`, 200, true},
+		{"rpc error", "application/json", `{"jsonrpc":"2.0","id":7,"error":{"code":-32603,"message":"x"}}`, 200, true},
+		{"empty sse", "text/event-stream", "\n\n", 200, true},
+		{"not json", "application/json", "hi", 200, true},
+	}
+	for _, c := range cases {
+		err := load.CheckEcho(c.status, c.ctype, []byte(c.body), 7, "hi")
+		if (err != nil) != c.wantErr {
+			t.Errorf("%s: err = %v, want error %v", c.name, err, c.wantErr)
+		}
+	}
+	if _, err := load.Run(context.Background(), load.Config{URL: "http://192.0.2.1/mcp"}); err == nil {
+		t.Error("a non-loopback URL was accepted without AllowRemote")
+	}
+}
