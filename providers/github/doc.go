@@ -1,0 +1,125 @@
+// Package github verifies GitHub access tokens for mcpauth ("Sign in with GitHub").
+//
+// GitHub's tokens are opaque: a [Verifier] asks GitHub who a token belongs to with
+// GET {APIBaseURL}/user (the token in an "Authorization: Bearer" header, never in a URL,
+// with "Accept: application/vnd.github+json", "X-GitHub-Api-Version: 2022-11-28" and a
+// User-Agent), applies the access rules of its [Config], and returns an
+// [mcpauth.AccessToken] whose Subject is the user's numeric id (stable across login
+// renames) and whose Provider is "github".
+//
+// # No cache inside
+//
+// Every VerifyToken call asks GitHub. Wrap the Verifier with mcpauth.CachedOpaque, which
+// collapses concurrent requests for one token into one verification, keeps accepted
+// tokens for at most 5 minutes (never past the token's expiry) and remembers invalid
+// tokens for 10 seconds:
+//
+//	v, err := github.New(cfg)
+//	verifier := mcpauth.CachedOpaque(v)
+//
+// A token revoked on GitHub is therefore still accepted until its cache entry ends.
+//
+// # Token formats
+//
+// Before any call, a token must look like a GitHub user token: ghp_ (classic personal
+// access token), gho_ (OAuth app), ghu_ (GitHub App user-to-server) followed by at least
+// 36 characters of [A-Za-z0-9_], github_pat_ (fine-grained personal access token)
+// followed by at least 50, or 40 lower-case hex digits (tokens from before 2021); at
+// most 255 characters in all, the bound GitHub asked integrators to allow. Anything else
+// is refused with invalid_token "not a GitHub token" at no cost. Installation tokens
+// (ghs_) and refresh tokens (ghr_) are refused too, with their own description: they
+// never identify a user (GET /user refuses installation tokens). Config.SkipFormatCheck
+// lifts the format check, should GitHub introduce a new format.
+//
+// # Access rules
+//
+// A user is accepted when it passes every rule that is set:
+//
+//   - AllowedUsers: its login is listed (case-insensitive).
+//   - AllowedOrgs: it is an active member of at least one listed organization, as
+//     answered by GET /user/memberships/orgs/{org} with the user's own token (state
+//     "active"; a pending invitation does not count; 404 or a 403 without rate-limit
+//     signals means "not a member").
+//   - AllowedTeams ("org/team-slug"): it is an active member of at least one listed
+//     team, per GET /orgs/{org}/teams/{team_slug}/memberships/{username}.
+//
+// A valid user refused by a rule gets access_denied (HTTP 403) naming its login; the
+// description adds a hint when GitHub may have hidden the membership from the token.
+// A Config with no rule accepts every GitHub account and must say so with Enabled.
+//
+// Membership calls use the user's token, so they need it to be allowed to read
+// memberships: a classic or OAuth token needs the read:org scope (request
+// [DefaultScopes]); a fine-grained personal access token or a GitHub App user token needs
+// the organization's "Members" permission (read), which a fine-grained token has only
+// when its resource owner is that organization; an organization with OAuth app access
+// restrictions answers 403 to apps it has not approved. Without that, members are
+// refused. Only the organizations and teams the configuration names are asked about,
+// concurrently; a failed check that cannot change the outcome is ignored.
+//
+// Config.AllowedClientIDs, when set, accepts only OAuth tokens GitHub reports
+// (X-OAuth-Client-Id) as issued to one of those OAuth apps: GitHub tokens have no
+// audience, and this stops a token given to another application from being replayed
+// here. Personal access tokens carry no client id and are then refused.
+//
+// # Scopes
+//
+// GitHub's OAuth scopes (repo, read:org, ...) are not the MCP server's scopes. An
+// accepted user gets Config.Scopes, plus Config.OrgScopes[org] for each organization it
+// is an active member of, plus Config.TeamScopes["org/team"] for each team; an org or
+// team named there is checked even when it is not an access rule.
+//
+// # Claims
+//
+// Claims holds every attribute of GitHub's user document (login, id as int64, node_id,
+// name, email — the public email, or nil —, type, site_admin, ...) and:
+//
+//   - github_scopes: the classic token's OAuth scopes, from the X-OAuth-Scopes header.
+//   - github_token_kind: "classic" when GitHub sent X-OAuth-Scopes; "fine-grained" when it
+//     did not (fine-grained personal access tokens and GitHub App user tokens, which
+//     have permissions instead of scopes; github_scopes is then absent, and org/team
+//     rules work only as described above).
+//   - github_token_type: from the prefix: personal_access_token, oauth, app_user,
+//     fine_grained_personal_access_token, legacy (or unknown with SkipFormatCheck).
+//   - github_orgs, github_org_roles, github_teams, github_team_roles: the active
+//     memberships found among the organizations and teams the configuration names, and
+//     the role in each ("admin"/"member", "maintainer"/"member"), present when the
+//     configuration names any.
+//
+// AccessToken.ClientID is the OAuth app's client id (X-OAuth-Client-Id) when GitHub
+// gives it, ExpiresAt comes from the GitHub-Authentication-Token-Expiration header for
+// tokens that expire, and Issuer is the web origin (https://github.com or the
+// Enterprise Server host). TenantID is empty.
+//
+// # Errors
+//
+// Every failure is an *mcpauth.Error:
+//
+//   - invalid_token (401): the token is not in a GitHub format; GitHub answers 401 (bad
+//     credentials, revoked, expired); GitHub answers 403 to GET /user without any
+//     rate-limit signal (the token does not act as a user or may not read the profile —
+//     asking again would not help); the OAuth app is not in AllowedClientIDs.
+//   - access_denied (403): a valid user refused by AllowedUsers, AllowedOrgs or
+//     AllowedTeams.
+//   - temporarily_unavailable (503): GitHub rate-limits (403 or 429 with
+//     X-RateLimit-Remaining: 0, a Retry-After header, or a secondary-rate-limit message),
+//     fails (5xx, any unexpected status such as a 404 from a wrong APIBaseURL), times out
+//     (Config.HTTPTimeout, 5s by default), cannot be reached, redirects off the API host,
+//     or answers a document that cannot be read. RetryAfter follows GitHub's rules:
+//     Retry-After when present, else the time until X-RateLimit-Reset (read with
+//     Config.Now) when no request remains, else one minute for a rate limit.
+//
+// A valid token is never reported invalid because GitHub was unavailable, and such
+// failures are not cached.
+//
+// # GitHub Enterprise Server and OAuth
+//
+// Config.APIBaseURL (default https://api.github.com; https://HOST/api/v3 on Enterprise
+// Server) and Config.WebBaseURL (default https://github.com) point at another GitHub;
+// setting either one derives the other. [Endpoint] gives the OAuth endpoints on a web
+// origin for golang.org/x/oauth2, and Config.ClientID / ClientSecret carry the OAuth
+// app's credentials (redacted when printed) for the OAuth facade; the Verifier does not
+// use them.
+//
+// Configuration comes from code or from the environment ([ConfigFromEnv], variables
+// MCPAUTH_GITHUB_*).
+package github

@@ -1,0 +1,537 @@
+package github
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mcpauth/mcpauth"
+)
+
+// ProviderName is AccessToken.Provider for tokens this package accepts.
+const ProviderName = "github"
+
+// APIVersion is the REST API version requested with X-GitHub-Api-Version.
+const APIVersion = "2022-11-28"
+
+const (
+	maxBody = 1 << 20 // largest API response read
+	// defaultRateLimitWait is the wait GitHub asks for when a rate-limit answer carries
+	// neither Retry-After nor X-RateLimit-Reset ("wait for at least one minute").
+	defaultRateLimitWait = time.Minute
+	// maxParallelChecks bounds the membership calls made at once for one token.
+	maxParallelChecks = 8
+)
+
+// Verifier verifies GitHub access tokens by asking the GitHub API who they belong to,
+// then applies the Config's access rules. It keeps no cache: wrap it with
+// mcpauth.CachedOpaque. It is safe for concurrent use.
+type Verifier struct {
+	s *settings
+}
+
+// New validates cfg and returns a Verifier. It makes no network call.
+func New(cfg Config) (*Verifier, error) {
+	s, err := cfg.prepare()
+	if err != nil {
+		return nil, err
+	}
+	return &Verifier{s: s}, nil
+}
+
+// VerifyToken checks token with GitHub (GET /user, then the membership calls the rules
+// need) and returns the user as an AccessToken. Failures are *mcpauth.Error values:
+// invalid_token when the token is not a GitHub user token or GitHub rejects it,
+// access_denied when the user is valid but the rules refuse it, and
+// temporarily_unavailable (with RetryAfter when GitHub said how long to wait) when
+// GitHub is rate-limiting, failing, slow or unreachable.
+func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.AccessToken, error) {
+	s := v.s
+	kind, refusal := tokenFormat(token, s.skipFormat)
+	if refusal != "" {
+		return nil, mcpauth.InvalidToken(refusal, nil)
+	}
+
+	resp, err := v.get(ctx, token, "/user")
+	if err != nil {
+		return nil, err
+	}
+	switch resp.status {
+	case http.StatusOK:
+	case http.StatusUnauthorized:
+		return nil, mcpauth.InvalidToken("the GitHub token is invalid, expired or revoked", resp.failure("GET /user"))
+	case http.StatusForbidden, http.StatusTooManyRequests:
+		if e := resp.rateLimited(s.now()); e != nil {
+			return nil, e
+		}
+		// A 403 without rate-limit signals: GitHub knows the token but will not show its
+		// user (for example a token acting as an app rather than a user, or one whose
+		// permissions exclude the profile). Asking again will not change the answer.
+		return nil, mcpauth.InvalidToken("GitHub refused to show the token's user: the token does not act as a user or lacks permission to read the profile", resp.failure("GET /user"))
+	default:
+		return nil, resp.unexpected("GET /user")
+	}
+
+	claims, id, login, err := decodeUser(resp.body)
+	if err != nil {
+		return nil, mcpauth.UpstreamUnavailable("GitHub answered with an unexpected user document", 0, err)
+	}
+
+	tok := &mcpauth.AccessToken{
+		Subject:  strconv.FormatInt(id, 10),
+		Issuer:   s.webBase,
+		Provider: ProviderName,
+		Claims:   claims,
+	}
+	claims["github_token_type"] = kind
+	if h, ok := resp.header["X-Oauth-Scopes"]; ok {
+		claims["github_token_kind"] = "classic"
+		claims["github_scopes"] = splitScopes(strings.Join(h, ","))
+	} else {
+		// Fine-grained personal access tokens and GitHub App user tokens have
+		// permissions instead of OAuth scopes, and GitHub sends no X-OAuth-Scopes.
+		claims["github_token_kind"] = "fine-grained"
+	}
+	if cid := strings.TrimSpace(resp.header.Get("X-Oauth-Client-Id")); cid != "" {
+		tok.ClientID = cid
+	}
+	if exp, ok := parseExpiration(resp.header.Get("Github-Authentication-Token-Expiration")); ok {
+		tok.ExpiresAt = exp
+	}
+
+	if len(s.clientIDs) > 0 && !slices.Contains(s.clientIDs, tok.ClientID) {
+		return nil, mcpauth.InvalidToken("the GitHub token was not issued to an OAuth app this server accepts", nil)
+	}
+	if len(s.users) > 0 && !slices.Contains(s.users, strings.ToLower(login)) {
+		return nil, mcpauth.AccessDenied(fmt.Sprintf("GitHub user %q is not allowed to use this server", login))
+	}
+
+	m, err := v.memberships(ctx, token, login)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.decide(m, login, claims); err != nil {
+		return nil, err
+	}
+
+	granted := slices.Clone(s.scopes)
+	var orgs, teams []string
+	orgRoles, teamRoles := map[string]any{}, map[string]any{}
+	for _, o := range s.checkOrgs {
+		if r := m.orgs[o]; r.member {
+			orgs = append(orgs, o)
+			orgRoles[o] = r.role
+			for _, sc := range s.orgScopes[o] {
+				granted = appendUnique(granted, sc)
+			}
+		}
+	}
+	for _, t := range s.checkTeams {
+		if r := m.teams[t.key()]; r.member {
+			teams = append(teams, t.key())
+			teamRoles[t.key()] = r.role
+			for _, sc := range s.teamScopes[t.key()] {
+				granted = appendUnique(granted, sc)
+			}
+		}
+	}
+	if len(s.checkOrgs) > 0 {
+		claims["github_orgs"] = orNonNil(orgs)
+		claims["github_org_roles"] = orgRoles
+	}
+	if len(s.checkTeams) > 0 {
+		claims["github_teams"] = orNonNil(teams)
+		claims["github_team_roles"] = teamRoles
+	}
+	tok.Scopes = granted
+	return tok, nil
+}
+
+func orNonNil(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
+}
+
+// ---- memberships ----
+
+type membership struct {
+	member    bool
+	role      string
+	forbidden bool  // GitHub answered 403: it would not show the membership
+	err       error // an *mcpauth.Error: invalid_token or temporarily_unavailable
+}
+
+type membershipSet struct {
+	orgs  map[string]membership // by lower-case org
+	teams map[string]membership // by lower-case "org/slug"
+}
+
+// memberships asks GitHub, with the user's own token, about every organization and team
+// the configuration names, a few calls at a time.
+func (v *Verifier) memberships(ctx context.Context, token, login string) (membershipSet, error) {
+	s := v.s
+	m := membershipSet{orgs: map[string]membership{}, teams: map[string]membership{}}
+	n := len(s.checkOrgs) + len(s.checkTeams)
+	if n == 0 {
+		return m, nil
+	}
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, maxParallelChecks)
+	)
+	run := func(store func(membership), path string) {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			r := v.membership(ctx, token, path)
+			mu.Lock()
+			store(r)
+			mu.Unlock()
+		}()
+	}
+	for _, o := range s.checkOrgs {
+		run(func(r membership) { m.orgs[o] = r }, "/user/memberships/orgs/"+url.PathEscape(o))
+	}
+	for _, t := range s.checkTeams {
+		run(func(r membership) { m.teams[t.key()] = r },
+			"/orgs/"+url.PathEscape(t.org)+"/teams/"+url.PathEscape(t.slug)+"/memberships/"+url.PathEscape(login))
+	}
+	wg.Wait()
+	// A token GitHub now calls invalid is invalid, whatever the other answers were.
+	for _, r := range m.orgs {
+		if errors.Is(r.err, mcpauth.ErrInvalidToken) {
+			return m, r.err
+		}
+	}
+	for _, r := range m.teams {
+		if errors.Is(r.err, mcpauth.ErrInvalidToken) {
+			return m, r.err
+		}
+	}
+	return m, nil
+}
+
+// membership reads one organization or team membership. 404 (not a member, or the org
+// or team is not visible to the token) and a 403 without rate-limit signals (the token
+// may not read memberships, or the org restricts this OAuth app) both mean "not a
+// member": GitHub did not confirm the membership.
+func (v *Verifier) membership(ctx context.Context, token, path string) membership {
+	resp, err := v.get(ctx, token, path)
+	if err != nil {
+		return membership{err: err}
+	}
+	switch resp.status {
+	case http.StatusOK:
+		var body struct {
+			State string `json:"state"`
+			Role  string `json:"role"`
+		}
+		if err := json.Unmarshal(resp.body, &body); err != nil || body.State == "" {
+			if err == nil {
+				err = errors.New(`no "state" in the membership document`)
+			}
+			return membership{err: mcpauth.UpstreamUnavailable("GitHub answered with an unexpected membership document", 0, fmt.Errorf("GET %s: %w", path, err))}
+		}
+		return membership{member: body.State == "active", role: body.Role}
+	case http.StatusNotFound:
+		return membership{}
+	case http.StatusUnauthorized:
+		return membership{err: mcpauth.InvalidToken("the GitHub token is invalid, expired or revoked", resp.failure("GET "+path))}
+	case http.StatusForbidden, http.StatusTooManyRequests:
+		if e := resp.rateLimited(v.s.now()); e != nil {
+			return membership{err: e}
+		}
+		if resp.status == http.StatusForbidden {
+			return membership{forbidden: true}
+		}
+	}
+	return membership{err: resp.unexpected("GET " + path)}
+}
+
+// decide applies the organization and team rules to the memberships found.
+func (s *settings) decide(m membershipSet, login string, claims map[string]any) error {
+	// A check that failed matters only if its answer could change the outcome: an
+	// allowed org or team when no other one admitted the user, or any org or team
+	// that grants scopes.
+	if len(s.orgs) > 0 {
+		ok, forbidden, failed := false, false, error(nil)
+		for _, o := range s.orgs {
+			r := m.orgs[o]
+			if r.err != nil {
+				failed = r.err
+			} else if r.member {
+				ok = true
+			}
+			forbidden = forbidden || r.forbidden
+		}
+		if !ok {
+			if failed != nil {
+				return failed
+			}
+			return denied(fmt.Sprintf("GitHub user %q is not an active member of an organization allowed here", login), claims, forbidden)
+		}
+	}
+	if len(s.teams) > 0 {
+		ok, forbidden, failed := false, false, error(nil)
+		for _, t := range s.teams {
+			r := m.teams[t.key()]
+			if r.err != nil {
+				failed = r.err
+			} else if r.member {
+				ok = true
+			}
+			forbidden = forbidden || r.forbidden
+		}
+		if !ok {
+			if failed != nil {
+				return failed
+			}
+			return denied(fmt.Sprintf("GitHub user %q is not an active member of a team allowed here", login), claims, forbidden)
+		}
+	}
+	for _, o := range sortedKeys(s.orgScopes) {
+		if r := m.orgs[o]; r.err != nil {
+			return r.err
+		}
+	}
+	for _, t := range sortedKeys(s.teamScopes) {
+		if r := m.teams[t]; r.err != nil {
+			return r.err
+		}
+	}
+	return nil
+}
+
+// denied builds the access_denied error, with a hint when GitHub may have hidden the
+// membership from this token: it answered 403, or the token is a classic one without
+// read:org (GitHub may answer 404 rather than 403 then).
+func denied(desc string, claims map[string]any, forbidden bool) error {
+	kind := claims["github_token_kind"]
+	sc, _ := claims["github_scopes"].([]string)
+	readOrg := slices.ContainsFunc(sc, func(s string) bool { return s == "read:org" || s == "write:org" || s == "admin:org" })
+	switch {
+	case kind == "classic" && !readOrg:
+		desc += " (the token was not granted the read:org scope, which GitHub needs to show memberships)"
+	case forbidden && kind == "fine-grained":
+		desc += ` (GitHub refused to show memberships: a fine-grained token needs the organization's "Members" read permission)`
+	case forbidden:
+		desc += " (GitHub refused to show memberships: the organization may restrict this OAuth app's access)"
+	}
+	return mcpauth.AccessDenied(desc)
+}
+
+// ---- HTTP ----
+
+type apiResponse struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// get calls GET {APIBaseURL}{path} with the token in the Authorization header (never in
+// the URL). Transport failures become temporarily_unavailable errors.
+func (v *Verifier) get(ctx context.Context, token, path string) (*apiResponse, error) {
+	s := v.s
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.apiRoot+path, nil)
+	if err != nil {
+		return nil, mcpauth.UpstreamUnavailable("GitHub could not be reached", 0, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/vnd.github+json")
+	req.Header.Set("X-GitHub-Api-Version", APIVersion)
+	req.Header.Set("User-Agent", s.userAgent)
+	res, err := s.client.Do(req)
+	if err != nil {
+		return nil, transportError(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, maxBody+1))
+	if err != nil {
+		return nil, transportError(err)
+	}
+	if len(body) > maxBody {
+		return nil, mcpauth.UpstreamUnavailable("GitHub answered with an unexpected response", 0, fmt.Errorf("GET %s: response larger than %d bytes", path, maxBody))
+	}
+	return &apiResponse{status: res.StatusCode, header: res.Header, body: body}, nil
+}
+
+func transportError(err error) error {
+	var ue *url.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ue) && ue.Timeout()) {
+		return mcpauth.UpstreamUnavailable("GitHub did not answer in time", 0, err)
+	}
+	if errors.Is(err, context.Canceled) {
+		return mcpauth.UpstreamUnavailable("the request was cancelled while GitHub was being asked", 0, err)
+	}
+	return mcpauth.UpstreamUnavailable("GitHub could not be reached", 0, err)
+}
+
+// message returns GitHub's error message ({"message": ..., "documentation_url": ...}).
+func (r *apiResponse) message() string {
+	var e struct {
+		Message string `json:"message"`
+	}
+	_ = json.Unmarshal(r.body, &e)
+	return e.Message
+}
+
+// failure describes the answer for the error's cause (never shown to clients).
+func (r *apiResponse) failure(call string) error {
+	msg := r.message()
+	if msg == "" {
+		return fmt.Errorf("%s: GitHub answered %d", call, r.status)
+	}
+	return fmt.Errorf("%s: GitHub answered %d: %s", call, r.status, msg)
+}
+
+// unexpected maps any other status to temporarily_unavailable: 5xx, but also a 404 on
+// /user, which means APIBaseURL does not point at a GitHub API.
+func (r *apiResponse) unexpected(call string) error {
+	desc := "GitHub is unavailable"
+	cause := r.failure(call)
+	if r.status < 500 {
+		desc = "GitHub answered with an unexpected status"
+		if r.status == http.StatusNotFound {
+			cause = fmt.Errorf("%w (is APIBaseURL the API root, such as https://HOST/api/v3 for Enterprise Server?)", cause)
+		}
+	}
+	return mcpauth.UpstreamUnavailable(desc, retryAfterHeader(r.header, time.Time{}), cause)
+}
+
+// rateLimited returns a temporarily_unavailable error when a 403 or 429 answer is one of
+// GitHub's rate limits, nil otherwise. GitHub's rules: wait Retry-After seconds when the
+// header is present; else, when X-RateLimit-Remaining is 0, wait until X-RateLimit-Reset
+// (epoch seconds); else, for a secondary rate limit, wait at least one minute.
+func (r *apiResponse) rateLimited(now time.Time) error {
+	secondary := strings.Contains(strings.ToLower(r.message()), "rate limit")
+	remaining := strings.TrimSpace(r.header.Get("X-Ratelimit-Remaining"))
+	hasRetry := r.header.Get("Retry-After") != ""
+	if r.status != http.StatusTooManyRequests && !hasRetry && remaining != "0" && !secondary {
+		return nil
+	}
+	wait := retryAfterHeader(r.header, now)
+	if wait == 0 && remaining == "0" {
+		if reset, err := strconv.ParseInt(strings.TrimSpace(r.header.Get("X-Ratelimit-Reset")), 10, 64); err == nil {
+			wait = ceilSeconds(time.Unix(reset, 0).Sub(now))
+		}
+	}
+	if wait == 0 {
+		wait = defaultRateLimitWait
+	}
+	return mcpauth.UpstreamUnavailable("GitHub's API rate limit was reached; try again later", wait, r.failure("GitHub rate limit"))
+}
+
+// retryAfterHeader reads Retry-After (seconds, or an HTTP date when now is set).
+func retryAfterHeader(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return time.Second
+		}
+		return time.Duration(min(n, 24*3600)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && !now.IsZero() {
+		return ceilSeconds(t.Sub(now))
+	}
+	return 0
+}
+
+// ceilSeconds rounds d up to whole seconds, at least one.
+func ceilSeconds(d time.Duration) time.Duration {
+	if d <= time.Second {
+		return time.Second
+	}
+	return time.Duration(math.Ceil(d.Seconds())) * time.Second
+}
+
+// ---- documents ----
+
+// decodeUser decodes GET /user: every attribute goes to the claims (integers as int64),
+// and "id" (a positive integer) and "login" are required.
+func decodeUser(body []byte) (claims map[string]any, id int64, login string, err error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, 0, "", fmt.Errorf("GET /user: %w", err)
+	}
+	if raw == nil {
+		return nil, 0, "", errors.New("GET /user: not a JSON object")
+	}
+	claims, _ = numbers(raw).(map[string]any)
+	id, ok := claims["id"].(int64)
+	if !ok || id <= 0 {
+		return nil, 0, "", errors.New(`GET /user: no positive integer "id"`)
+	}
+	login, _ = claims["login"].(string)
+	if login == "" {
+		return nil, 0, "", errors.New(`GET /user: no "login"`)
+	}
+	return claims, id, login, nil
+}
+
+// numbers replaces json.Number values by int64 (when integral) or float64.
+func numbers(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = numbers(e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = numbers(e)
+		}
+		return x
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			return n
+		}
+		f, _ := x.Float64()
+		return f
+	}
+	return v
+}
+
+// splitScopes parses X-OAuth-Scopes ("repo, read:org"); an empty header gives an empty,
+// non-nil list (a classic token granted no scope).
+func splitScopes(h string) []string {
+	out := []string{}
+	for _, f := range strings.FieldsFunc(h, func(r rune) bool { return r == ',' || r == ' ' }) {
+		out = appendUnique(out, f)
+	}
+	return out
+}
+
+// parseExpiration reads GitHub-Authentication-Token-Expiration, sent for tokens that
+// expire ("2026-01-02 15:04:05 UTC").
+func parseExpiration(v string) (time.Time, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return time.Time{}, false
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05 MST", "2006-01-02 15:04:05 -0700", time.RFC3339} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}

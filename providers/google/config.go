@@ -1,0 +1,607 @@
+package google
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults and limits of Config.
+const (
+	// DefaultTokenInfoURL is Google's token information endpoint, used for access tokens.
+	DefaultTokenInfoURL = "https://oauth2.googleapis.com/tokeninfo"
+	// DefaultJWKSURI is the JWKS holding the keys that sign Google ID tokens.
+	DefaultJWKSURI = "https://www.googleapis.com/oauth2/v3/certs"
+	// DefaultHTTPTimeout is the default Config.HTTPTimeout.
+	DefaultHTTPTimeout = 5 * time.Second
+	// MaxLeeway is the largest Config.Leeway accepted.
+	MaxLeeway = 5 * time.Minute
+	// MaxTokenSize is the largest token sent to Google or parsed, in bytes. Larger
+	// tokens are refused without any upstream call.
+	MaxTokenSize = 8192
+)
+
+// Issuers are the "iss" values of Google ID tokens.
+var Issuers = []string{"https://accounts.google.com", "accounts.google.com"}
+
+// Config configures a Verifier. Only ClientIDs is required; the zero value of every
+// other field is a safe default.
+//
+// # Rules
+//
+// With no rule set, every Google account whose token was issued to one of ClientIDs is
+// accepted. The rules narrow that down, and all configured rules must pass:
+//
+//   - HostedDomains: the account must belong to one of these Google Workspace domains.
+//     For ID tokens this is the "hd" claim (absent for consumer accounts). Google's
+//     tokeninfo answer for access tokens has no "hd", so for access tokens the domain of
+//     the account's e-mail address is used instead, and only when Google reports that
+//     address as verified. That is weaker than "hd": a consumer Google account
+//     registered with a verified address of the domain passes too. Set
+//     StrictHostedDomain to accept only a real "hd" claim (access tokens are then
+//     refused).
+//   - AllowedEmails and AllowedEmailDomains together form one allowlist: the account's
+//     e-mail address must be listed, or belong to a listed domain. Google must report
+//     the address as verified; an unverified address is refused.
+//
+// Domains and addresses are compared case-insensitively. A rule refusing an otherwise
+// valid account yields mcpauth.AccessDenied (403 access_denied).
+//
+// # Scopes
+//
+// Google's own OAuth scopes (openid, email, https://www.googleapis.com/auth/...) are
+// not this server's scopes: they are reported in AccessToken.Claims["google_scopes"].
+// AccessToken.Scopes is computed from configuration: Scopes, granted to every accepted
+// account, plus DomainScopes[d] where d is the account's hosted domain (as the
+// HostedDomains rule sees it) or the domain of its verified e-mail address.
+//
+// Config values print safely: String, GoString, Format, MarshalJSON and LogValue show
+// ClientSecret as "[redacted]".
+type Config struct {
+	// ClientIDs are the OAuth client IDs of your application
+	// ("….apps.googleusercontent.com"). An access token is accepted only when its "aud"
+	// or "azp" is one of them, and an ID token only when its "aud" is. Required.
+	ClientIDs []string
+	// ClientSecret is the OAuth client secret. The Verifier does not use it; it is here
+	// so that one Config also serves an OAuth authorization-code flow (see Endpoint).
+	// It is never printed.
+	ClientSecret string
+
+	// HostedDomains lists the accepted Google Workspace domains (see Rules).
+	HostedDomains []string
+	// StrictHostedDomain makes HostedDomains accept only the "hd" claim of ID tokens:
+	// access tokens, whose tokeninfo answer has no "hd", are then refused. It requires
+	// HostedDomains.
+	StrictHostedDomain bool
+	// AllowedEmailDomains lists accepted domains of verified e-mail addresses (see Rules).
+	AllowedEmailDomains []string
+	// AllowedEmails lists accepted verified e-mail addresses (see Rules).
+	AllowedEmails []string
+
+	// Scopes are granted to every accepted account.
+	Scopes []string
+	// DomainScopes grants scopes by domain: an account whose hosted domain or verified
+	// e-mail domain is d is granted DomainScopes[d], besides Scopes.
+	DomainScopes map[string][]string
+
+	// AnyTokenFormat turns the token-format prefilter off. By default a token must look
+	// like a Google access token (it starts with "ya29.") or a JWT (it starts with
+	// "eyJ" and has three segments), and anything else is refused as invalid_token
+	// without any upstream call. Set it if your tokens come in another format.
+	AnyTokenFormat bool
+
+	// TokenInfoURL is the token information endpoint (default DefaultTokenInfoURL).
+	// Override it only for tests or an enterprise egress proxy. It must use https,
+	// except on loopback hosts.
+	TokenInfoURL string
+	// JWKSURI is the JWKS of ID-token signing keys (default DefaultJWKSURI). Override it
+	// only for tests or an enterprise egress proxy. It must use https, except on
+	// loopback hosts.
+	JWKSURI string
+	// HTTPClient makes the upstream calls. The default is a client with HTTPTimeout that
+	// follows no redirects. Either way each call is bounded by HTTPTimeout.
+	HTTPClient *http.Client
+	// HTTPTimeout bounds each upstream call (default 5s).
+	HTTPTimeout time.Duration
+	// Leeway is the clock skew allowed when checking expiry (and, for ID tokens, "iat"
+	// and "nbf"): 0 (the default) to 5 minutes. Servers whose clock may lag Google's by
+	// a few seconds should set it, or fresh ID tokens look issued in the future.
+	Leeway time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+
+	// envPrefix is the prefix the Config was read with, so that errors name the right
+	// variables.
+	envPrefix string
+}
+
+// settings is a validated, defaulted and normalised Config.
+type settings struct {
+	clientIDs      []string
+	hostedDomains  []string
+	strictHD       bool
+	emailDomains   []string
+	emails         []string
+	scopes         []string
+	domainScopes   map[string][]string
+	anyTokenFormat bool
+	tokenInfoURL   string
+	jwksURI        string
+	client         *http.Client
+	timeout        time.Duration
+	leeway         time.Duration
+	now            func() time.Time
+}
+
+// env names the environment variable for suffix, with the Config's prefix.
+func (c Config) env(suffix string) string {
+	p := c.envPrefix
+	if p == "" {
+		p = "MCPAUTH"
+	}
+	return p + "_GOOGLE_" + suffix
+}
+
+// Configured reports whether Google sign-in is configured at all, that is whether
+// ClientIDs is set (by ConfigFromEnv: whether MCPAUTH_GOOGLE_CLIENT_ID is set). Use it
+// to choose the providers of a server from the environment.
+func (c Config) Configured() bool { return len(c.ClientIDs) > 0 }
+
+// Validate reports every problem of the configuration, one error per problem joined
+// with errors.Join. Each message names the Config field and the environment variable,
+// and says how to fix it. New calls Validate.
+func (c Config) Validate() error {
+	_, err := c.prepare()
+	return err
+}
+
+func (c Config) prepare() (*settings, error) {
+	var errs []error
+	add := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("google: "+format, args...))
+	}
+	s := &settings{
+		strictHD:       c.StrictHostedDomain,
+		anyTokenFormat: c.AnyTokenFormat,
+		tokenInfoURL:   c.TokenInfoURL,
+		jwksURI:        c.JWKSURI,
+		client:         c.HTTPClient,
+		timeout:        c.HTTPTimeout,
+		leeway:         c.Leeway,
+		now:            c.Now,
+	}
+
+	if len(c.ClientIDs) == 0 {
+		add("Config.ClientIDs is empty: set %s to your OAuth client ID (….apps.googleusercontent.com; several may be given, comma separated)", c.env("CLIENT_ID"))
+	}
+	for i, id := range c.ClientIDs {
+		id = strings.TrimSpace(id)
+		if id == "" {
+			add("Config.ClientIDs[%d] is empty: remove it (%s)", i, c.env("CLIENT_ID"))
+			continue
+		}
+		s.clientIDs = append(s.clientIDs, id)
+	}
+
+	domains := func(field, env string, list []string) []string {
+		var out []string
+		for i, d := range list {
+			d = strings.ToLower(strings.TrimSpace(d))
+			switch {
+			case d == "":
+				add("Config.%s[%d] is empty: remove it (%s)", field, i, c.env(env))
+			case strings.Contains(d, "@") || strings.ContainsAny(d, " /:"):
+				add("Config.%s[%d] = %q is not a domain name: give a bare domain such as example.com (%s)", field, i, d, c.env(env))
+			default:
+				if !slices.Contains(out, d) {
+					out = append(out, d)
+				}
+			}
+		}
+		return out
+	}
+	s.hostedDomains = domains("HostedDomains", "HOSTED_DOMAINS", c.HostedDomains)
+	s.emailDomains = domains("AllowedEmailDomains", "ALLOWED_EMAIL_DOMAINS", c.AllowedEmailDomains)
+	for i, e := range c.AllowedEmails {
+		e = strings.ToLower(strings.TrimSpace(e))
+		at := strings.LastIndexByte(e, '@')
+		if at <= 0 || at == len(e)-1 || strings.ContainsAny(e, " ,") {
+			add("Config.AllowedEmails[%d] = %q is not an e-mail address: give an address such as alice@example.com (%s)", i, e, c.env("ALLOWED_EMAILS"))
+			continue
+		}
+		if !slices.Contains(s.emails, e) {
+			s.emails = append(s.emails, e)
+		}
+	}
+	if c.StrictHostedDomain && len(c.HostedDomains) == 0 {
+		add("Config.StrictHostedDomain is set but Config.HostedDomains is empty: set %s or unset %s", c.env("HOSTED_DOMAINS"), c.env("STRICT_HOSTED_DOMAIN"))
+	}
+
+	scopeList := func(field, env string, list []string) []string {
+		var out []string
+		for i, sc := range list {
+			switch {
+			case sc == "":
+				add("Config.%s[%d] is empty: remove it (%s)", field, i, c.env(env))
+			case strings.ContainsAny(sc, " \t\r\n\"\\"):
+				add("Config.%s[%d] = %q is not a scope: a scope has no spaces, quotes or backslashes (%s)", field, i, sc, c.env(env))
+			default:
+				if !slices.Contains(out, sc) {
+					out = append(out, sc)
+				}
+			}
+		}
+		return out
+	}
+	s.scopes = scopeList("Scopes", "SCOPES", c.Scopes)
+	if len(c.DomainScopes) > 0 {
+		s.domainScopes = make(map[string][]string, len(c.DomainScopes))
+		for _, d := range slices.Sorted(maps.Keys(c.DomainScopes)) {
+			nd := strings.ToLower(strings.TrimSpace(d))
+			if nd == "" || strings.ContainsAny(nd, "@ /:") {
+				add("Config.DomainScopes has key %q, which is not a domain name: use bare domains such as example.com (%s)", d, c.env("DOMAIN_SCOPES"))
+				continue
+			}
+			field := "DomainScopes[" + strconv.Quote(d) + "]"
+			if len(c.DomainScopes[d]) == 0 {
+				add("Config.%s is empty: give the scopes granted to accounts of %s, or remove the entry (%s)", field, d, c.env("DOMAIN_SCOPES"))
+				continue
+			}
+			for _, sc := range scopeList(field, "DOMAIN_SCOPES", c.DomainScopes[d]) {
+				if !slices.Contains(s.domainScopes[nd], sc) {
+					s.domainScopes[nd] = append(s.domainScopes[nd], sc)
+				}
+			}
+		}
+	}
+
+	if s.tokenInfoURL == "" {
+		s.tokenInfoURL = DefaultTokenInfoURL
+	} else if err := checkURL(s.tokenInfoURL); err != nil {
+		add("Config.TokenInfoURL: %v (%s)", err, c.env("TOKENINFO_URL"))
+	}
+	if s.jwksURI == "" {
+		s.jwksURI = DefaultJWKSURI
+	} else if err := checkURL(s.jwksURI); err != nil {
+		add("Config.JWKSURI: %v (%s)", err, c.env("JWKS_URI"))
+	}
+	if c.HTTPTimeout < 0 {
+		add("Config.HTTPTimeout %s is negative: leave it 0 for the default (%s) (%s)", c.HTTPTimeout, DefaultHTTPTimeout, c.env("HTTP_TIMEOUT"))
+	}
+	if c.Leeway < 0 || c.Leeway > MaxLeeway {
+		add("Config.Leeway %s is out of range: use a duration from 0 to %s (%s)", c.Leeway, MaxLeeway, c.env("LEEWAY"))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+
+	if s.timeout == 0 {
+		s.timeout = DefaultHTTPTimeout
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.client == nil {
+		s.client = &http.Client{
+			Timeout: s.timeout,
+			// tokeninfo answers directly; a redirect would turn the POST into a GET
+			// without the token, or send the token elsewhere.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	return s, nil
+}
+
+// checkURL enforces an absolute https URL (http only on loopback hosts).
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a valid URL", raw)
+	}
+	if !u.IsAbs() || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL: give the full https:// URL", u.Redacted())
+	}
+	if u.User != nil {
+		return fmt.Errorf("%q contains credentials: remove them from the URL", u.Redacted())
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return nil
+	case "http":
+		if isLoopbackHost(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("%q must use https: http is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost)", u.Redacted())
+	default:
+		return fmt.Errorf("%q has scheme %q: use an https:// URL", u.Redacted(), u.Scheme)
+	}
+}
+
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.Unmap().IsLoopback()
+}
+
+// ---- redaction ----
+
+const redacted = "[redacted]"
+
+// fields lists the non-zero fields of c as name/value pairs, the secret redacted.
+func (c Config) fields() [][2]string {
+	var out [][2]string
+	add := func(name, value string) { out = append(out, [2]string{name, value}) }
+	list := func(v []string) string {
+		q := make([]string, len(v))
+		for i, s := range v {
+			q[i] = strconv.Quote(s)
+		}
+		return "[" + strings.Join(q, " ") + "]"
+	}
+	shownURL := func(raw string) string {
+		if u, err := url.Parse(raw); err == nil {
+			return strconv.Quote(u.Redacted())
+		}
+		return strconv.Quote(raw)
+	}
+	if len(c.ClientIDs) > 0 {
+		add("ClientIDs", list(c.ClientIDs))
+	}
+	if c.ClientSecret != "" {
+		add("ClientSecret", redacted)
+	}
+	if len(c.HostedDomains) > 0 {
+		add("HostedDomains", list(c.HostedDomains))
+	}
+	if c.StrictHostedDomain {
+		add("StrictHostedDomain", "true")
+	}
+	if len(c.AllowedEmailDomains) > 0 {
+		add("AllowedEmailDomains", list(c.AllowedEmailDomains))
+	}
+	if len(c.AllowedEmails) > 0 {
+		add("AllowedEmails", list(c.AllowedEmails))
+	}
+	if len(c.Scopes) > 0 {
+		add("Scopes", list(c.Scopes))
+	}
+	if len(c.DomainScopes) > 0 {
+		keys := slices.Sorted(maps.Keys(c.DomainScopes))
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = strconv.Quote(k) + ":" + list(c.DomainScopes[k])
+		}
+		add("DomainScopes", "map["+strings.Join(parts, " ")+"]")
+	}
+	if c.AnyTokenFormat {
+		add("AnyTokenFormat", "true")
+	}
+	if c.TokenInfoURL != "" {
+		add("TokenInfoURL", shownURL(c.TokenInfoURL))
+	}
+	if c.JWKSURI != "" {
+		add("JWKSURI", shownURL(c.JWKSURI))
+	}
+	if c.HTTPClient != nil {
+		add("HTTPClient", "(set)")
+	}
+	if c.HTTPTimeout != 0 {
+		add("HTTPTimeout", c.HTTPTimeout.String())
+	}
+	if c.Leeway != 0 {
+		add("Leeway", c.Leeway.String())
+	}
+	if c.Now != nil {
+		add("Now", "(set)")
+	}
+	return out
+}
+
+// String describes c for logs and error messages: the fields that are set, with
+// ClientSecret shown as "[redacted]".
+func (c Config) String() string {
+	var b strings.Builder
+	b.WriteString("google.Config{")
+	for i, f := range c.fields() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(f[0])
+		b.WriteString(":")
+		b.WriteString(f[1])
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// GoString is used by the %#v verb; it is String, with ClientSecret redacted.
+func (c Config) GoString() string { return c.String() }
+
+// Format implements fmt.Formatter so that every verb prints the redacted form of
+// String and never the client secret.
+func (c Config) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = io.WriteString(f, c.GoString())
+		return
+	}
+	_, _ = fmt.Fprintf(f, fmt.FormatString(f, verb), c.String())
+}
+
+// LogValue implements slog.LogValuer: the fields that are set, ClientSecret redacted.
+func (c Config) LogValue() slog.Value {
+	fs := c.fields()
+	attrs := make([]slog.Attr, len(fs))
+	for i, f := range fs {
+		v := f[1]
+		if uq, err := strconv.Unquote(v); err == nil {
+			v = uq
+		}
+		attrs[i] = slog.String(f[0], v)
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// MarshalJSON renders the same redacted view as LogValue, so that a Config dumped as
+// JSON never contains the client secret.
+func (c Config) MarshalJSON() ([]byte, error) {
+	var b strings.Builder
+	b.WriteString("{")
+	for i, f := range c.fields() {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		v := f[1]
+		if uq, err := strconv.Unquote(v); err == nil {
+			v = uq
+		}
+		b.WriteString(strconv.Quote(f[0]))
+		b.WriteString(":")
+		b.WriteString(strconv.Quote(v))
+	}
+	b.WriteString("}")
+	return []byte(b.String()), nil
+}
+
+// ---- environment ----
+
+// ConfigFromEnv reads a Config from environment variables named prefix + "_GOOGLE_" +
+// NAME (prefix "" means "MCPAUTH"):
+//
+//	PREFIX_GOOGLE_CLIENT_ID              Config.ClientIDs (comma or space separated)
+//	PREFIX_GOOGLE_CLIENT_SECRET          Config.ClientSecret
+//	PREFIX_GOOGLE_CLIENT_SECRET_FILE     Config.ClientSecret read from a file, trailing newline trimmed
+//	PREFIX_GOOGLE_HOSTED_DOMAINS         Config.HostedDomains (list)
+//	PREFIX_GOOGLE_STRICT_HOSTED_DOMAIN   Config.StrictHostedDomain (true/false)
+//	PREFIX_GOOGLE_ALLOWED_EMAIL_DOMAINS  Config.AllowedEmailDomains (list)
+//	PREFIX_GOOGLE_ALLOWED_EMAILS         Config.AllowedEmails (list)
+//	PREFIX_GOOGLE_SCOPES                 Config.Scopes (list)
+//	PREFIX_GOOGLE_DOMAIN_SCOPES          Config.DomainScopes: "example.com=notes:read notes:write;corp.example=admin"
+//	PREFIX_GOOGLE_ANY_TOKEN_FORMAT       Config.AnyTokenFormat (true/false)
+//	PREFIX_GOOGLE_TOKENINFO_URL          Config.TokenInfoURL (tests, egress proxies)
+//	PREFIX_GOOGLE_JWKS_URI               Config.JWKSURI (tests, egress proxies)
+//	PREFIX_GOOGLE_HTTP_TIMEOUT           Config.HTTPTimeout (a Go duration such as 3s)
+//	PREFIX_GOOGLE_LEEWAY                 Config.Leeway (a Go duration such as 30s)
+//
+// Unset or empty variables leave the field zero. Errors name the variable and the fix.
+// ConfigFromEnv does not call Validate (New does), so the caller may adjust the result.
+func ConfigFromEnv(prefix string) (Config, error) {
+	prefix = strings.TrimSuffix(prefix, "_")
+	if prefix == "" {
+		prefix = "MCPAUTH"
+	}
+	c := Config{envPrefix: prefix}
+	get := func(name string) string { return strings.TrimSpace(os.Getenv(c.env(name))) }
+	list := func(name string) []string { return splitList(get(name)) }
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf("google: "+format, args...)) }
+
+	c.ClientIDs = list("CLIENT_ID")
+	c.HostedDomains = list("HOSTED_DOMAINS")
+	c.AllowedEmailDomains = list("ALLOWED_EMAIL_DOMAINS")
+	c.AllowedEmails = list("ALLOWED_EMAILS")
+	c.Scopes = list("SCOPES")
+	c.TokenInfoURL = get("TOKENINFO_URL")
+	c.JWKSURI = get("JWKS_URI")
+
+	boolean := func(name string, dst *bool) {
+		v := get(name)
+		if v == "" {
+			return
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			fail("%s=%q is not a boolean: use true or false", c.env(name), v)
+			return
+		}
+		*dst = b
+	}
+	boolean("STRICT_HOSTED_DOMAIN", &c.StrictHostedDomain)
+	boolean("ANY_TOKEN_FORMAT", &c.AnyTokenFormat)
+
+	duration := func(name string, dst *time.Duration) {
+		v := get(name)
+		if v == "" {
+			return
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			fail("%s=%q is not a duration: use a Go duration such as 5s or 1m", c.env(name), v)
+			return
+		}
+		*dst = d
+	}
+	duration("HTTP_TIMEOUT", &c.HTTPTimeout)
+	duration("LEEWAY", &c.Leeway)
+
+	if v := get("DOMAIN_SCOPES"); v != "" {
+		ds, err := parseDomainScopes(v)
+		if err != nil {
+			fail("%s: %v: use entries like example.com=notes:read notes:write, separated by ';'", c.env("DOMAIN_SCOPES"), err)
+		}
+		c.DomainScopes = ds
+	}
+
+	secret := os.Getenv(c.env("CLIENT_SECRET"))
+	secretFile := get("CLIENT_SECRET_FILE")
+	switch {
+	case secret != "" && secretFile != "":
+		fail("%s and %s are both set: set only one of them", c.env("CLIENT_SECRET"), c.env("CLIENT_SECRET_FILE"))
+	case secret != "":
+		c.ClientSecret = strings.TrimSpace(secret)
+	case secretFile != "":
+		b, err := os.ReadFile(secretFile)
+		if err != nil {
+			fail("%s: cannot read the secret file: %w: check the path and its permissions", c.env("CLIENT_SECRET_FILE"), err)
+			break
+		}
+		b = bytes.TrimRight(b, "\r\n")
+		if len(b) == 0 {
+			fail("%s: the file %q is empty: write the client secret into it", c.env("CLIENT_SECRET_FILE"), secretFile)
+		}
+		c.ClientSecret = string(b)
+	}
+	if len(errs) > 0 {
+		return Config{envPrefix: prefix}, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// splitList splits a comma, space, tab or newline separated list.
+func splitList(v string) []string {
+	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
+}
+
+// parseDomainScopes parses "d1=s1 s2;d2=s3,s4".
+func parseDomainScopes(v string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for entry := range strings.SplitSeq(v, ";") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		domain, list, ok := strings.Cut(entry, "=")
+		domain = strings.TrimSpace(domain)
+		if !ok || domain == "" {
+			return nil, fmt.Errorf("entry %q is not domain=scopes", entry)
+		}
+		scopes := splitList(list)
+		if len(scopes) == 0 {
+			return nil, fmt.Errorf("entry %q grants no scope", entry)
+		}
+		out[domain] = append(out[domain], scopes...)
+	}
+	return out, nil
+}

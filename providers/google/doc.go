@@ -1,0 +1,84 @@
+// Package google verifies Google sign-in tokens for mcpauth: Google OAuth access tokens
+// ("ya29.…") and Google ID tokens (JWTs), applies Workspace-domain and e-mail rules, and
+// grants this server's own scopes by configuration. Its [Verifier] implements
+// mcpauth.TokenVerifier; [Endpoint] and [DefaultScopes] configure the OAuth flow that
+// obtains the tokens.
+//
+// # Two kinds of token
+//
+// A token shaped like a JWT (it starts with "eyJ" and has three dot-separated segments)
+// is verified locally as an ID token with the providers/bearer engine: RS256 signature
+// against Google's JWKS (https://www.googleapis.com/oauth2/v3/certs, fetched when the
+// first ID token arrives, refreshed hourly and when an unknown "kid" shows up, at most
+// once a minute), issuer https://accounts.google.com or accounts.google.com, "aud" one
+// of Config.ClientIDs, "exp" required, "iat" and "nbf" not in the future (with
+// Config.Leeway), and "sub" present.
+//
+// Any other token is sent to Google's tokeninfo endpoint
+// (https://oauth2.googleapis.com/tokeninfo) as a POST form body (access_token=…), so the
+// token never appears in a URL, and never in a log line. The answer must name one of
+// Config.ClientIDs as "aud" or "azp" (a token issued to another application is refused,
+// which stops a token obtained by someone else's app from being replayed here), carry an
+// "exp" still in the future by the injected clock, and a "sub".
+//
+// # Prefilter
+//
+// Google access tokens start with "ya29.". Unless Config.AnyTokenFormat is set, a token
+// that neither starts with "ya29." (followed only by RFC 6750 b64token characters) nor
+// looks like a JWT is refused as invalid_token without any upstream call, so garbage and
+// other providers' tokens cost nothing. Tokens that are empty, larger than MaxTokenSize
+// or contain spaces or control characters are always refused locally. The first
+// JWT-shaped token (valid or not) triggers the one-time JWKS fetch.
+//
+// # Rules, tenant and scopes
+//
+// See [Config] for the rules (HostedDomains, StrictHostedDomain, AllowedEmailDomains,
+// AllowedEmails): all configured rules must pass, and a valid account refused by a rule
+// gets access_denied (403). Note that Google's tokeninfo has no "hd": for access tokens,
+// HostedDomains compares the domain of the verified e-mail address instead (see
+// Config.StrictHostedDomain for the strict form).
+//
+// AccessToken.TenantID is the hosted domain: the "hd" claim of an ID token, or for an
+// access token the verified e-mail domain when it matched a configured HostedDomains
+// entry (empty otherwise, so that unrelated gmail.com users never share a tenant).
+// AccessToken.Scopes is Config.Scopes plus Config.DomainScopes of the account's domain;
+// Google's OAuth scopes go to Claims["google_scopes"] and never become MCP scopes.
+// Claims holds every field Google returned (for access tokens the tokeninfo fields as
+// strings, except "email_verified", normalised to a boolean for both kinds), plus
+// "google_token_type" ("access_token" or "id_token").
+//
+// # Errors
+//
+// Every failure is an *mcpauth.Error:
+//
+//   - invalid_token (401): Google answered 400 (or 401) for the token — invalid,
+//     expired or revoked — or it was issued to another client, is expired by the local
+//     clock, has no subject, fails the prefilter, or (ID tokens) fails a signature,
+//     issuer, audience or time check;
+//   - access_denied (403): a rule refused a valid account;
+//   - temporarily_unavailable (503): Google could not give an answer — rate limited (403
+//     or 429), 5xx, a timeout (Config.HTTPTimeout, default 5s), an unreachable host, a
+//     redirect, or an answer that is not the documented JSON. RetryAfter carries Google's
+//     Retry-After header when it sent one. A valid token is never called invalid
+//     because Google was down.
+//
+// # Caching
+//
+// A Verifier caches nothing and makes one tokeninfo call per access token it verifies.
+// Wrap it with mcpauth.CachedOpaque, which collapses concurrent checks of one token
+// into one call, trusts an accepted token for at most 5 minutes (never past its expiry),
+// remembers refusals for 10 seconds and bounds concurrent upstream calls:
+//
+//	v, err := google.New(cfg)
+//	...
+//	verifier := mcpauth.CachedOpaque(v)
+//
+// A token revoked at Google is then refused at the latest when its cache entry ends.
+//
+// # Configuration
+//
+// Configuration comes from code or from MCPAUTH_GOOGLE_* variables ([ConfigFromEnv]);
+// [Config.Configured] reports whether MCPAUTH_GOOGLE_CLIENT_ID was set. Config.TokenInfoURL
+// and Config.JWKSURI override Google's endpoints for tests (a fake on loopback) or an
+// enterprise egress proxy, and nothing else. A Config never prints its client secret.
+package google

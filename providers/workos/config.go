@@ -1,0 +1,468 @@
+package workos
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mcpauth/mcpauth/scopes"
+)
+
+// Defaults and limits.
+const (
+	// DefaultAPIBaseURL is the default Config.APIBaseURL.
+	DefaultAPIBaseURL = "https://api.workos.com"
+	// DefaultHTTPTimeout is the default Config.HTTPTimeout.
+	DefaultHTTPTimeout = 5 * time.Second
+	// MaxLeeway is the largest Config.Leeway accepted.
+	MaxLeeway = 5 * time.Minute
+	// ProviderName is the AccessToken.Provider of every token this package accepts.
+	ProviderName = "workos"
+)
+
+// Config configures the WorkOS verifiers and the AuthKit metadata proxy.
+//
+// For AuthKit (New, NewFactory, MetadataHandler) set AuthKitDomain. For opaque WorkOS SSO
+// access tokens (NewProfileVerifier) nothing is required: the profile endpoint is
+// authenticated by the access token itself. ClientID and APIKey are not used by the
+// verifiers; they are carried for the OAuth authorization-server facade, which
+// exchanges WorkOS authorization codes with them (see SSOEndpoint and
+// UserManagementEndpoint).
+//
+// Config values print safely: String, GoString, Format, MarshalJSON and LogValue show
+// APIKey as "[redacted]".
+type Config struct {
+	// AuthKitDomain is the AuthKit domain that issues the MCP access tokens, such as
+	// "https://example.authkit.app" or a custom domain. A bare host ("example.authkit.app")
+	// is accepted and means https. http is accepted only for loopback hosts (tests). The
+	// domain is normalised to scheme://host, without a path or trailing slash: that is the
+	// issuer ("iss") AuthKit puts in its tokens and metadata, compared exactly.
+	AuthKitDomain string
+	// ClientID is the WorkOS client ID ("client_..."), for the OAuth facade.
+	ClientID string
+	// APIKey is the WorkOS API key ("sk_..."), the client secret of the OAuth facade's
+	// code exchange. It is never printed.
+	APIKey string
+	// APIBaseURL is the WorkOS API base URL (default https://api.workos.com). Override it
+	// only for tests (a fake on loopback, where http is allowed) or an enterprise host.
+	APIBaseURL string
+
+	// Audience, when set, is the list of accepted AuthKit token audiences for every
+	// verifier, replacing the per-resource audience of NewFactory. New requires it.
+	// AuthKit puts the MCP resource indicator in "aud"; a client that sends no resource
+	// parameter gets a token whose audience is the client ID instead, which is refused
+	// unless listed here (set a default resource indicator in the WorkOS dashboard).
+	Audience []string
+	// AllowedOrganizations, when not empty, lists the only WorkOS organization IDs
+	// ("org_...") accepted: a valid token (AuthKit "org_id" claim, or the SSO profile's
+	// "organization_id") of another organization, or of none, is refused with
+	// access_denied (HTTP 403).
+	AllowedOrganizations []string
+
+	// Scopes are MCP scopes granted to every accepted identity.
+	Scopes []string
+	// OrganizationScopes grants MCP scopes to the identities of a WorkOS organization,
+	// keyed by organization ID.
+	OrganizationScopes map[string][]string
+	// RoleScopes grants MCP scopes by WorkOS role slug: AuthKit's "role" and "roles"
+	// claims, or the SSO profile's role and roles.
+	RoleScopes scopes.RoleMap
+
+	// Leeway is the clock skew allowed on AuthKit token times (0 to 5 minutes).
+	Leeway time.Duration
+	// HTTPClient, when set, makes every request to AuthKit and the WorkOS API. Its
+	// redirect policy is replaced: redirects are never followed. The default is a
+	// client with HTTPTimeout.
+	HTTPClient *http.Client
+	// HTTPTimeout bounds each request to AuthKit or the WorkOS API (default 5s).
+	HTTPTimeout time.Duration
+	// Now is the clock (default time.Now): token times, Retry-After dates and the
+	// metadata cache.
+	Now func() time.Time
+
+	// envPrefix is the prefix the Config was read with, so errors name the right variables.
+	envPrefix string
+}
+
+// env names the environment variable for suffix.
+func (c Config) env(suffix string) string {
+	p := c.envPrefix
+	if p == "" {
+		p = "MCPAUTH"
+	}
+	return p + "_" + suffix
+}
+
+// Configured reports whether the configuration names WorkOS at all: an AuthKit domain or
+// an API key is set. Applications use it to select providers from the environment.
+func (c Config) Configured() bool {
+	return strings.TrimSpace(c.AuthKitDomain) != "" || c.APIKey != ""
+}
+
+// Issuer returns the normalised AuthKit domain, "scheme://host" without a trailing
+// slash (for example "https://example.authkit.app"): the "iss" of AuthKit tokens and the
+// value to advertise as the authorization server in protected resource metadata. It is
+// "" when AuthKitDomain is empty or invalid.
+func (c Config) Issuer() string {
+	iss, err := normaliseDomain(c.AuthKitDomain)
+	if err != nil {
+		return ""
+	}
+	return iss
+}
+
+// JWKSURI returns the AuthKit key set URL, Issuer() + "/oauth2/jwks", or "".
+func (c Config) JWKSURI() string {
+	if iss := c.Issuer(); iss != "" {
+		return iss + "/oauth2/jwks"
+	}
+	return ""
+}
+
+// apiBase returns the normalised API base URL (default DefaultAPIBaseURL).
+func (c Config) apiBase() string {
+	b := strings.TrimSpace(c.APIBaseURL)
+	if b == "" {
+		return DefaultAPIBaseURL
+	}
+	return strings.TrimRight(b, "/")
+}
+
+// Validate reports every problem of the configuration, one error per problem joined with
+// errors.Join, each naming the field, its environment variable and the fix. It requires
+// that WorkOS is configured at all (AuthKitDomain or APIKey); New and NewFactory also
+// require AuthKitDomain. NewProfileVerifier checks the fields but requires neither.
+func (c Config) Validate() error {
+	errs := c.check()
+	if !c.Configured() {
+		errs = append(errs, fmt.Errorf("workos: nothing is configured: set Config.AuthKitDomain (%s) to verify AuthKit tokens, or Config.APIKey (%s) for WorkOS SSO",
+			c.env("WORKOS_AUTHKIT_DOMAIN"), c.env("WORKOS_API_KEY")))
+	}
+	return errors.Join(errs...)
+}
+
+// check reports the problems of the fields that are set.
+func (c Config) check() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("workos: "+format, args...)) }
+
+	if strings.TrimSpace(c.AuthKitDomain) != "" {
+		if _, err := normaliseDomain(c.AuthKitDomain); err != nil {
+			add("Config.AuthKitDomain: %v (%s)", err, c.env("WORKOS_AUTHKIT_DOMAIN"))
+		}
+	}
+	if strings.TrimSpace(c.APIBaseURL) != "" {
+		if err := checkBaseURL(c.APIBaseURL); err != nil {
+			add("Config.APIBaseURL: %v (%s)", err, c.env("WORKOS_API_URL"))
+		}
+	}
+	if c.APIKey != "" && strings.TrimSpace(c.APIKey) != c.APIKey {
+		add("Config.APIKey has leading or trailing white space: remove it (%s or %s)", c.env("WORKOS_API_KEY"), c.env("WORKOS_API_KEY_FILE"))
+	}
+	for i, a := range c.Audience {
+		if strings.TrimSpace(a) == "" {
+			add("Config.Audience[%d] is empty: remove it or give the MCP server's resource URI (%s)", i, c.env("AUDIENCE"))
+		}
+	}
+	for i, o := range c.AllowedOrganizations {
+		if !strings.HasPrefix(o, "org_") || strings.ContainsAny(o, " \t\r\n") {
+			add("Config.AllowedOrganizations[%d] = %q is not a WorkOS organization ID: use the ID shown in the WorkOS dashboard, such as org_01EHZNVPK3SFK441A1RGBFSHRT (%s)", i, o, c.env("WORKOS_ALLOWED_ORGANIZATIONS"))
+		}
+	}
+	checkScopes := func(field string, list []string) {
+		for i, s := range list {
+			if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
+				add("%s[%d] = %q is not a scope: a scope is one non-empty token without spaces, quotes or backslashes (%s)", field, i, s, c.env("WORKOS_SCOPES"))
+			}
+		}
+	}
+	checkScopes("Config.Scopes", c.Scopes)
+	for _, org := range sortedKeys(c.OrganizationScopes) {
+		if !strings.HasPrefix(org, "org_") {
+			add("Config.OrganizationScopes key %q is not a WorkOS organization ID: key it by the org_... ID", org)
+		}
+		checkScopes(fmt.Sprintf("Config.OrganizationScopes[%q]", org), c.OrganizationScopes[org])
+	}
+	for _, role := range sortedKeys(c.RoleScopes) {
+		checkScopes(fmt.Sprintf("Config.RoleScopes[%q]", role), c.RoleScopes[role])
+	}
+	if c.Leeway < 0 || c.Leeway > MaxLeeway {
+		add("Config.Leeway is %s: use a value between 0 and %s", c.Leeway, MaxLeeway)
+	}
+	if c.HTTPTimeout < 0 {
+		add("Config.HTTPTimeout is negative: leave it 0 for the default (%s)", DefaultHTTPTimeout)
+	}
+	return errs
+}
+
+func sortedKeys[M ~map[string]V, V any](m M) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// normaliseDomain turns an AuthKit domain into its issuer URL, scheme://host.
+func normaliseDomain(raw string) (string, error) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return "", errors.New("the AuthKit domain is empty: give it as https://<subdomain>.authkit.app or your custom domain")
+	}
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return "", fmt.Errorf("%q is not a host name or URL: give it as https://<subdomain>.authkit.app", raw)
+	}
+	if u.User != nil {
+		return "", fmt.Errorf("%q contains credentials: remove them", u.Redacted())
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return "", fmt.Errorf("%q has a query or fragment: give only the domain", raw)
+	}
+	if u.Path != "" && u.Path != "/" {
+		return "", fmt.Errorf("%q has a path: the AuthKit domain is a host name; remove %q", raw, u.Path)
+	}
+	if err := checkScheme(u); err != nil {
+		return "", err
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host), nil
+}
+
+// checkBaseURL checks an API base URL: absolute, https (http on loopback), no
+// credentials, query or fragment.
+func checkBaseURL(raw string) error {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL: use https://api.workos.com (the default) or the full URL of your WorkOS API host", raw)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%q contains credentials: remove them", u.Redacted())
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q has a query or fragment: remove it", raw)
+	}
+	return checkScheme(u)
+}
+
+// checkScheme accepts https, and http for loopback hosts only.
+func checkScheme(u *url.URL) error {
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return nil
+	case "http":
+		if isLoopbackHost(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("%q must use https: http is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost), for tests", u.Redacted())
+	default:
+		return fmt.Errorf("%q has scheme %q: use https", u.Redacted(), u.Scheme)
+	}
+}
+
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.Unmap().IsLoopback()
+}
+
+// ---- redaction ----
+
+const redacted = "[redacted]"
+
+// fields lists the non-zero fields of c as name/value pairs, the API key redacted.
+func (c Config) fields() [][2]string {
+	var out [][2]string
+	add := func(name, value string) { out = append(out, [2]string{name, value}) }
+	list := func(v []string) string {
+		q := make([]string, len(v))
+		for i, s := range v {
+			q[i] = strconv.Quote(s)
+		}
+		return "[" + strings.Join(q, " ") + "]"
+	}
+	mapping := func(m map[string][]string) string {
+		keys := sortedKeys(m)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = strconv.Quote(k) + ":" + list(m[k])
+		}
+		return "map[" + strings.Join(parts, " ") + "]"
+	}
+	if c.AuthKitDomain != "" {
+		add("AuthKitDomain", strconv.Quote(c.AuthKitDomain))
+	}
+	if c.ClientID != "" {
+		add("ClientID", strconv.Quote(c.ClientID))
+	}
+	if c.APIKey != "" {
+		add("APIKey", redacted)
+	}
+	if c.APIBaseURL != "" {
+		shown := c.APIBaseURL
+		if u, err := url.Parse(c.APIBaseURL); err == nil {
+			shown = u.Redacted()
+		}
+		add("APIBaseURL", strconv.Quote(shown))
+	}
+	if len(c.Audience) > 0 {
+		add("Audience", list(c.Audience))
+	}
+	if len(c.AllowedOrganizations) > 0 {
+		add("AllowedOrganizations", list(c.AllowedOrganizations))
+	}
+	if len(c.Scopes) > 0 {
+		add("Scopes", list(c.Scopes))
+	}
+	if len(c.OrganizationScopes) > 0 {
+		add("OrganizationScopes", mapping(c.OrganizationScopes))
+	}
+	if len(c.RoleScopes) > 0 {
+		add("RoleScopes", mapping(c.RoleScopes))
+	}
+	if c.Leeway != 0 {
+		add("Leeway", c.Leeway.String())
+	}
+	if c.HTTPClient != nil {
+		add("HTTPClient", "(set)")
+	}
+	if c.HTTPTimeout != 0 {
+		add("HTTPTimeout", c.HTTPTimeout.String())
+	}
+	if c.Now != nil {
+		add("Now", "(set)")
+	}
+	return out
+}
+
+// String describes c for logs and error messages: the fields that are set, with APIKey
+// shown as "[redacted]".
+func (c Config) String() string {
+	var b strings.Builder
+	b.WriteString("workos.Config{")
+	for i, f := range c.fields() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(f[0])
+		b.WriteString(":")
+		b.WriteString(f[1])
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// GoString is used by %#v; it is String, with APIKey redacted.
+func (c Config) GoString() string { return c.String() }
+
+// Format implements fmt.Formatter so that every verb prints the redacted form of String.
+func (c Config) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = io.WriteString(f, c.GoString())
+		return
+	}
+	_, _ = fmt.Fprintf(f, fmt.FormatString(f, verb), c.String())
+}
+
+// LogValue implements slog.LogValuer: the fields that are set, APIKey redacted.
+func (c Config) LogValue() slog.Value {
+	fs := c.fields()
+	attrs := make([]slog.Attr, len(fs))
+	for i, f := range fs {
+		v := f[1]
+		if uq, err := strconv.Unquote(v); err == nil {
+			v = uq
+		}
+		attrs[i] = slog.String(f[0], v)
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// MarshalJSON renders the same redacted view as LogValue.
+func (c Config) MarshalJSON() ([]byte, error) {
+	var b strings.Builder
+	b.WriteString("{")
+	for i, f := range c.fields() {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		v := f[1]
+		if uq, err := strconv.Unquote(v); err == nil {
+			v = uq
+		}
+		b.WriteString(strconv.Quote(f[0]))
+		b.WriteString(":")
+		b.WriteString(strconv.Quote(v))
+	}
+	b.WriteString("}")
+	return []byte(b.String()), nil
+}
+
+// ---- environment ----
+
+// ConfigFromEnv reads a Config from environment variables named prefix + "_" + NAME
+// (prefix "" means "MCPAUTH"):
+//
+//	PREFIX_WORKOS_AUTHKIT_DOMAIN         Config.AuthKitDomain
+//	PREFIX_WORKOS_CLIENT_ID              Config.ClientID
+//	PREFIX_WORKOS_API_KEY                Config.APIKey
+//	PREFIX_WORKOS_API_KEY_FILE           Config.APIKey read from a file (trailing newline trimmed)
+//	PREFIX_WORKOS_ALLOWED_ORGANIZATIONS  Config.AllowedOrganizations (comma- or space-separated)
+//	PREFIX_WORKOS_SCOPES                 Config.Scopes (comma- or space-separated)
+//	PREFIX_WORKOS_API_URL                Config.APIBaseURL (tests and enterprise hosts only)
+//	PREFIX_AUDIENCE                      Config.Audience (list; the same variable providers/bearer reads)
+//
+// Unset or empty variables leave the field zero. ConfigFromEnv does not call Validate (the
+// constructors do), so the caller may adjust the result; errors name these variables.
+func ConfigFromEnv(prefix string) (Config, error) {
+	prefix = strings.TrimSuffix(prefix, "_")
+	if prefix == "" {
+		prefix = "MCPAUTH"
+	}
+	c := Config{envPrefix: prefix}
+	get := func(name string) string { return strings.TrimSpace(os.Getenv(prefix + "_" + name)) }
+	list := func(name string) []string {
+		return strings.FieldsFunc(get(name), func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
+	}
+	c.AuthKitDomain = get("WORKOS_AUTHKIT_DOMAIN")
+	c.ClientID = get("WORKOS_CLIENT_ID")
+	c.APIBaseURL = get("WORKOS_API_URL")
+	c.AllowedOrganizations = list("WORKOS_ALLOWED_ORGANIZATIONS")
+	c.Scopes = list("WORKOS_SCOPES")
+	c.Audience = list("AUDIENCE")
+
+	key := get("WORKOS_API_KEY")
+	keyFile := get("WORKOS_API_KEY_FILE")
+	switch {
+	case key != "" && keyFile != "":
+		return Config{envPrefix: prefix}, fmt.Errorf("workos: %s and %s are both set: set only one of them", c.env("WORKOS_API_KEY"), c.env("WORKOS_API_KEY_FILE"))
+	case key != "":
+		c.APIKey = key
+	case keyFile != "":
+		b, err := os.ReadFile(keyFile)
+		if err != nil {
+			return Config{envPrefix: prefix}, fmt.Errorf("workos: %s: cannot read the API key file: %w: check the path and its permissions", c.env("WORKOS_API_KEY_FILE"), err)
+		}
+		b = bytes.TrimRight(b, "\r\n")
+		if len(b) == 0 {
+			return Config{envPrefix: prefix}, fmt.Errorf("workos: %s: the file %q is empty: write the API key into it", c.env("WORKOS_API_KEY_FILE"), keyFile)
+		}
+		c.APIKey = string(b)
+	}
+	return c, nil
+}
