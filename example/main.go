@@ -14,7 +14,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -92,7 +91,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(addr, bas
 			return err
 		}
 	} else {
-		fmt.Fprintln(out, "  trusting the issuer configured by MCPAUTH_ISSUER / MCPAUTH_JWKS_URI")
+		fmt.Fprintf(out, "  trusting the providers configured by the environment: %s\n", strings.Join(a.providers, ", "))
 	}
 	if ready != nil {
 		ready(ln.Addr().String(), baseURL)
@@ -121,6 +120,8 @@ type app struct {
 	dev    *bearer.DevIssuer
 	store  *noteStore
 	closer func()
+	// providers names the identity providers configured by the environment.
+	providers []string
 }
 
 func (a *app) close() {
@@ -134,19 +135,23 @@ func (a *app) close() {
 // issuer at baseURL + "/dev" signs the demo tokens.
 func newApp(baseURL string) (*app, error) {
 	a := &app{store: newNoteStore()}
-	var factory mcpauth.VerifierFactory
-	var authServers []string
-
-	if externalProviderConfigured() {
-		cfg, err := bearer.ConfigFromEnv("MCPAUTH")
-		if err != nil {
-			return nil, err
+	ps, err := providersFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	hcfg := hub.Config{BaseURL: baseURL} // audit events go to slog.Default()
+	if ps != nil {
+		a.providers = ps.names
+		hcfg.VerifierFor = ps.factory()
+		hcfg.AuthorizationServers = ps.authServers
+		if ps.metadata != nil {
+			hcfg.AuthorizationServerMetadata = ps.metadata
 		}
-		factory, err = bearer.NewFactory(cfg)
-		if err != nil {
-			return nil, err
+		if ps.opaque {
+			// Opaque tokens cost an upstream call: remember refusals briefly and bound
+			// concurrent upstream calls (see mcpauth.CachedOpaque).
+			hcfg.CacheOptions = []mcpauth.CacheOption{mcpauth.WithNegativeTTL(10 * time.Second), mcpauth.WithMaxConcurrent(32)}
 		}
-		authServers = cfg.Issuers
 	} else {
 		dev, err := bearer.NewDevIssuer(baseURL + "/dev")
 		if err != nil {
@@ -162,19 +167,15 @@ func newApp(baseURL string) (*app, error) {
 		if aud := os.Getenv("MCPAUTH_AUDIENCE"); aud != "" {
 			cfg.Audience = strings.FieldsFunc(aud, func(r rune) bool { return r == ',' || r == ' ' })
 		}
-		factory, err = bearer.NewFactory(cfg)
+		factory, err := bearer.NewFactory(cfg)
 		if err != nil {
 			return nil, err
 		}
-		authServers = []string{dev.Issuer()}
+		hcfg.VerifierFor = factory
+		hcfg.AuthorizationServers = []string{dev.Issuer()}
 	}
 
-	h, err := hub.New(hub.Config{
-		BaseURL:              baseURL,
-		VerifierFor:          factory,
-		AuthorizationServers: authServers,
-		Audit:                nil, // audit events go to slog.Default()
-	})
+	h, err := hub.New(hcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +191,6 @@ func newApp(baseURL string) (*app, error) {
 		return nil, err
 	}
 	a.hub = h
-	slog.Debug("example ready", "base_url", baseURL)
 	return a, nil
 }
 

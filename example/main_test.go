@@ -278,7 +278,7 @@ func TestExampleWithThirdPartyIssuer(t *testing.T) {
 	r := start(t)
 	out := r.out.String()
 	assert.NotContains(t, out, "token:", "no demo token is printed with an external issuer")
-	assert.Contains(t, out, "trusting the issuer")
+	assert.Contains(t, out, "trusting the providers configured by the environment: bearer")
 	notes := r.baseURL + "/notes/mcp"
 	prm := r.baseURL + "/.well-known/oauth-protected-resource/notes/mcp"
 

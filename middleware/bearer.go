@@ -230,7 +230,6 @@ func (h *bearerHandler) checkTools(w http.ResponseWriter, d *decision) bool {
 		return false
 	}
 	if int64(len(body)) > h.cfg.MaxBodyBytes {
-		d.required = scopes.Requirement{}
 		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{
 			"error":             mcpauth.CodeInvalidRequest,
 			"error_description": fmt.Sprintf("the request body exceeds %d bytes", h.cfg.MaxBodyBytes),
@@ -272,7 +271,7 @@ func (h *bearerHandler) checkTools(w http.ResponseWriter, d *decision) bool {
 	}
 	if len(calls) > 1 {
 		d.method = "batch"
-	} else if len(calls[0].ID) > 0 && string(calls[0].ID) != "null" {
+	} else if len(calls) == 1 && len(calls[0].ID) > 0 && string(calls[0].ID) != "null" {
 		d.rpcID = calls[0].ID
 	}
 	if len(denied) > 0 {

@@ -1,0 +1,543 @@
+package introspect
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults and limits of Config.
+const (
+	// DefaultHTTPTimeout is the default Config.HTTPTimeout.
+	DefaultHTTPTimeout = 5 * time.Second
+	// DefaultMaxTokenSize is the default Config.MaxTokenSize, in bytes.
+	DefaultMaxTokenSize = 8192
+	// DefaultTokenTypeHint is the default Config.TokenTypeHint.
+	DefaultTokenTypeHint = "access_token"
+	// DefaultTenantClaim is the default Config.TenantClaim.
+	DefaultTenantClaim = "tenant_id"
+	// DefaultProviderName is the default Config.ProviderName.
+	DefaultProviderName = "introspect"
+	// MaxLeeway is the largest Config.Leeway accepted.
+	MaxLeeway = 5 * time.Minute
+	// MaxResponseSize is the largest introspection response read, in bytes. A larger
+	// response is treated as malformed (temporarily_unavailable).
+	MaxResponseSize = 1 << 20
+)
+
+// Client authentication methods at the introspection endpoint (RFC 6749 §2.3.1, the
+// token_endpoint_auth_method values of RFC 7591).
+const (
+	// AuthMethodClientSecretBasic sends the client credentials in an HTTP Basic
+	// Authorization header, each form-urlencoded first as RFC 6749 §2.3.1 requires.
+	AuthMethodClientSecretBasic = "client_secret_basic"
+	// AuthMethodClientSecretPost sends client_id and client_secret in the form body.
+	AuthMethodClientSecretPost = "client_secret_post"
+)
+
+// Config configures a Verifier. IntrospectionURL, ClientID and ClientSecret are required,
+// and so is Audience unless SkipAudienceCheck is set (NewFactory fills it per resource).
+// The zero value of every other field is a safe default.
+//
+// Config values print safely: String, GoString, Format, MarshalJSON and LogValue show
+// ClientSecret as "[redacted]", so fmt (%v, %+v, %#v, ...), encoding/json and log/slog
+// never reveal it.
+type Config struct {
+	// IntrospectionURL is the authorization server's RFC 7662 introspection endpoint
+	// (its metadata's "introspection_endpoint"). It must use https, except for loopback
+	// hosts (127.0.0.0/8, ::1, localhost), and must not contain credentials.
+	IntrospectionURL string
+	// ClientID identifies this resource server to the authorization server.
+	ClientID string
+	// ClientSecret authenticates this resource server. It is never printed or logged.
+	ClientSecret string
+	// AuthMethod is how the credentials are sent: AuthMethodClientSecretBasic (the
+	// default) or AuthMethodClientSecretPost.
+	AuthMethod string
+
+	// Audience lists this resource's identifiers (RFC 8707 resource URIs): the
+	// introspection response's "aud" must contain at least one of them. Required by New
+	// unless SkipAudienceCheck is set; NewFactory fills it with each resource's URI when
+	// it is empty.
+	Audience []string
+	// SkipAudienceCheck accepts tokens whatever their audience. A token issued for
+	// another resource server of the same authorization server is then accepted too.
+	SkipAudienceCheck bool
+	// Issuers, when set, lists the accepted "iss" values (compared exactly): the
+	// response must then carry one of them. Empty means "iss" is not checked, since the
+	// introspection endpoint already speaks for one authorization server.
+	Issuers []string
+
+	// TokenTypeHint is sent as token_type_hint (default "access_token"). Use "-" to send
+	// none.
+	TokenTypeHint string
+	// Scopes are granted to every accepted token, in addition to the scopes of the
+	// response's "scope" member.
+	Scopes []string
+	// TenantClaim names the string member of the response copied to
+	// AccessToken.TenantID (default "tenant_id").
+	TenantClaim string
+	// Leeway is the allowed clock skew when checking "exp" and "nbf": 0 (the default)
+	// to 5 minutes.
+	Leeway time.Duration
+	// MaxTokenSize is the largest token sent for introspection, in bytes (default 8192).
+	// Larger tokens are refused without an upstream call.
+	MaxTokenSize int
+
+	// HTTPClient sends the introspection requests. The default is a client with
+	// HTTPTimeout. Either way, redirects are never followed (the request carries the
+	// token and the credentials) and responses larger than 1 MiB are refused.
+	HTTPClient *http.Client
+	// HTTPTimeout bounds each introspection request (default 5s).
+	HTTPTimeout time.Duration
+	// Logger receives one line, at most once a minute, when introspection fails for a
+	// reason the operator must fix or watch (rejected credentials, an endpoint that is
+	// down). It never contains a token or a secret. Default slog.Default().
+	Logger *slog.Logger
+
+	// Now is the clock for "exp" and "nbf" (default time.Now).
+	Now func() time.Time
+	// ProviderName is copied to AccessToken.Provider (default "introspect").
+	ProviderName string
+
+	// envPrefix is the environment prefix the Config was read with, so that errors can
+	// name the right variables.
+	envPrefix string
+}
+
+// Configured reports whether c names an introspection endpoint at all, that is whether
+// the environment read by ConfigFromEnv selected this provider (PREFIX_INTROSPECTION_URL
+// is set). It says nothing about the rest of the configuration being valid.
+func (c Config) Configured() bool { return strings.TrimSpace(c.IntrospectionURL) != "" }
+
+// settings is a validated, defaulted Config.
+type settings struct {
+	endpoint     string
+	clientID     string
+	clientSecret string
+	authMethod   string
+	audience     []string
+	skipAud      bool
+	issuers      []string
+	hint         string
+	scopes       []string
+	tenantClaim  string
+	leeway       time.Duration
+	maxSize      int
+	client       *http.Client
+	timeout      time.Duration
+	logger       *slog.Logger
+	now          func() time.Time
+	provider     string
+}
+
+// env names the environment variable for suffix, with the Config's prefix.
+func (c Config) env(suffix string) string {
+	p := c.envPrefix
+	if p == "" {
+		p = "MCPAUTH"
+	}
+	return p + "_" + suffix
+}
+
+// Validate reports every problem of the configuration, as one error per problem joined
+// with errors.Join. Each message names the Config field and its environment variable and
+// says how to fix it. New calls Validate; calling it earlier checks a configuration at
+// startup.
+func (c Config) Validate() error {
+	_, err := c.prepare(true)
+	return err
+}
+
+// prepare validates c and returns its defaulted settings. requireAudience is false for
+// NewFactory, which fills the audience per resource.
+func (c Config) prepare(requireAudience bool) (*settings, error) {
+	var errs []error
+	add := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("introspect: "+format, args...))
+	}
+	s := &settings{
+		endpoint:     strings.TrimSpace(c.IntrospectionURL),
+		clientID:     c.ClientID,
+		clientSecret: c.ClientSecret,
+		authMethod:   strings.TrimSpace(c.AuthMethod),
+		skipAud:      c.SkipAudienceCheck,
+		hint:         strings.TrimSpace(c.TokenTypeHint),
+		tenantClaim:  strings.TrimSpace(c.TenantClaim),
+		leeway:       c.Leeway,
+		maxSize:      c.MaxTokenSize,
+		timeout:      c.HTTPTimeout,
+		logger:       c.Logger,
+		now:          c.Now,
+		provider:     c.ProviderName,
+	}
+
+	if s.endpoint == "" {
+		add("Config.IntrospectionURL is empty: set %s to the authorization server's introspection_endpoint (RFC 7662)", c.env("INTROSPECTION_URL"))
+	} else if err := checkEndpoint(s.endpoint); err != nil {
+		add("Config.IntrospectionURL: %v (%s)", err, c.env("INTROSPECTION_URL"))
+	}
+	if strings.TrimSpace(c.ClientID) == "" {
+		add("Config.ClientID is empty: set %s to the client_id this resource server was registered with", c.env("INTROSPECTION_CLIENT_ID"))
+	}
+	if c.ClientSecret == "" {
+		add("Config.ClientSecret is empty: set %s (or %s) to this resource server's client secret", c.env("INTROSPECTION_CLIENT_SECRET"), c.env("INTROSPECTION_CLIENT_SECRET_FILE"))
+	}
+	switch s.authMethod {
+	case "":
+		s.authMethod = AuthMethodClientSecretBasic
+	case AuthMethodClientSecretBasic, AuthMethodClientSecretPost:
+	default:
+		add("Config.AuthMethod %q is not supported: use %q (the default) or %q (%s)", c.AuthMethod,
+			AuthMethodClientSecretBasic, AuthMethodClientSecretPost, c.env("INTROSPECTION_AUTH_METHOD"))
+	}
+
+	if len(c.Audience) == 0 && !c.SkipAudienceCheck && requireAudience {
+		add("Config.Audience is empty: set %s (the resource URI of this service, RFC 8707) or set SkipAudienceCheck", c.env("AUDIENCE"))
+	}
+	for i, a := range c.Audience {
+		if strings.TrimSpace(a) == "" {
+			add("Config.Audience[%d] is empty: remove it (%s)", i, c.env("AUDIENCE"))
+		}
+	}
+	s.audience = slices.Clone(c.Audience)
+	for i, iss := range c.Issuers {
+		if strings.TrimSpace(iss) == "" {
+			add("Config.Issuers[%d] is empty: remove it (%s)", i, c.env("ISSUER"))
+		}
+	}
+	s.issuers = slices.Clone(c.Issuers)
+	for i, sc := range c.Scopes {
+		if strings.TrimSpace(sc) == "" {
+			add("Config.Scopes[%d] is empty: remove it (%s)", i, c.env("INTROSPECTION_SCOPES"))
+		}
+		for f := range strings.FieldsSeq(sc) {
+			if !slices.Contains(s.scopes, f) {
+				s.scopes = append(s.scopes, f)
+			}
+		}
+	}
+	if strings.ContainsAny(s.hint, " \t\r\n") {
+		add("Config.TokenTypeHint %q contains white space: use a token type such as access_token, or \"-\" to send none", c.TokenTypeHint)
+	}
+
+	if c.Leeway < 0 || c.Leeway > MaxLeeway {
+		add("Config.Leeway %s is out of range: use a duration from 0 to %s (%s)", c.Leeway, MaxLeeway, c.env("LEEWAY"))
+	}
+	if c.MaxTokenSize < 0 {
+		add("Config.MaxTokenSize %d is negative: leave it 0 for the default (%d bytes) or give a positive size", c.MaxTokenSize, DefaultMaxTokenSize)
+	}
+	if c.HTTPTimeout < 0 {
+		add("Config.HTTPTimeout %s is negative: leave it 0 for the default (%s) (%s)", c.HTTPTimeout, DefaultHTTPTimeout, c.env("INTROSPECTION_TIMEOUT"))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+
+	switch s.hint {
+	case "":
+		s.hint = DefaultTokenTypeHint
+	case "-":
+		s.hint = ""
+	}
+	if s.tenantClaim == "" {
+		s.tenantClaim = DefaultTenantClaim
+	}
+	if s.maxSize == 0 {
+		s.maxSize = DefaultMaxTokenSize
+	}
+	if s.timeout == 0 {
+		s.timeout = DefaultHTTPTimeout
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.provider == "" {
+		s.provider = DefaultProviderName
+	}
+	// Redirects are never followed: a 307/308 would replay the token and the
+	// credentials to another location. The caller's client is copied, not modified.
+	if c.HTTPClient != nil {
+		cl := *c.HTTPClient
+		s.client = &cl
+	} else {
+		s.client = &http.Client{Timeout: s.timeout}
+	}
+	s.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return s, nil
+}
+
+// checkEndpoint enforces an absolute https URL (http only on loopback hosts) without
+// credentials or fragment.
+func checkEndpoint(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a valid URL", raw)
+	}
+	if !u.IsAbs() || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL: give the full https:// URL of the introspection endpoint", u.Redacted())
+	}
+	if u.User != nil {
+		return fmt.Errorf("%q contains credentials: remove them from the URL and set the client id and secret instead", u.Redacted())
+	}
+	if u.Fragment != "" {
+		return fmt.Errorf("%q has a fragment: remove it", u.Redacted())
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return nil
+	case "http":
+		if isLoopbackHost(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("%q must use https: http is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost)", u.Redacted())
+	default:
+		return fmt.Errorf("%q has scheme %q: use an https:// URL", u.Redacted(), u.Scheme)
+	}
+}
+
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.Unmap().IsLoopback()
+}
+
+// ---- redaction ----
+
+const redacted = "[redacted]"
+
+// fields lists the non-zero fields of c as name/value pairs, the secret redacted.
+func (c Config) fields() [][2]string {
+	var out [][2]string
+	add := func(name, value string) { out = append(out, [2]string{name, value}) }
+	list := func(v []string) string {
+		q := make([]string, len(v))
+		for i, s := range v {
+			q[i] = strconv.Quote(s)
+		}
+		return "[" + strings.Join(q, " ") + "]"
+	}
+	if c.IntrospectionURL != "" {
+		shown := c.IntrospectionURL
+		if u, err := url.Parse(c.IntrospectionURL); err == nil {
+			shown = u.Redacted()
+		}
+		add("IntrospectionURL", strconv.Quote(shown))
+	}
+	if c.ClientID != "" {
+		add("ClientID", strconv.Quote(c.ClientID))
+	}
+	if c.ClientSecret != "" {
+		add("ClientSecret", redacted)
+	}
+	if c.AuthMethod != "" {
+		add("AuthMethod", strconv.Quote(c.AuthMethod))
+	}
+	if len(c.Audience) > 0 {
+		add("Audience", list(c.Audience))
+	}
+	if c.SkipAudienceCheck {
+		add("SkipAudienceCheck", "true")
+	}
+	if len(c.Issuers) > 0 {
+		add("Issuers", list(c.Issuers))
+	}
+	if c.TokenTypeHint != "" {
+		add("TokenTypeHint", strconv.Quote(c.TokenTypeHint))
+	}
+	if len(c.Scopes) > 0 {
+		add("Scopes", list(c.Scopes))
+	}
+	if c.TenantClaim != "" {
+		add("TenantClaim", strconv.Quote(c.TenantClaim))
+	}
+	if c.Leeway != 0 {
+		add("Leeway", c.Leeway.String())
+	}
+	if c.MaxTokenSize != 0 {
+		add("MaxTokenSize", strconv.Itoa(c.MaxTokenSize))
+	}
+	if c.HTTPClient != nil {
+		add("HTTPClient", "(set)")
+	}
+	if c.HTTPTimeout != 0 {
+		add("HTTPTimeout", c.HTTPTimeout.String())
+	}
+	if c.Logger != nil {
+		add("Logger", "(set)")
+	}
+	if c.Now != nil {
+		add("Now", "(set)")
+	}
+	if c.ProviderName != "" {
+		add("ProviderName", strconv.Quote(c.ProviderName))
+	}
+	return out
+}
+
+// String describes c for logs and error messages. Only fields that are set are shown,
+// and ClientSecret is shown as "[redacted]".
+func (c Config) String() string {
+	var b strings.Builder
+	b.WriteString("introspect.Config{")
+	for i, f := range c.fields() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(f[0])
+		b.WriteString(":")
+		b.WriteString(f[1])
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// GoString is used by the %#v verb; it is String, with ClientSecret redacted.
+func (c Config) GoString() string { return c.String() }
+
+// Format implements fmt.Formatter so that every verb (%v, %+v, %#v, %s, %q, %x, %d...)
+// prints the redacted form of String and never the client secret.
+func (c Config) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = io.WriteString(f, c.GoString())
+		return
+	}
+	_, _ = fmt.Fprintf(f, fmt.FormatString(f, verb), c.String())
+}
+
+// LogValue implements slog.LogValuer: the fields that are set, ClientSecret redacted.
+func (c Config) LogValue() slog.Value {
+	fs := c.fields()
+	attrs := make([]slog.Attr, len(fs))
+	for i, f := range fs {
+		v := f[1]
+		if uq, err := strconv.Unquote(v); err == nil {
+			v = uq
+		}
+		attrs[i] = slog.String(f[0], v)
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// MarshalJSON renders the same redacted view as LogValue, so that a Config dumped as
+// JSON never contains the client secret.
+func (c Config) MarshalJSON() ([]byte, error) {
+	var b strings.Builder
+	b.WriteString("{")
+	for i, f := range c.fields() {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		v := f[1]
+		if uq, err := strconv.Unquote(v); err == nil {
+			v = uq
+		}
+		b.WriteString(strconv.Quote(f[0]))
+		b.WriteString(":")
+		b.WriteString(strconv.Quote(v))
+	}
+	b.WriteString("}")
+	return []byte(b.String()), nil
+}
+
+// ---- environment ----
+
+// ConfigFromEnv reads a Config from environment variables named prefix + "_" + NAME
+// (prefix "" means "MCPAUTH"):
+//
+//	PREFIX_INTROSPECTION_URL                 Config.IntrospectionURL (selects this provider)
+//	PREFIX_INTROSPECTION_CLIENT_ID           Config.ClientID
+//	PREFIX_INTROSPECTION_CLIENT_SECRET       Config.ClientSecret
+//	PREFIX_INTROSPECTION_CLIENT_SECRET_FILE  Config.ClientSecret read from a file, trailing newline trimmed
+//	PREFIX_INTROSPECTION_AUTH_METHOD         Config.AuthMethod (client_secret_basic or client_secret_post)
+//	PREFIX_INTROSPECTION_TOKEN_TYPE_HINT     Config.TokenTypeHint
+//	PREFIX_INTROSPECTION_SCOPES              Config.Scopes (comma- or space-separated)
+//	PREFIX_INTROSPECTION_TIMEOUT             Config.HTTPTimeout (a Go duration such as "3s")
+//	PREFIX_AUDIENCE                          Config.Audience (list; shared with providers/bearer)
+//	PREFIX_ISSUER                            Config.Issuers (list; shared with providers/bearer)
+//	PREFIX_TENANT_CLAIM                      Config.TenantClaim (shared with providers/bearer)
+//	PREFIX_LEEWAY                            Config.Leeway (shared with providers/bearer)
+//
+// Unset or empty variables leave the field zero. Errors name the variable and the fix.
+// ConfigFromEnv does not call Validate (New and NewFactory do), so the caller may still
+// adjust the result; validation errors then also name these variables. Use
+// Config.Configured to learn whether the environment selected this provider.
+func ConfigFromEnv(prefix string) (Config, error) {
+	prefix = strings.TrimSuffix(prefix, "_")
+	if prefix == "" {
+		prefix = "MCPAUTH"
+	}
+	c := Config{envPrefix: prefix}
+	get := func(name string) string { return strings.TrimSpace(os.Getenv(prefix + "_" + name)) }
+	list := func(name string) []string {
+		return strings.FieldsFunc(get(name), func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+	}
+	var errs []error
+
+	c.IntrospectionURL = get("INTROSPECTION_URL")
+	c.ClientID = get("INTROSPECTION_CLIENT_ID")
+	c.AuthMethod = get("INTROSPECTION_AUTH_METHOD")
+	c.TokenTypeHint = get("INTROSPECTION_TOKEN_TYPE_HINT")
+	c.Scopes = list("INTROSPECTION_SCOPES")
+	c.Audience = list("AUDIENCE")
+	c.Issuers = list("ISSUER")
+	c.TenantClaim = get("TENANT_CLAIM")
+
+	duration := func(name string, dst *time.Duration) {
+		v := get(name)
+		if v == "" {
+			return
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("introspect: %s=%q is not a duration: use a Go duration such as 3s or 1m", c.env(name), v))
+			return
+		}
+		*dst = d
+	}
+	duration("INTROSPECTION_TIMEOUT", &c.HTTPTimeout)
+	duration("LEEWAY", &c.Leeway)
+
+	secret := os.Getenv(prefix + "_INTROSPECTION_CLIENT_SECRET")
+	secretFile := get("INTROSPECTION_CLIENT_SECRET_FILE")
+	switch {
+	case secret != "" && secretFile != "":
+		errs = append(errs, fmt.Errorf("introspect: %s and %s are both set: set only one of them",
+			c.env("INTROSPECTION_CLIENT_SECRET"), c.env("INTROSPECTION_CLIENT_SECRET_FILE")))
+	case secret != "":
+		c.ClientSecret = secret
+	case secretFile != "":
+		b, err := os.ReadFile(secretFile)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("introspect: %s: cannot read the secret file: %w: check the path and its permissions",
+				c.env("INTROSPECTION_CLIENT_SECRET_FILE"), err))
+		default:
+			b = bytes.TrimRight(b, "\r\n")
+			if len(b) == 0 {
+				errs = append(errs, fmt.Errorf("introspect: %s: the file %q is empty: write the secret into it",
+					c.env("INTROSPECTION_CLIENT_SECRET_FILE"), secretFile))
+			}
+			c.ClientSecret = string(b)
+		}
+	}
+	if len(errs) > 0 {
+		return Config{envPrefix: prefix}, errors.Join(errs...)
+	}
+	return c, nil
+}
