@@ -29,33 +29,43 @@ func echoServer() *server.MCPServer {
 	return s
 }
 
-func benchServe(b *testing.B, h http.Handler, url, token string) {
-	b.Helper()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		r := httptest.NewRequest(http.MethodPost, url, strings.NewReader(benchCall))
-		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("Accept", "application/json, text/event-stream")
-		r.Header.Set("Mcp-Protocol-Version", mcp.LATEST_LEGACY_PROTOCOL_VERSION)
-		if token != "" {
-			r.Header.Set("Authorization", "Bearer "+token)
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != http.StatusOK {
-			b.Fatalf("status %d: %s", w.Code, w.Body.String())
-		}
+// callOnce sends one tools/call to h, in process, and checks it succeeded. It reports
+// with Errorf, which RunParallel's goroutines may call (Fatal may not).
+func callOnce(b *testing.B, h http.Handler, token string) {
+	r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/mcp", strings.NewReader(benchCall))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Accept", "application/json, text/event-stream")
+	r.Header.Set("Mcp-Protocol-Version", mcp.LATEST_LEGACY_PROTOCOL_VERSION)
+	if token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		b.Errorf("status %d: %s", w.Code, w.Body.String())
 	}
 }
 
-// BenchmarkToolCallBare is the baseline: mcp-go's Streamable HTTP server, no auth.
-func BenchmarkToolCallBare(b *testing.B) {
-	h := server.NewStreamableHTTPServer(echoServer(), server.WithStateLess(true))
-	benchServe(b, h, "http://127.0.0.1/mcp", "")
+// benchServe calls h sequentially; parallel drives it from every P at once, like a
+// server under load, where GC and allocation costs that a sequential loop hides show.
+func benchServe(b *testing.B, h http.Handler, token string, parallel bool) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	if parallel {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				callOnce(b, h, token)
+			}
+		})
+		return
+	}
+	for b.Loop() {
+		callOnce(b, h, token)
+	}
 }
 
-func benchHub(b *testing.B, disableCache bool) {
+// devSetup returns a development issuer whose key is trusted directly (no JWKS fetch).
+func devSetup(b *testing.B) (*bearer.DevIssuer, bearer.Config) {
 	dev, err := bearer.NewDevIssuer("http://127.0.0.1/dev")
 	if err != nil {
 		b.Fatal(err)
@@ -63,6 +73,12 @@ func benchHub(b *testing.B, disableCache bool) {
 	cfg := dev.VerifierConfig()
 	cfg.JWKSURI = ""
 	cfg.PublicKeys = append(cfg.PublicKeys, dev.PublicKey())
+	return dev, cfg
+}
+
+// benchHub serves the echo server at /mcp through the hub with bearer verification.
+func benchHub(b *testing.B, disableCache, parallel bool) {
+	dev, cfg := devSetup(b)
 	factory, err := bearer.NewFactory(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -78,35 +94,42 @@ func benchHub(b *testing.B, disableCache bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchServe(b, h, "http://127.0.0.1/mcp", tok)
+	benchServe(b, h, tok, parallel)
 }
+
+func bare() http.Handler {
+	return server.NewStreamableHTTPServer(echoServer(), server.WithStateLess(true))
+}
+
+// BenchmarkToolCallBare is the baseline: mcp-go's Streamable HTTP server, no auth.
+func BenchmarkToolCallBare(b *testing.B) { benchServe(b, bare(), "", false) }
 
 // BenchmarkToolCallHubCached: the hub with bearer JWT verification answered from the
 // verified-token cache, HTTP-level and in-server per-tool checks, session binding, audit.
-func BenchmarkToolCallHubCached(b *testing.B) { benchHub(b, false) }
+func BenchmarkToolCallHubCached(b *testing.B) { benchHub(b, false, false) }
 
 // BenchmarkToolCallHubCold: the same with every request's RS256 signature verified.
-func BenchmarkToolCallHubCold(b *testing.B) { benchHub(b, true) }
+func BenchmarkToolCallHubCold(b *testing.B) { benchHub(b, true, false) }
+
+// BenchmarkToolCallBareParallel is the parallel baseline.
+func BenchmarkToolCallBareParallel(b *testing.B) { benchServe(b, bare(), "", true) }
+
+// BenchmarkToolCallHubCachedParallel is the cached hub under parallel load.
+func BenchmarkToolCallHubCachedParallel(b *testing.B) { benchHub(b, false, true) }
 
 // BenchmarkBearerMiddlewareOnly isolates the HTTP middleware (cached verification, body
 // inspection, per-tool check, audit) in front of a handler that does nothing.
 func BenchmarkBearerMiddlewareOnly(b *testing.B) {
-	dev, err := bearer.NewDevIssuer("http://127.0.0.1/dev")
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := dev.VerifierConfig("http://127.0.0.1/mcp")
-	cfg.JWKSURI = ""
-	cfg.PublicKeys = append(cfg.PublicKeys, dev.PublicKey())
+	dev, cfg := devSetup(b)
+	cfg.Audience = []string{"http://127.0.0.1/mcp"}
 	v, err := bearer.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := echoServer()
 	mw := middleware.Bearer(middleware.Config{
 		Verifier:            mcpauth.Cached(v),
 		ResourceMetadataURL: "http://127.0.0.1/.well-known/oauth-protected-resource/mcp",
-		Tools:               middleware.ToolsOf(srv),
+		Tools:               middleware.ToolsOf(echoServer()),
 		Sessions:            middleware.NewSessionBinder(0, 0, nil),
 		Audit:               audit.Discard,
 	})
@@ -115,5 +138,5 @@ func BenchmarkBearerMiddlewareOnly(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchServe(b, mw(noop), "http://127.0.0.1/mcp", tok)
+	benchServe(b, mw(noop), tok, false)
 }
