@@ -532,3 +532,24 @@ func TestConfigErrors(t *testing.T) {
 	require.ErrorContains(t, h.Mount("a", server.NewMCPServer("n", "1"), hub.Public()), "already mounted")
 	require.ErrorContains(t, h.Mount("b", srv, hub.Public()), "already mounted")
 }
+
+func TestSingleServerAtRoot(t *testing.T) {
+	f := newFixture(t, hub.Config{})
+	require.NoError(t, f.hub.Mount("", notesServer(f.notes)))
+	assert.Equal(t, f.srv.URL+"/mcp", f.hub.ResourceURL(""))
+
+	var md hub.ProtectedResourceMetadata
+	resp := getJSON(t, f.srv.URL+"/.well-known/oauth-protected-resource/mcp", &md)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, f.srv.URL+"/mcp", md.Resource)
+
+	_, rec, err := f.connect("", "")
+	require.Error(t, err)
+	_, challenge := rec.get()
+	assert.Equal(t, `Bearer resource_metadata="`+f.srv.URL+`/.well-known/oauth-protected-resource/mcp"`, challenge)
+	c, _, err := f.connect("", f.token("alice", "acme", "", "notes:read"))
+	require.NoError(t, err)
+	r, err := call(c, "whoami", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "alice@acme", text(t, r))
+}
