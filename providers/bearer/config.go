@@ -1,21 +1,17 @@
 package bearer
 
 import (
-	"bytes"
 	"crypto"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/mcpauth/mcpauth/internal/config"
 	"github.com/mcpauth/mcpauth/scopes"
 )
 
@@ -165,13 +161,7 @@ const (
 )
 
 // env names the environment variable for suffix, with the Config's prefix.
-func (c Config) env(suffix string) string {
-	p := c.envPrefix
-	if p == "" {
-		p = "MCPAUTH"
-	}
-	return p + "_" + suffix
-}
+func (c Config) env(suffix string) string { return config.VarName(c.envPrefix, "", suffix) }
 
 // Validate reports every problem of the configuration, as one error per problem joined
 // with errors.Join. Each message names the Config field and says how to fix it. Validate
@@ -416,7 +406,7 @@ func checkJWKSURL(u *url.URL) error {
 	case "https":
 		return nil
 	case "http":
-		if isLoopbackHost(u.Hostname()) {
+		if config.IsLoopbackHost(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("%q must use https: http is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost)", u.Redacted())
@@ -425,179 +415,59 @@ func checkJWKSURL(u *url.URL) error {
 	}
 }
 
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	addr, err := netip.ParseAddr(host)
-	return err == nil && addr.Unmap().IsLoopback()
-}
-
 // ---- redaction ----
 
-const redacted = "[redacted]"
-
-// fields lists the non-zero fields of c as name/value pairs, secrets redacted.
-func (c Config) fields() [][2]string {
-	var out [][2]string
-	add := func(name, value string) { out = append(out, [2]string{name, value}) }
-	list := func(v []string) string {
-		q := make([]string, len(v))
-		for i, s := range v {
-			q[i] = strconv.Quote(s)
-		}
-		return "[" + strings.Join(q, " ") + "]"
-	}
-	if c.JWKSURI != "" {
-		shown := c.JWKSURI
-		if u, err := url.Parse(c.JWKSURI); err == nil {
-			shown = u.Redacted()
-		}
-		add("JWKSURI", strconv.Quote(shown))
-	}
-	if len(c.PublicKeyFiles) > 0 {
-		add("PublicKeyFiles", list(c.PublicKeyFiles))
-	}
+// fields lists the non-zero fields of c, secrets redacted.
+func (c Config) fields() config.Fields {
+	var f config.Fields
+	f.URL("JWKSURI", c.JWKSURI)
+	f.List("PublicKeyFiles", c.PublicKeyFiles)
 	if len(c.PublicKeys) > 0 {
 		types := make([]string, len(c.PublicKeys))
 		for i, k := range c.PublicKeys {
 			types[i] = fmt.Sprintf("%T", k)
 		}
-		add("PublicKeys", "["+strings.Join(types, " ")+"]")
+		f.Add("PublicKeys", "["+strings.Join(types, " ")+"]")
 	}
-	if len(c.HMACSecret) > 0 {
-		add("HMACSecret", redacted)
-	}
-	if len(c.Issuers) > 0 {
-		add("Issuers", list(c.Issuers))
-	}
-	if c.SkipIssuerCheck {
-		add("SkipIssuerCheck", "true")
-	}
-	if len(c.Audience) > 0 {
-		add("Audience", list(c.Audience))
-	}
-	if c.SkipAudienceCheck {
-		add("SkipAudienceCheck", "true")
-	}
-	if len(c.Algorithms) > 0 {
-		add("Algorithms", list(c.Algorithms))
-	}
-	if c.Leeway != 0 {
-		add("Leeway", c.Leeway.String())
-	}
-	if c.ExpirationOptional {
-		add("ExpirationOptional", "true")
-	}
-	if len(c.ScopeClaims) > 0 {
-		add("ScopeClaims", list(c.ScopeClaims))
-	}
-	if c.RolesClaim != "" {
-		add("RolesClaim", strconv.Quote(c.RolesClaim))
-	}
-	if len(c.RoleScopes) > 0 {
-		roles := make([]string, 0, len(c.RoleScopes))
-		for r := range c.RoleScopes {
-			roles = append(roles, r)
-		}
-		slices.Sort(roles)
-		parts := make([]string, len(roles))
-		for i, r := range roles {
-			parts[i] = strconv.Quote(r) + ":" + list(c.RoleScopes[r])
-		}
-		add("RoleScopes", "map["+strings.Join(parts, " ")+"]")
-	}
-	if c.TenantClaim != "" {
-		add("TenantClaim", strconv.Quote(c.TenantClaim))
-	}
-	if c.MaxTokenSize != 0 {
-		add("MaxTokenSize", strconv.Itoa(c.MaxTokenSize))
-	}
-	if c.HTTPClient != nil {
-		add("HTTPClient", "(set)")
-	}
-	if c.HTTPTimeout != 0 {
-		add("HTTPTimeout", c.HTTPTimeout.String())
-	}
-	if c.RefreshInterval != 0 {
-		add("RefreshInterval", c.RefreshInterval.String())
-	}
-	if c.UnknownKIDRefreshInterval != 0 {
-		add("UnknownKIDRefreshInterval", c.UnknownKIDRefreshInterval.String())
-	}
-	if c.Now != nil {
-		add("Now", "(set)")
-	}
-	if c.ProviderName != "" {
-		add("ProviderName", strconv.Quote(c.ProviderName))
-	}
-	return out
+	f.Secret("HMACSecret", len(c.HMACSecret) > 0)
+	f.List("Issuers", c.Issuers)
+	f.Bool("SkipIssuerCheck", c.SkipIssuerCheck)
+	f.List("Audience", c.Audience)
+	f.Bool("SkipAudienceCheck", c.SkipAudienceCheck)
+	f.List("Algorithms", c.Algorithms)
+	f.Duration("Leeway", c.Leeway)
+	f.Bool("ExpirationOptional", c.ExpirationOptional)
+	f.List("ScopeClaims", c.ScopeClaims)
+	f.Quote("RolesClaim", c.RolesClaim)
+	f.Map("RoleScopes", c.RoleScopes)
+	f.Quote("TenantClaim", c.TenantClaim)
+	f.Int("MaxTokenSize", c.MaxTokenSize)
+	f.Set("HTTPClient", c.HTTPClient != nil)
+	f.Duration("HTTPTimeout", c.HTTPTimeout)
+	f.Duration("RefreshInterval", c.RefreshInterval)
+	f.Duration("UnknownKIDRefreshInterval", c.UnknownKIDRefreshInterval)
+	f.Set("Now", c.Now != nil)
+	f.Quote("ProviderName", c.ProviderName)
+	return f
 }
 
 // String describes c for logs and error messages. Only fields that are set are shown,
 // and HMACSecret is shown as "[redacted]".
-func (c Config) String() string {
-	var b strings.Builder
-	b.WriteString("bearer.Config{")
-	for i, f := range c.fields() {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(f[0])
-		b.WriteString(":")
-		b.WriteString(f[1])
-	}
-	b.WriteString("}")
-	return b.String()
-}
+func (c Config) String() string { return c.fields().Render("bearer.Config") }
 
 // GoString is used by the %#v verb; it is String, with HMACSecret redacted.
 func (c Config) GoString() string { return c.String() }
 
 // Format implements fmt.Formatter so that every verb (%v, %+v, %#v, %s, %q, %x, %d...)
 // prints the redacted form of String and never the HMAC secret.
-func (c Config) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		_, _ = io.WriteString(f, c.GoString())
-		return
-	}
-	_, _ = fmt.Fprintf(f, fmt.FormatString(f, verb), c.String())
-}
+func (c Config) Format(f fmt.State, verb rune) { config.Format(f, verb, c.String()) }
 
 // LogValue implements slog.LogValuer: the fields that are set, HMACSecret redacted.
-func (c Config) LogValue() slog.Value {
-	fs := c.fields()
-	attrs := make([]slog.Attr, len(fs))
-	for i, f := range fs {
-		v := f[1]
-		if uq, err := strconv.Unquote(v); err == nil {
-			v = uq
-		}
-		attrs[i] = slog.String(f[0], v)
-	}
-	return slog.GroupValue(attrs...)
-}
+func (c Config) LogValue() slog.Value { return c.fields().LogValue() }
 
 // MarshalJSON renders the same redacted view as LogValue, so that a Config dumped as
 // JSON never contains the HMAC secret.
-func (c Config) MarshalJSON() ([]byte, error) {
-	var b strings.Builder
-	b.WriteString("{")
-	for i, f := range c.fields() {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		v := f[1]
-		if uq, err := strconv.Unquote(v); err == nil {
-			v = uq
-		}
-		b.WriteString(strconv.Quote(f[0]))
-		b.WriteString(":")
-		b.WriteString(strconv.Quote(v))
-	}
-	b.WriteString("}")
-	return []byte(b.String()), nil
-}
+func (c Config) MarshalJSON() ([]byte, error) { return c.fields().MarshalJSON() }
 
 // ---- environment ----
 
@@ -619,56 +489,21 @@ func (c Config) MarshalJSON() ([]byte, error) {
 // ConfigFromEnv does not call Validate (New and NewFactory do), so the caller may still
 // adjust the result; validation errors then also name these variables.
 func ConfigFromEnv(prefix string) (Config, error) {
-	prefix = strings.TrimSuffix(prefix, "_")
-	if prefix == "" {
-		prefix = "MCPAUTH"
-	}
-	c := Config{envPrefix: prefix}
-	get := func(name string) string { return strings.TrimSpace(os.Getenv(prefix + "_" + name)) }
-	list := func(name string) []string {
-		return strings.FieldsFunc(get(name), func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
-	}
-	var errs []error
-
-	c.JWKSURI = get("JWKS_URI")
-	c.Issuers = list("ISSUER")
-	c.Audience = list("AUDIENCE")
-	c.Algorithms = list("ALGORITHMS")
-	c.PublicKeyFiles = list("PUBLIC_KEY_FILE")
-	c.TenantClaim = get("TENANT_CLAIM")
-	c.RolesClaim = get("ROLES_CLAIM")
-
-	if v := get("LEEWAY"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("bearer: %s=%q is not a duration: use a Go duration such as 30s or 1m", c.env("LEEWAY"), v))
-		} else {
-			c.Leeway = d
-		}
-	}
-
-	secret := os.Getenv(prefix + "_HMAC_SECRET")
-	secretFile := get("HMAC_SECRET_FILE")
-	switch {
-	case secret != "" && secretFile != "":
-		errs = append(errs, fmt.Errorf("bearer: %s and %s are both set: set only one of them", c.env("HMAC_SECRET"), c.env("HMAC_SECRET_FILE")))
-	case secret != "":
+	env := &config.Env{Pkg: "bearer", Prefix: config.Prefix(prefix)}
+	c := Config{envPrefix: env.Prefix}
+	c.JWKSURI = env.Get("JWKS_URI")
+	c.Issuers = env.List("ISSUER")
+	c.Audience = env.List("AUDIENCE")
+	c.Algorithms = env.List("ALGORITHMS")
+	c.PublicKeyFiles = env.List("PUBLIC_KEY_FILE")
+	c.TenantClaim = env.Get("TENANT_CLAIM")
+	c.RolesClaim = env.Get("ROLES_CLAIM")
+	c.Leeway = env.Duration("LEEWAY", "30s or 1m")
+	if secret := env.Secret(config.Secret{Name: "HMAC_SECRET"}); secret != "" {
 		c.HMACSecret = []byte(secret)
-	case secretFile != "":
-		b, err := os.ReadFile(secretFile)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("bearer: %s: cannot read the secret file: %w: check the path and its permissions", c.env("HMAC_SECRET_FILE"), err))
-		default:
-			b = bytes.TrimRight(b, "\r\n")
-			if len(b) == 0 {
-				errs = append(errs, fmt.Errorf("bearer: %s: the file %q is empty: write the secret into it", c.env("HMAC_SECRET_FILE"), secretFile))
-			}
-			c.HMACSecret = b
-		}
 	}
-	if len(errs) > 0 {
-		return Config{envPrefix: prefix}, errors.Join(errs...)
+	if err := env.Err(); err != nil {
+		return Config{envPrefix: env.Prefix}, err
 	}
 	return c, nil
 }

@@ -8,37 +8,22 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/testutil"
 	"github.com/stretchr/testify/require"
 )
 
 const testAudience = "https://mcp.example.com/notes"
 
 // testClock is an injectable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type testClock = testutil.Clock
 
-func newTestClock() *testClock { return &testClock{t: time.Now().Truncate(time.Second)} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newTestClock() *testClock { return testutil.NewClock(time.Now().Truncate(time.Second)) }
 
 // issuerServer is a DevIssuer served on loopback, counting JWKS requests.
 type issuerServer struct {

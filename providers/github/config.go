@@ -1,19 +1,16 @@
 package github
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mcpauth/mcpauth/internal/config"
 )
 
 // DefaultHTTPTimeout is the default Config.HTTPTimeout.
@@ -139,13 +136,7 @@ type team struct{ org, slug string }
 func (t team) key() string { return t.org + "/" + t.slug }
 
 // env names the environment variable for suffix, with the Config's prefix.
-func (c Config) env(suffix string) string {
-	p := c.envPrefix
-	if p == "" {
-		p = "MCPAUTH"
-	}
-	return p + "_GITHUB_" + suffix
-}
+func (c Config) env(suffix string) string { return config.VarName(c.envPrefix, "GITHUB", suffix) }
 
 // Configured reports whether the provider was asked for: ConfigFromEnv saw a
 // PREFIX_GITHUB_* variable, or a field that configures GitHub is set. It is false when
@@ -416,21 +407,13 @@ func checkBaseURL(raw string) (*url.URL, error) {
 	switch strings.ToLower(u.Scheme) {
 	case "https":
 	case "http":
-		if !isLoopbackHost(u.Hostname()) {
+		if !config.IsLoopbackHost(u.Hostname()) {
 			return nil, fmt.Errorf("%q must use https: http is accepted only for loopback hosts (tests)", u.Redacted())
 		}
 	default:
 		return nil, fmt.Errorf("%q has scheme %q: use an https:// URL", u.Redacted(), u.Scheme)
 	}
 	return u, nil
-}
-
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	addr, err := netip.ParseAddr(host)
-	return err == nil && addr.Unmap().IsLoopback()
 }
 
 func appendUnique(list []string, v string) []string {
@@ -462,149 +445,45 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // ---- redaction ----
 
-const redacted = "[redacted]"
-
-// fields lists the non-zero fields of c as name/value pairs, the secret redacted.
-func (c Config) fields() [][2]string {
-	var out [][2]string
-	add := func(name, value string) { out = append(out, [2]string{name, value}) }
-	list := func(v []string) string {
-		q := make([]string, len(v))
-		for i, s := range v {
-			q[i] = strconv.Quote(s)
-		}
-		return "[" + strings.Join(q, " ") + "]"
-	}
-	grants := func(m map[string][]string) string {
-		parts := make([]string, 0, len(m))
-		for _, k := range sortedKeys(m) {
-			parts = append(parts, strconv.Quote(k)+":"+list(m[k]))
-		}
-		return "map[" + strings.Join(parts, " ") + "]"
-	}
-	shownURL := func(raw string) string {
-		if u, err := url.Parse(raw); err == nil {
-			return strconv.Quote(u.Redacted())
-		}
-		return strconv.Quote(raw)
-	}
-	if len(c.AllowedUsers) > 0 {
-		add("AllowedUsers", list(c.AllowedUsers))
-	}
-	if len(c.AllowedOrgs) > 0 {
-		add("AllowedOrgs", list(c.AllowedOrgs))
-	}
-	if len(c.AllowedTeams) > 0 {
-		add("AllowedTeams", list(c.AllowedTeams))
-	}
-	if len(c.AllowedClientIDs) > 0 {
-		add("AllowedClientIDs", list(c.AllowedClientIDs))
-	}
-	if len(c.Scopes) > 0 {
-		add("Scopes", list(c.Scopes))
-	}
-	if len(c.OrgScopes) > 0 {
-		add("OrgScopes", grants(c.OrgScopes))
-	}
-	if len(c.TeamScopes) > 0 {
-		add("TeamScopes", grants(c.TeamScopes))
-	}
-	if c.Enabled {
-		add("Enabled", "true")
-	}
-	if c.APIBaseURL != "" {
-		add("APIBaseURL", shownURL(c.APIBaseURL))
-	}
-	if c.WebBaseURL != "" {
-		add("WebBaseURL", shownURL(c.WebBaseURL))
-	}
-	if c.ClientID != "" {
-		add("ClientID", strconv.Quote(c.ClientID))
-	}
-	if c.ClientSecret != "" {
-		add("ClientSecret", redacted)
-	}
-	if c.HTTPClient != nil {
-		add("HTTPClient", "(set)")
-	}
-	if c.HTTPTimeout != 0 {
-		add("HTTPTimeout", c.HTTPTimeout.String())
-	}
-	if c.UserAgent != "" {
-		add("UserAgent", strconv.Quote(c.UserAgent))
-	}
-	if c.SkipFormatCheck {
-		add("SkipFormatCheck", "true")
-	}
-	if c.Now != nil {
-		add("Now", "(set)")
-	}
-	return out
+// fields lists the non-zero fields of c, the secret redacted.
+func (c Config) fields() config.Fields {
+	var f config.Fields
+	f.List("AllowedUsers", c.AllowedUsers)
+	f.List("AllowedOrgs", c.AllowedOrgs)
+	f.List("AllowedTeams", c.AllowedTeams)
+	f.List("AllowedClientIDs", c.AllowedClientIDs)
+	f.List("Scopes", c.Scopes)
+	f.Map("OrgScopes", c.OrgScopes)
+	f.Map("TeamScopes", c.TeamScopes)
+	f.Bool("Enabled", c.Enabled)
+	f.URL("APIBaseURL", c.APIBaseURL)
+	f.URL("WebBaseURL", c.WebBaseURL)
+	f.Quote("ClientID", c.ClientID)
+	f.Secret("ClientSecret", c.ClientSecret != "")
+	f.Set("HTTPClient", c.HTTPClient != nil)
+	f.Duration("HTTPTimeout", c.HTTPTimeout)
+	f.Quote("UserAgent", c.UserAgent)
+	f.Bool("SkipFormatCheck", c.SkipFormatCheck)
+	f.Set("Now", c.Now != nil)
+	return f
 }
 
 // String describes c for logs and error messages: the fields that are set, with
 // ClientSecret shown as "[redacted]".
-func (c Config) String() string {
-	var b strings.Builder
-	b.WriteString("github.Config{")
-	for i, f := range c.fields() {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(f[0])
-		b.WriteString(":")
-		b.WriteString(f[1])
-	}
-	b.WriteString("}")
-	return b.String()
-}
+func (c Config) String() string { return c.fields().Render("github.Config") }
 
 // GoString is used by the %#v verb; it is String, with ClientSecret redacted.
 func (c Config) GoString() string { return c.String() }
 
 // Format implements fmt.Formatter so that every verb prints the redacted form of String
 // and never the client secret.
-func (c Config) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		_, _ = io.WriteString(f, c.GoString())
-		return
-	}
-	_, _ = fmt.Fprintf(f, fmt.FormatString(f, verb), c.String())
-}
+func (c Config) Format(f fmt.State, verb rune) { config.Format(f, verb, c.String()) }
 
 // LogValue implements slog.LogValuer: the fields that are set, ClientSecret redacted.
-func (c Config) LogValue() slog.Value {
-	fs := c.fields()
-	attrs := make([]slog.Attr, len(fs))
-	for i, f := range fs {
-		v := f[1]
-		if uq, err := strconv.Unquote(v); err == nil {
-			v = uq
-		}
-		attrs[i] = slog.String(f[0], v)
-	}
-	return slog.GroupValue(attrs...)
-}
+func (c Config) LogValue() slog.Value { return c.fields().LogValue() }
 
 // MarshalJSON renders the same redacted view as LogValue.
-func (c Config) MarshalJSON() ([]byte, error) {
-	var b strings.Builder
-	b.WriteString("{")
-	for i, f := range c.fields() {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		v := f[1]
-		if uq, err := strconv.Unquote(v); err == nil {
-			v = uq
-		}
-		b.WriteString(strconv.Quote(f[0]))
-		b.WriteString(":")
-		b.WriteString(strconv.Quote(v))
-	}
-	b.WriteString("}")
-	return []byte(b.String()), nil
-}
+func (c Config) MarshalJSON() ([]byte, error) { return c.fields().MarshalJSON() }
 
 // ---- environment ----
 
@@ -630,114 +509,32 @@ func (c Config) MarshalJSON() ([]byte, error) {
 // ConfigFromEnv does not call Validate (New does). Config.Configured reports whether any
 // of these variables was set.
 func ConfigFromEnv(prefix string) (Config, error) {
-	prefix = strings.TrimSuffix(prefix, "_")
-	if prefix == "" {
-		prefix = "MCPAUTH"
+	env := &config.Env{Pkg: "github", Prefix: config.Prefix(prefix), Group: "GITHUB"}
+	c := Config{envPrefix: env.Prefix}
+	c.AllowedUsers = env.List("ALLOWED_USERS")
+	c.AllowedOrgs = env.List("ALLOWED_ORGS")
+	c.AllowedTeams = env.List("ALLOWED_TEAMS")
+	c.AllowedClientIDs = env.List("ALLOWED_CLIENT_IDS")
+	c.Scopes = env.List("SCOPES")
+	c.APIBaseURL = env.Get("API_URL")
+	c.WebBaseURL = env.Get("WEB_URL")
+	c.ClientID = env.Get("CLIENT_ID")
+	c.OrgScopes = env.Grants("ORG_SCOPES", grantSyntax("org=scope scope; org2=scope"))
+	c.TeamScopes = env.Grants("TEAM_SCOPES", grantSyntax("org/team=scope scope; org/team2=scope"))
+	if enabled, ok := env.Bool("ENABLED"); ok {
+		c.Enabled, c.disabled = enabled, !enabled
 	}
-	c := Config{envPrefix: prefix}
-	seen := false
-	raw := func(name string) string {
-		v := os.Getenv(prefix + "_GITHUB_" + name)
-		if v != "" {
-			seen = true
-		}
-		return v
-	}
-	get := func(name string) string { return strings.TrimSpace(raw(name)) }
-	list := func(name string) []string {
-		return strings.FieldsFunc(get(name), func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
-	}
-	var errs []error
-
-	c.AllowedUsers = list("ALLOWED_USERS")
-	c.AllowedOrgs = list("ALLOWED_ORGS")
-	c.AllowedTeams = list("ALLOWED_TEAMS")
-	c.AllowedClientIDs = list("ALLOWED_CLIENT_IDS")
-	c.Scopes = list("SCOPES")
-	c.APIBaseURL = get("API_URL")
-	c.WebBaseURL = get("WEB_URL")
-	c.ClientID = get("CLIENT_ID")
-	for _, g := range []struct {
-		name string
-		dst  *map[string][]string
-		form string
-	}{{"ORG_SCOPES", &c.OrgScopes, "org=scope scope; org2=scope"}, {"TEAM_SCOPES", &c.TeamScopes, "org/team=scope scope; org/team2=scope"}} {
-		v := get(g.name)
-		if v == "" {
-			continue
-		}
-		m, err := parseGrants(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("github: %s: %v: write it as %q", c.env(g.name), err, g.form))
-			continue
-		}
-		*g.dst = m
-	}
-	if v := get("ENABLED"); v != "" {
-		b, err := strconv.ParseBool(v)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("github: %s=%q is not a boolean: use true or false", c.env("ENABLED"), v))
-		case b:
-			c.Enabled = true
-		default:
-			c.disabled = true
-		}
-	}
-	if v := get("HTTP_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("github: %s=%q is not a duration: use a Go duration such as 5s", c.env("HTTP_TIMEOUT"), v))
-		} else {
-			c.HTTPTimeout = d
-		}
-	}
-	secret := raw("CLIENT_SECRET")
-	secretFile := get("CLIENT_SECRET_FILE")
-	switch {
-	case secret != "" && secretFile != "":
-		errs = append(errs, fmt.Errorf("github: %s and %s are both set: set only one of them", c.env("CLIENT_SECRET"), c.env("CLIENT_SECRET_FILE")))
-	case secret != "":
-		c.ClientSecret = secret
-	case secretFile != "":
-		b, err := os.ReadFile(secretFile)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("github: %s: cannot read the secret file: %w: check the path and its permissions", c.env("CLIENT_SECRET_FILE"), err))
-		default:
-			b = bytes.TrimRight(b, "\r\n")
-			if len(b) == 0 {
-				errs = append(errs, fmt.Errorf("github: %s: the file %q is empty: write the client secret into it", c.env("CLIENT_SECRET_FILE"), secretFile))
-			}
-			c.ClientSecret = string(b)
-		}
-	}
-	c.envSeen = seen
-	if len(errs) > 0 {
-		return Config{envPrefix: prefix, envSeen: seen}, errors.Join(errs...)
+	c.HTTPTimeout = env.Duration("HTTP_TIMEOUT", "5s")
+	c.ClientSecret = env.Secret(config.Secret{Name: "CLIENT_SECRET", Noun: "client secret"})
+	c.envSeen = env.Seen()
+	if err := env.Err(); err != nil {
+		return Config{envPrefix: env.Prefix, envSeen: c.envSeen}, err
 	}
 	return c, nil
 }
 
-// parseGrants parses "key=scope scope; key2=scope,scope" (entries separated by ";" or
-// new lines, scopes by spaces or commas).
-func parseGrants(v string) (map[string][]string, error) {
-	m := map[string][]string{}
-	for _, entry := range strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == '\n' }) {
-		entry = strings.TrimSpace(entry)
-		if entry == "" {
-			continue
-		}
-		key, val, ok := strings.Cut(entry, "=")
-		key = strings.TrimSpace(key)
-		if !ok || key == "" {
-			return nil, fmt.Errorf("entry %q has no key=", entry)
-		}
-		scopes := strings.FieldsFunc(val, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
-		if len(scopes) == 0 {
-			return nil, fmt.Errorf("entry %q grants no scope", entry)
-		}
-		m[key] = append(m[key], scopes...)
-	}
-	return m, nil
+// grantSyntax is the syntax of OrgScopes and TeamScopes in the environment: entries
+// separated by ";" or new lines, written as form.
+func grantSyntax(form string) config.Grants {
+	return config.Grants{Seps: ";\n", NoKey: "has no key=", Fix: fmt.Sprintf("write it as %q", form)}
 }

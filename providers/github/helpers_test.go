@@ -3,34 +3,19 @@ package github
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/testutil"
 	"github.com/stretchr/testify/require"
 )
 
 // testClock is an injectable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type testClock = testutil.Clock
 
 func newTestClock() *testClock {
-	return &testClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	return testutil.NewClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
 }
 
 // ghToken builds a well-formed token: prefix + seed, padded to GitHub's length with a

@@ -1,20 +1,18 @@
 package google
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"net/http"
-	"net/netip"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mcpauth/mcpauth/internal/config"
 )
 
 // Defaults and limits of Config.
@@ -145,13 +143,7 @@ type settings struct {
 }
 
 // env names the environment variable for suffix, with the Config's prefix.
-func (c Config) env(suffix string) string {
-	p := c.envPrefix
-	if p == "" {
-		p = "MCPAUTH"
-	}
-	return p + "_GOOGLE_" + suffix
-}
+func (c Config) env(suffix string) string { return config.VarName(c.envPrefix, "GOOGLE", suffix) }
 
 // Configured reports whether Google sign-in is configured at all, that is whether
 // ClientIDs is set (by ConfigFromEnv: whether MCPAUTH_GOOGLE_CLIENT_ID is set). Use it
@@ -319,7 +311,7 @@ func checkURL(raw string) error {
 	case "https":
 		return nil
 	case "http":
-		if isLoopbackHost(u.Hostname()) {
+		if config.IsLoopbackHost(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("%q must use https: http is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost)", u.Redacted())
@@ -328,152 +320,46 @@ func checkURL(raw string) error {
 	}
 }
 
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	addr, err := netip.ParseAddr(host)
-	return err == nil && addr.Unmap().IsLoopback()
-}
-
 // ---- redaction ----
 
-const redacted = "[redacted]"
-
-// fields lists the non-zero fields of c as name/value pairs, the secret redacted.
-func (c Config) fields() [][2]string {
-	var out [][2]string
-	add := func(name, value string) { out = append(out, [2]string{name, value}) }
-	list := func(v []string) string {
-		q := make([]string, len(v))
-		for i, s := range v {
-			q[i] = strconv.Quote(s)
-		}
-		return "[" + strings.Join(q, " ") + "]"
-	}
-	shownURL := func(raw string) string {
-		if u, err := url.Parse(raw); err == nil {
-			return strconv.Quote(u.Redacted())
-		}
-		return strconv.Quote(raw)
-	}
-	if len(c.ClientIDs) > 0 {
-		add("ClientIDs", list(c.ClientIDs))
-	}
-	if c.ClientSecret != "" {
-		add("ClientSecret", redacted)
-	}
-	if len(c.HostedDomains) > 0 {
-		add("HostedDomains", list(c.HostedDomains))
-	}
-	if c.StrictHostedDomain {
-		add("StrictHostedDomain", "true")
-	}
-	if len(c.AllowedEmailDomains) > 0 {
-		add("AllowedEmailDomains", list(c.AllowedEmailDomains))
-	}
-	if len(c.AllowedEmails) > 0 {
-		add("AllowedEmails", list(c.AllowedEmails))
-	}
-	if len(c.Scopes) > 0 {
-		add("Scopes", list(c.Scopes))
-	}
-	if len(c.DomainScopes) > 0 {
-		keys := slices.Sorted(maps.Keys(c.DomainScopes))
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = strconv.Quote(k) + ":" + list(c.DomainScopes[k])
-		}
-		add("DomainScopes", "map["+strings.Join(parts, " ")+"]")
-	}
-	if c.AnyTokenFormat {
-		add("AnyTokenFormat", "true")
-	}
-	if c.TokenInfoURL != "" {
-		add("TokenInfoURL", shownURL(c.TokenInfoURL))
-	}
-	if c.JWKSURI != "" {
-		add("JWKSURI", shownURL(c.JWKSURI))
-	}
-	if c.HTTPClient != nil {
-		add("HTTPClient", "(set)")
-	}
-	if c.HTTPTimeout != 0 {
-		add("HTTPTimeout", c.HTTPTimeout.String())
-	}
-	if c.Leeway != 0 {
-		add("Leeway", c.Leeway.String())
-	}
-	if c.Now != nil {
-		add("Now", "(set)")
-	}
-	return out
+// fields lists the non-zero fields of c, the secret redacted.
+func (c Config) fields() config.Fields {
+	var f config.Fields
+	f.List("ClientIDs", c.ClientIDs)
+	f.Secret("ClientSecret", c.ClientSecret != "")
+	f.List("HostedDomains", c.HostedDomains)
+	f.Bool("StrictHostedDomain", c.StrictHostedDomain)
+	f.List("AllowedEmailDomains", c.AllowedEmailDomains)
+	f.List("AllowedEmails", c.AllowedEmails)
+	f.List("Scopes", c.Scopes)
+	f.Map("DomainScopes", c.DomainScopes)
+	f.Bool("AnyTokenFormat", c.AnyTokenFormat)
+	f.URL("TokenInfoURL", c.TokenInfoURL)
+	f.URL("JWKSURI", c.JWKSURI)
+	f.Set("HTTPClient", c.HTTPClient != nil)
+	f.Duration("HTTPTimeout", c.HTTPTimeout)
+	f.Duration("Leeway", c.Leeway)
+	f.Set("Now", c.Now != nil)
+	return f
 }
 
 // String describes c for logs and error messages: the fields that are set, with
 // ClientSecret shown as "[redacted]".
-func (c Config) String() string {
-	var b strings.Builder
-	b.WriteString("google.Config{")
-	for i, f := range c.fields() {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(f[0])
-		b.WriteString(":")
-		b.WriteString(f[1])
-	}
-	b.WriteString("}")
-	return b.String()
-}
+func (c Config) String() string { return c.fields().Render("google.Config") }
 
 // GoString is used by the %#v verb; it is String, with ClientSecret redacted.
 func (c Config) GoString() string { return c.String() }
 
 // Format implements fmt.Formatter so that every verb prints the redacted form of
 // String and never the client secret.
-func (c Config) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		_, _ = io.WriteString(f, c.GoString())
-		return
-	}
-	_, _ = fmt.Fprintf(f, fmt.FormatString(f, verb), c.String())
-}
+func (c Config) Format(f fmt.State, verb rune) { config.Format(f, verb, c.String()) }
 
 // LogValue implements slog.LogValuer: the fields that are set, ClientSecret redacted.
-func (c Config) LogValue() slog.Value {
-	fs := c.fields()
-	attrs := make([]slog.Attr, len(fs))
-	for i, f := range fs {
-		v := f[1]
-		if uq, err := strconv.Unquote(v); err == nil {
-			v = uq
-		}
-		attrs[i] = slog.String(f[0], v)
-	}
-	return slog.GroupValue(attrs...)
-}
+func (c Config) LogValue() slog.Value { return c.fields().LogValue() }
 
 // MarshalJSON renders the same redacted view as LogValue, so that a Config dumped as
 // JSON never contains the client secret.
-func (c Config) MarshalJSON() ([]byte, error) {
-	var b strings.Builder
-	b.WriteString("{")
-	for i, f := range c.fields() {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		v := f[1]
-		if uq, err := strconv.Unquote(v); err == nil {
-			v = uq
-		}
-		b.WriteString(strconv.Quote(f[0]))
-		b.WriteString(":")
-		b.WriteString(strconv.Quote(v))
-	}
-	b.WriteString("}")
-	return []byte(b.String()), nil
-}
+func (c Config) MarshalJSON() ([]byte, error) { return c.fields().MarshalJSON() }
 
 // ---- environment ----
 
@@ -498,110 +384,24 @@ func (c Config) MarshalJSON() ([]byte, error) {
 // Unset or empty variables leave the field zero. Errors name the variable and the fix.
 // ConfigFromEnv does not call Validate (New does), so the caller may adjust the result.
 func ConfigFromEnv(prefix string) (Config, error) {
-	prefix = strings.TrimSuffix(prefix, "_")
-	if prefix == "" {
-		prefix = "MCPAUTH"
-	}
-	c := Config{envPrefix: prefix}
-	get := func(name string) string { return strings.TrimSpace(os.Getenv(c.env(name))) }
-	list := func(name string) []string { return splitList(get(name)) }
-	var errs []error
-	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf("google: "+format, args...)) }
-
-	c.ClientIDs = list("CLIENT_ID")
-	c.HostedDomains = list("HOSTED_DOMAINS")
-	c.AllowedEmailDomains = list("ALLOWED_EMAIL_DOMAINS")
-	c.AllowedEmails = list("ALLOWED_EMAILS")
-	c.Scopes = list("SCOPES")
-	c.TokenInfoURL = get("TOKENINFO_URL")
-	c.JWKSURI = get("JWKS_URI")
-
-	boolean := func(name string, dst *bool) {
-		v := get(name)
-		if v == "" {
-			return
-		}
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			fail("%s=%q is not a boolean: use true or false", c.env(name), v)
-			return
-		}
-		*dst = b
-	}
-	boolean("STRICT_HOSTED_DOMAIN", &c.StrictHostedDomain)
-	boolean("ANY_TOKEN_FORMAT", &c.AnyTokenFormat)
-
-	duration := func(name string, dst *time.Duration) {
-		v := get(name)
-		if v == "" {
-			return
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			fail("%s=%q is not a duration: use a Go duration such as 5s or 1m", c.env(name), v)
-			return
-		}
-		*dst = d
-	}
-	duration("HTTP_TIMEOUT", &c.HTTPTimeout)
-	duration("LEEWAY", &c.Leeway)
-
-	if v := get("DOMAIN_SCOPES"); v != "" {
-		ds, err := parseDomainScopes(v)
-		if err != nil {
-			fail("%s: %v: use entries like example.com=notes:read notes:write, separated by ';'", c.env("DOMAIN_SCOPES"), err)
-		}
-		c.DomainScopes = ds
-	}
-
-	secret := os.Getenv(c.env("CLIENT_SECRET"))
-	secretFile := get("CLIENT_SECRET_FILE")
-	switch {
-	case secret != "" && secretFile != "":
-		fail("%s and %s are both set: set only one of them", c.env("CLIENT_SECRET"), c.env("CLIENT_SECRET_FILE"))
-	case secret != "":
-		c.ClientSecret = strings.TrimSpace(secret)
-	case secretFile != "":
-		b, err := os.ReadFile(secretFile)
-		if err != nil {
-			fail("%s: cannot read the secret file: %w: check the path and its permissions", c.env("CLIENT_SECRET_FILE"), err)
-			break
-		}
-		b = bytes.TrimRight(b, "\r\n")
-		if len(b) == 0 {
-			fail("%s: the file %q is empty: write the client secret into it", c.env("CLIENT_SECRET_FILE"), secretFile)
-		}
-		c.ClientSecret = string(b)
-	}
-	if len(errs) > 0 {
-		return Config{envPrefix: prefix}, errors.Join(errs...)
+	env := &config.Env{Pkg: "google", Prefix: config.Prefix(prefix), Group: "GOOGLE", Seps: config.DefaultSeps + "\r"}
+	c := Config{envPrefix: env.Prefix}
+	c.ClientIDs = env.List("CLIENT_ID")
+	c.HostedDomains = env.List("HOSTED_DOMAINS")
+	c.AllowedEmailDomains = env.List("ALLOWED_EMAIL_DOMAINS")
+	c.AllowedEmails = env.List("ALLOWED_EMAILS")
+	c.Scopes = env.List("SCOPES")
+	c.TokenInfoURL = env.Get("TOKENINFO_URL")
+	c.JWKSURI = env.Get("JWKS_URI")
+	c.StrictHostedDomain, _ = env.Bool("STRICT_HOSTED_DOMAIN")
+	c.AnyTokenFormat, _ = env.Bool("ANY_TOKEN_FORMAT")
+	c.HTTPTimeout = env.Duration("HTTP_TIMEOUT", "5s or 1m")
+	c.Leeway = env.Duration("LEEWAY", "5s or 1m")
+	c.DomainScopes = env.Grants("DOMAIN_SCOPES", config.Grants{Seps: ";", NoKey: "is not domain=scopes",
+		Fix: "use entries like example.com=notes:read notes:write, separated by ';'"})
+	c.ClientSecret = env.Secret(config.Secret{Name: "CLIENT_SECRET", Noun: "client secret", TrimSpace: true, BlankIsSet: true})
+	if err := env.Err(); err != nil {
+		return Config{envPrefix: env.Prefix}, err
 	}
 	return c, nil
-}
-
-// splitList splits a comma, space, tab or newline separated list.
-func splitList(v string) []string {
-	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
-}
-
-// parseDomainScopes parses "d1=s1 s2;d2=s3,s4".
-func parseDomainScopes(v string) (map[string][]string, error) {
-	out := map[string][]string{}
-	for entry := range strings.SplitSeq(v, ";") {
-		entry = strings.TrimSpace(entry)
-		if entry == "" {
-			continue
-		}
-		domain, list, ok := strings.Cut(entry, "=")
-		domain = strings.TrimSpace(domain)
-		if !ok || domain == "" {
-			return nil, fmt.Errorf("entry %q is not domain=scopes", entry)
-		}
-		scopes := splitList(list)
-		if len(scopes) == 0 {
-			return nil, fmt.Errorf("entry %q grants no scope", entry)
-		}
-		out[domain] = append(out[domain], scopes...)
-	}
-	return out, nil
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/mcpauth/mcpauth/internal/testutil"
 	"github.com/stretchr/testify/require"
 )
 
@@ -41,24 +42,9 @@ const (
 )
 
 // testClock is an injectable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type testClock = testutil.Clock
 
-func newTestClock() *testClock { return &testClock{t: time.Unix(1_750_000_000, 0)} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newTestClock() *testClock { return testutil.NewClock(time.Unix(1_750_000_000, 0)) }
 
 // fakeKey is an RSA signing key with its key ID.
 type fakeKey struct {

@@ -1,19 +1,16 @@
 package introspect
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mcpauth/mcpauth/internal/config"
 )
 
 // Defaults and limits of Config.
@@ -142,13 +139,7 @@ type settings struct {
 }
 
 // env names the environment variable for suffix, with the Config's prefix.
-func (c Config) env(suffix string) string {
-	p := c.envPrefix
-	if p == "" {
-		p = "MCPAUTH"
-	}
-	return p + "_" + suffix
-}
+func (c Config) env(suffix string) string { return config.VarName(c.envPrefix, "", suffix) }
 
 // Validate reports every problem of the configuration, as one error per problem joined
 // with errors.Join. Each message names the Config field and its environment variable and
@@ -300,7 +291,7 @@ func checkEndpoint(raw string) error {
 	case "https":
 		return nil
 	case "http":
-		if isLoopbackHost(u.Hostname()) {
+		if config.IsLoopbackHost(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("%q must use https: http is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost)", u.Redacted())
@@ -309,151 +300,48 @@ func checkEndpoint(raw string) error {
 	}
 }
 
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	addr, err := netip.ParseAddr(host)
-	return err == nil && addr.Unmap().IsLoopback()
-}
-
 // ---- redaction ----
 
-const redacted = "[redacted]"
-
-// fields lists the non-zero fields of c as name/value pairs, the secret redacted.
-func (c Config) fields() [][2]string {
-	var out [][2]string
-	add := func(name, value string) { out = append(out, [2]string{name, value}) }
-	list := func(v []string) string {
-		q := make([]string, len(v))
-		for i, s := range v {
-			q[i] = strconv.Quote(s)
-		}
-		return "[" + strings.Join(q, " ") + "]"
-	}
-	if c.IntrospectionURL != "" {
-		shown := c.IntrospectionURL
-		if u, err := url.Parse(c.IntrospectionURL); err == nil {
-			shown = u.Redacted()
-		}
-		add("IntrospectionURL", strconv.Quote(shown))
-	}
-	if c.ClientID != "" {
-		add("ClientID", strconv.Quote(c.ClientID))
-	}
-	if c.ClientSecret != "" {
-		add("ClientSecret", redacted)
-	}
-	if c.AuthMethod != "" {
-		add("AuthMethod", strconv.Quote(c.AuthMethod))
-	}
-	if len(c.Audience) > 0 {
-		add("Audience", list(c.Audience))
-	}
-	if c.SkipAudienceCheck {
-		add("SkipAudienceCheck", "true")
-	}
-	if len(c.Issuers) > 0 {
-		add("Issuers", list(c.Issuers))
-	}
-	if c.TokenTypeHint != "" {
-		add("TokenTypeHint", strconv.Quote(c.TokenTypeHint))
-	}
-	if len(c.Scopes) > 0 {
-		add("Scopes", list(c.Scopes))
-	}
-	if c.TenantClaim != "" {
-		add("TenantClaim", strconv.Quote(c.TenantClaim))
-	}
-	if c.Leeway != 0 {
-		add("Leeway", c.Leeway.String())
-	}
-	if c.MaxTokenSize != 0 {
-		add("MaxTokenSize", strconv.Itoa(c.MaxTokenSize))
-	}
-	if c.HTTPClient != nil {
-		add("HTTPClient", "(set)")
-	}
-	if c.HTTPTimeout != 0 {
-		add("HTTPTimeout", c.HTTPTimeout.String())
-	}
-	if c.Logger != nil {
-		add("Logger", "(set)")
-	}
-	if c.Now != nil {
-		add("Now", "(set)")
-	}
-	if c.ProviderName != "" {
-		add("ProviderName", strconv.Quote(c.ProviderName))
-	}
-	return out
+// fields lists the non-zero fields of c, the secret redacted.
+func (c Config) fields() config.Fields {
+	var f config.Fields
+	f.URL("IntrospectionURL", c.IntrospectionURL)
+	f.Quote("ClientID", c.ClientID)
+	f.Secret("ClientSecret", c.ClientSecret != "")
+	f.Quote("AuthMethod", c.AuthMethod)
+	f.List("Audience", c.Audience)
+	f.Bool("SkipAudienceCheck", c.SkipAudienceCheck)
+	f.List("Issuers", c.Issuers)
+	f.Quote("TokenTypeHint", c.TokenTypeHint)
+	f.List("Scopes", c.Scopes)
+	f.Quote("TenantClaim", c.TenantClaim)
+	f.Duration("Leeway", c.Leeway)
+	f.Int("MaxTokenSize", c.MaxTokenSize)
+	f.Set("HTTPClient", c.HTTPClient != nil)
+	f.Duration("HTTPTimeout", c.HTTPTimeout)
+	f.Set("Logger", c.Logger != nil)
+	f.Set("Now", c.Now != nil)
+	f.Quote("ProviderName", c.ProviderName)
+	return f
 }
 
 // String describes c for logs and error messages. Only fields that are set are shown,
 // and ClientSecret is shown as "[redacted]".
-func (c Config) String() string {
-	var b strings.Builder
-	b.WriteString("introspect.Config{")
-	for i, f := range c.fields() {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(f[0])
-		b.WriteString(":")
-		b.WriteString(f[1])
-	}
-	b.WriteString("}")
-	return b.String()
-}
+func (c Config) String() string { return c.fields().Render("introspect.Config") }
 
 // GoString is used by the %#v verb; it is String, with ClientSecret redacted.
 func (c Config) GoString() string { return c.String() }
 
 // Format implements fmt.Formatter so that every verb (%v, %+v, %#v, %s, %q, %x, %d...)
 // prints the redacted form of String and never the client secret.
-func (c Config) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		_, _ = io.WriteString(f, c.GoString())
-		return
-	}
-	_, _ = fmt.Fprintf(f, fmt.FormatString(f, verb), c.String())
-}
+func (c Config) Format(f fmt.State, verb rune) { config.Format(f, verb, c.String()) }
 
 // LogValue implements slog.LogValuer: the fields that are set, ClientSecret redacted.
-func (c Config) LogValue() slog.Value {
-	fs := c.fields()
-	attrs := make([]slog.Attr, len(fs))
-	for i, f := range fs {
-		v := f[1]
-		if uq, err := strconv.Unquote(v); err == nil {
-			v = uq
-		}
-		attrs[i] = slog.String(f[0], v)
-	}
-	return slog.GroupValue(attrs...)
-}
+func (c Config) LogValue() slog.Value { return c.fields().LogValue() }
 
 // MarshalJSON renders the same redacted view as LogValue, so that a Config dumped as
 // JSON never contains the client secret.
-func (c Config) MarshalJSON() ([]byte, error) {
-	var b strings.Builder
-	b.WriteString("{")
-	for i, f := range c.fields() {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		v := f[1]
-		if uq, err := strconv.Unquote(v); err == nil {
-			v = uq
-		}
-		b.WriteString(strconv.Quote(f[0]))
-		b.WriteString(":")
-		b.WriteString(strconv.Quote(v))
-	}
-	b.WriteString("}")
-	return []byte(b.String()), nil
-}
+func (c Config) MarshalJSON() ([]byte, error) { return c.fields().MarshalJSON() }
 
 // ---- environment ----
 
@@ -478,66 +366,21 @@ func (c Config) MarshalJSON() ([]byte, error) {
 // adjust the result; validation errors then also name these variables. Use
 // Config.Configured to learn whether the environment selected this provider.
 func ConfigFromEnv(prefix string) (Config, error) {
-	prefix = strings.TrimSuffix(prefix, "_")
-	if prefix == "" {
-		prefix = "MCPAUTH"
-	}
-	c := Config{envPrefix: prefix}
-	get := func(name string) string { return strings.TrimSpace(os.Getenv(prefix + "_" + name)) }
-	list := func(name string) []string {
-		return strings.FieldsFunc(get(name), func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
-	}
-	var errs []error
-
-	c.IntrospectionURL = get("INTROSPECTION_URL")
-	c.ClientID = get("INTROSPECTION_CLIENT_ID")
-	c.AuthMethod = get("INTROSPECTION_AUTH_METHOD")
-	c.TokenTypeHint = get("INTROSPECTION_TOKEN_TYPE_HINT")
-	c.Scopes = list("INTROSPECTION_SCOPES")
-	c.Audience = list("AUDIENCE")
-	c.Issuers = list("ISSUER")
-	c.TenantClaim = get("TENANT_CLAIM")
-
-	duration := func(name string, dst *time.Duration) {
-		v := get(name)
-		if v == "" {
-			return
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("introspect: %s=%q is not a duration: use a Go duration such as 3s or 1m", c.env(name), v))
-			return
-		}
-		*dst = d
-	}
-	duration("INTROSPECTION_TIMEOUT", &c.HTTPTimeout)
-	duration("LEEWAY", &c.Leeway)
-
-	secret := os.Getenv(prefix + "_INTROSPECTION_CLIENT_SECRET")
-	secretFile := get("INTROSPECTION_CLIENT_SECRET_FILE")
-	switch {
-	case secret != "" && secretFile != "":
-		errs = append(errs, fmt.Errorf("introspect: %s and %s are both set: set only one of them",
-			c.env("INTROSPECTION_CLIENT_SECRET"), c.env("INTROSPECTION_CLIENT_SECRET_FILE")))
-	case secret != "":
-		c.ClientSecret = secret
-	case secretFile != "":
-		b, err := os.ReadFile(secretFile)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("introspect: %s: cannot read the secret file: %w: check the path and its permissions",
-				c.env("INTROSPECTION_CLIENT_SECRET_FILE"), err))
-		default:
-			b = bytes.TrimRight(b, "\r\n")
-			if len(b) == 0 {
-				errs = append(errs, fmt.Errorf("introspect: %s: the file %q is empty: write the secret into it",
-					c.env("INTROSPECTION_CLIENT_SECRET_FILE"), secretFile))
-			}
-			c.ClientSecret = string(b)
-		}
-	}
-	if len(errs) > 0 {
-		return Config{envPrefix: prefix}, errors.Join(errs...)
+	env := &config.Env{Pkg: "introspect", Prefix: config.Prefix(prefix)}
+	c := Config{envPrefix: env.Prefix}
+	c.IntrospectionURL = env.Get("INTROSPECTION_URL")
+	c.ClientID = env.Get("INTROSPECTION_CLIENT_ID")
+	c.AuthMethod = env.Get("INTROSPECTION_AUTH_METHOD")
+	c.TokenTypeHint = env.Get("INTROSPECTION_TOKEN_TYPE_HINT")
+	c.Scopes = env.List("INTROSPECTION_SCOPES")
+	c.Audience = env.List("AUDIENCE")
+	c.Issuers = env.List("ISSUER")
+	c.TenantClaim = env.Get("TENANT_CLAIM")
+	c.HTTPTimeout = env.Duration("INTROSPECTION_TIMEOUT", "3s or 1m")
+	c.Leeway = env.Duration("LEEWAY", "3s or 1m")
+	c.ClientSecret = env.Secret(config.Secret{Name: "INTROSPECTION_CLIENT_SECRET"})
+	if err := env.Err(); err != nil {
+		return Config{envPrefix: env.Prefix}, err
 	}
 	return c, nil
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/testutil"
 	"github.com/stretchr/testify/require"
 )
 
@@ -33,24 +34,9 @@ const (
 var discardLogger = slog.New(slog.DiscardHandler)
 
 // testClock is an injectable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type testClock = testutil.Clock
 
-func newTestClock() *testClock { return &testClock{t: time.Now().Truncate(time.Second)} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newTestClock() *testClock { return testutil.NewClock(time.Now().Truncate(time.Second)) }
 
 // seenRequest is what the fake recorded of an introspection request.
 type seenRequest struct {

@@ -1,20 +1,16 @@
 package workos
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/mcpauth/mcpauth/internal/config"
 	"github.com/mcpauth/mcpauth/scopes"
 )
 
@@ -95,13 +91,7 @@ type Config struct {
 }
 
 // env names the environment variable for suffix.
-func (c Config) env(suffix string) string {
-	p := c.envPrefix
-	if p == "" {
-		p = "MCPAUTH"
-	}
-	return p + "_" + suffix
-}
+func (c Config) env(suffix string) string { return config.VarName(c.envPrefix, "", suffix) }
 
 // Configured reports whether the configuration names WorkOS at all: an AuthKit domain or
 // an API key is set. Applications use it to select providers from the environment.
@@ -264,7 +254,7 @@ func checkScheme(u *url.URL) error {
 	case "https":
 		return nil
 	case "http":
-		if isLoopbackHost(u.Hostname()) {
+		if config.IsLoopbackHost(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("%q must use https: http is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost), for tests", u.Redacted())
@@ -273,145 +263,42 @@ func checkScheme(u *url.URL) error {
 	}
 }
 
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	addr, err := netip.ParseAddr(host)
-	return err == nil && addr.Unmap().IsLoopback()
-}
-
 // ---- redaction ----
 
-const redacted = "[redacted]"
-
-// fields lists the non-zero fields of c as name/value pairs, the API key redacted.
-func (c Config) fields() [][2]string {
-	var out [][2]string
-	add := func(name, value string) { out = append(out, [2]string{name, value}) }
-	list := func(v []string) string {
-		q := make([]string, len(v))
-		for i, s := range v {
-			q[i] = strconv.Quote(s)
-		}
-		return "[" + strings.Join(q, " ") + "]"
-	}
-	mapping := func(m map[string][]string) string {
-		keys := sortedKeys(m)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = strconv.Quote(k) + ":" + list(m[k])
-		}
-		return "map[" + strings.Join(parts, " ") + "]"
-	}
-	if c.AuthKitDomain != "" {
-		add("AuthKitDomain", strconv.Quote(c.AuthKitDomain))
-	}
-	if c.ClientID != "" {
-		add("ClientID", strconv.Quote(c.ClientID))
-	}
-	if c.APIKey != "" {
-		add("APIKey", redacted)
-	}
-	if c.APIBaseURL != "" {
-		shown := c.APIBaseURL
-		if u, err := url.Parse(c.APIBaseURL); err == nil {
-			shown = u.Redacted()
-		}
-		add("APIBaseURL", strconv.Quote(shown))
-	}
-	if len(c.Audience) > 0 {
-		add("Audience", list(c.Audience))
-	}
-	if len(c.AllowedOrganizations) > 0 {
-		add("AllowedOrganizations", list(c.AllowedOrganizations))
-	}
-	if len(c.Scopes) > 0 {
-		add("Scopes", list(c.Scopes))
-	}
-	if len(c.OrganizationScopes) > 0 {
-		add("OrganizationScopes", mapping(c.OrganizationScopes))
-	}
-	if len(c.RoleScopes) > 0 {
-		add("RoleScopes", mapping(c.RoleScopes))
-	}
-	if c.Leeway != 0 {
-		add("Leeway", c.Leeway.String())
-	}
-	if c.HTTPClient != nil {
-		add("HTTPClient", "(set)")
-	}
-	if c.HTTPTimeout != 0 {
-		add("HTTPTimeout", c.HTTPTimeout.String())
-	}
-	if c.Now != nil {
-		add("Now", "(set)")
-	}
-	return out
+// fields lists the non-zero fields of c, the API key redacted.
+func (c Config) fields() config.Fields {
+	var f config.Fields
+	f.Quote("AuthKitDomain", c.AuthKitDomain)
+	f.Quote("ClientID", c.ClientID)
+	f.Secret("APIKey", c.APIKey != "")
+	f.URL("APIBaseURL", c.APIBaseURL)
+	f.List("Audience", c.Audience)
+	f.List("AllowedOrganizations", c.AllowedOrganizations)
+	f.List("Scopes", c.Scopes)
+	f.Map("OrganizationScopes", c.OrganizationScopes)
+	f.Map("RoleScopes", c.RoleScopes)
+	f.Duration("Leeway", c.Leeway)
+	f.Set("HTTPClient", c.HTTPClient != nil)
+	f.Duration("HTTPTimeout", c.HTTPTimeout)
+	f.Set("Now", c.Now != nil)
+	return f
 }
 
 // String describes c for logs and error messages: the fields that are set, with APIKey
 // shown as "[redacted]".
-func (c Config) String() string {
-	var b strings.Builder
-	b.WriteString("workos.Config{")
-	for i, f := range c.fields() {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(f[0])
-		b.WriteString(":")
-		b.WriteString(f[1])
-	}
-	b.WriteString("}")
-	return b.String()
-}
+func (c Config) String() string { return c.fields().Render("workos.Config") }
 
 // GoString is used by %#v; it is String, with APIKey redacted.
 func (c Config) GoString() string { return c.String() }
 
 // Format implements fmt.Formatter so that every verb prints the redacted form of String.
-func (c Config) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		_, _ = io.WriteString(f, c.GoString())
-		return
-	}
-	_, _ = fmt.Fprintf(f, fmt.FormatString(f, verb), c.String())
-}
+func (c Config) Format(f fmt.State, verb rune) { config.Format(f, verb, c.String()) }
 
 // LogValue implements slog.LogValuer: the fields that are set, APIKey redacted.
-func (c Config) LogValue() slog.Value {
-	fs := c.fields()
-	attrs := make([]slog.Attr, len(fs))
-	for i, f := range fs {
-		v := f[1]
-		if uq, err := strconv.Unquote(v); err == nil {
-			v = uq
-		}
-		attrs[i] = slog.String(f[0], v)
-	}
-	return slog.GroupValue(attrs...)
-}
+func (c Config) LogValue() slog.Value { return c.fields().LogValue() }
 
 // MarshalJSON renders the same redacted view as LogValue.
-func (c Config) MarshalJSON() ([]byte, error) {
-	var b strings.Builder
-	b.WriteString("{")
-	for i, f := range c.fields() {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		v := f[1]
-		if uq, err := strconv.Unquote(v); err == nil {
-			v = uq
-		}
-		b.WriteString(strconv.Quote(f[0]))
-		b.WriteString(":")
-		b.WriteString(strconv.Quote(v))
-	}
-	b.WriteString("}")
-	return []byte(b.String()), nil
-}
+func (c Config) MarshalJSON() ([]byte, error) { return c.fields().MarshalJSON() }
 
 // ---- environment ----
 
@@ -430,39 +317,17 @@ func (c Config) MarshalJSON() ([]byte, error) {
 // Unset or empty variables leave the field zero. ConfigFromEnv does not call Validate (the
 // constructors do), so the caller may adjust the result; errors name these variables.
 func ConfigFromEnv(prefix string) (Config, error) {
-	prefix = strings.TrimSuffix(prefix, "_")
-	if prefix == "" {
-		prefix = "MCPAUTH"
-	}
-	c := Config{envPrefix: prefix}
-	get := func(name string) string { return strings.TrimSpace(os.Getenv(prefix + "_" + name)) }
-	list := func(name string) []string {
-		return strings.FieldsFunc(get(name), func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
-	}
-	c.AuthKitDomain = get("WORKOS_AUTHKIT_DOMAIN")
-	c.ClientID = get("WORKOS_CLIENT_ID")
-	c.APIBaseURL = get("WORKOS_API_URL")
-	c.AllowedOrganizations = list("WORKOS_ALLOWED_ORGANIZATIONS")
-	c.Scopes = list("WORKOS_SCOPES")
-	c.Audience = list("AUDIENCE")
-
-	key := get("WORKOS_API_KEY")
-	keyFile := get("WORKOS_API_KEY_FILE")
-	switch {
-	case key != "" && keyFile != "":
-		return Config{envPrefix: prefix}, fmt.Errorf("workos: %s and %s are both set: set only one of them", c.env("WORKOS_API_KEY"), c.env("WORKOS_API_KEY_FILE"))
-	case key != "":
-		c.APIKey = key
-	case keyFile != "":
-		b, err := os.ReadFile(keyFile)
-		if err != nil {
-			return Config{envPrefix: prefix}, fmt.Errorf("workos: %s: cannot read the API key file: %w: check the path and its permissions", c.env("WORKOS_API_KEY_FILE"), err)
-		}
-		b = bytes.TrimRight(b, "\r\n")
-		if len(b) == 0 {
-			return Config{envPrefix: prefix}, fmt.Errorf("workos: %s: the file %q is empty: write the API key into it", c.env("WORKOS_API_KEY_FILE"), keyFile)
-		}
-		c.APIKey = string(b)
+	env := &config.Env{Pkg: "workos", Prefix: config.Prefix(prefix), Seps: config.DefaultSeps + "\r"}
+	c := Config{envPrefix: env.Prefix}
+	c.AuthKitDomain = env.Get("WORKOS_AUTHKIT_DOMAIN")
+	c.ClientID = env.Get("WORKOS_CLIENT_ID")
+	c.APIBaseURL = env.Get("WORKOS_API_URL")
+	c.AllowedOrganizations = env.List("WORKOS_ALLOWED_ORGANIZATIONS")
+	c.Scopes = env.List("WORKOS_SCOPES")
+	c.Audience = env.List("AUDIENCE")
+	c.APIKey = env.Secret(config.Secret{Name: "WORKOS_API_KEY", Noun: "API key", FileNoun: "API key", TrimSpace: true})
+	if errs := env.Errors(); len(errs) > 0 {
+		return Config{envPrefix: env.Prefix}, errs[0] // at most one: only the API key can be malformed
 	}
 	return c, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/testutil"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 	"github.com/stretchr/testify/require"
 )
@@ -26,24 +27,9 @@ const (
 )
 
 // testClock is an injectable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type testClock = testutil.Clock
 
-func newTestClock() *testClock { return &testClock{t: time.Now().Truncate(time.Second)} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newTestClock() *testClock { return testutil.NewClock(time.Now().Truncate(time.Second)) }
 
 // fakeAuthKit serves what an AuthKit domain serves to a resource server: its key set at
 // /oauth2/jwks and its RFC 8414 metadata at /.well-known/oauth-authorization-server,
