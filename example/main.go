@@ -140,6 +140,8 @@ func newApp(baseURL string) (*app, error) {
 		return nil, err
 	}
 	hcfg := hub.Config{BaseURL: baseURL} // audit events go to slog.Default()
+	// Browser-based clients (MCP Inspector in direct mode) need CORS.
+	hcfg.CORSOrigins = strings.FieldsFunc(os.Getenv("MCPAUTH_CORS_ORIGINS"), func(r rune) bool { return r == ',' || r == ' ' })
 	if ps != nil {
 		a.providers = ps.names
 		hcfg.VerifierFor = ps.factory()

@@ -339,3 +339,18 @@ func TestExampleConfigError(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "MCPAUTH_ISSUER")
 }
+
+func TestExampleCORSOrigins(t *testing.T) {
+	t.Setenv("MCPAUTH_JWKS_URI", "")
+	t.Setenv("MCPAUTH_CORS_ORIGINS", "http://localhost:6274")
+	r := start(t)
+	req, err := http.NewRequest(http.MethodOptions, r.baseURL+"/notes/mcp", nil)
+	require.NoError(t, err)
+	req.Header.Set("Origin", "http://localhost:6274")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+	assert.Equal(t, "http://localhost:6274", resp.Header.Get("Access-Control-Allow-Origin"))
+}

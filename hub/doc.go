@@ -11,6 +11,8 @@
 // are cached (mcpauth.Cached) unless [Config.DisableCache] is set.
 //
 // The hub also answers /healthz and, when configured, the authorization server metadata
-// of an authorization server it fronts. [ServerOptions] gives the same per-tool
+// of an authorization server it fronts. [Config.CORSOrigins] admits browser-based
+// clients: preflights are answered, WWW-Authenticate and Mcp-Session-Id are exposed
+// (401 challenges included), and other origins are refused. [ServerOptions] gives the same per-tool
 // enforcement to a single mcp-go server used without a hub.
 package hub

@@ -51,6 +51,12 @@ type Config struct {
 	Audit audit.Sink
 	// MaxBodyBytes bounds inspected request bodies (default middleware.DefaultMaxBodyBytes).
 	MaxBodyBytes int64
+	// CORSOrigins lists the browser origins allowed to call the services (for example
+	// "http://localhost:6274" for MCP Inspector in direct mode), or "*" for any. When
+	// set, the hub answers CORS preflights, exposes WWW-Authenticate and Mcp-Session-Id
+	// to those origins (401 challenges included), and refuses requests from other
+	// origins with 403. Empty (the default): no CORS headers, and browsers cannot call.
+	CORSOrigins []string
 }
 
 // Hub serves several MCP services behind one front door: each at /<name>/mcp with its
@@ -136,6 +142,11 @@ func New(cfg Config) (*Hub, error) {
 	}
 	if cfg.MaxBodyBytes < 0 {
 		return nil, errors.New("hub: Config.MaxBodyBytes is negative: leave it 0 for the default")
+	}
+	for _, o := range cfg.CORSOrigins {
+		if o != "*" && (!strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") || strings.Count(o, "/") != 2) {
+			return nil, fmt.Errorf("hub: Config.CORSOrigins entry %q is not an origin: use scheme://host[:port] with no path, such as http://localhost:6274, or \"*\"", o)
+		}
 	}
 	if cfg.Audit == nil {
 		cfg.Audit = audit.NewSlogSink(nil)
@@ -247,7 +258,7 @@ func (h *Hub) Mount(name string, srv *server.MCPServer, opts ...Option) error {
 		handler = mw(handler)
 		h.mux.HandleFunc("GET "+s.metadataPath, func(w http.ResponseWriter, r *http.Request) { h.serviceMetadata(w, s) })
 	}
-	h.mux.Handle(h.base.Path+path, handler)
+	h.mux.Handle(h.base.Path+path, h.cors(handler))
 	h.services[name] = s
 	h.servers[srv] = name
 	return nil
