@@ -32,8 +32,10 @@ func WithMaxEntries(n int) CacheOption { return func(c *cacheConfig) { c.maxEntr
 // again (default 5 minutes). An entry never outlives the token's own expiry.
 func WithMaxTTL(d time.Duration) CacheOption { return func(c *cacheConfig) { c.maxTTL = d } }
 
-// WithNegativeTTL caches rejected tokens (invalid_token only, never an upstream outage)
-// for d, so that a client hammering with a bad token costs one verification per d.
+// WithNegativeTTL caches rejected tokens for d: invalid tokens, and valid identities a
+// provider's rule refused (access_denied, such as a GitHub user outside the allowed
+// organizations), so that a client retrying costs one verification per d. An upstream
+// outage is never cached.
 // Off by default.
 func WithNegativeTTL(d time.Duration) CacheOption {
 	return func(c *cacheConfig) { c.negativeTTL = d }
@@ -107,8 +109,8 @@ func Cached(v TokenVerifier, opts ...CacheOption) *CachedVerifier {
 }
 
 // CachedOpaque is Cached with defaults suited to opaque tokens checked by an upstream
-// call (GitHub, Google tokeninfo, RFC 7662 introspection): rejected tokens are remembered
-// for 10 seconds so garbage costs one upstream call, at most 32 upstream calls run at
+// call (GitHub, Google tokeninfo, RFC 7662 introspection): rejected tokens (invalid, or
+// refused by a provider's rule) are remembered for 10 seconds so garbage costs one upstream call, at most 32 upstream calls run at
 // once, and accepted tokens are trusted for at most 5 minutes (never past their expiry).
 // opts override these defaults.
 func CachedOpaque(v TokenVerifier, opts ...CacheOption) *CachedVerifier {
@@ -173,7 +175,7 @@ func (c *CachedVerifier) store(shard *cacheShard, key [sha256.Size]byte, tok *Ac
 		if !tok.ExpiresAt.IsZero() && tok.ExpiresAt.Before(expires) {
 			expires = tok.ExpiresAt
 		}
-	case err != nil && c.cfg.negativeTTL > 0 && errors.Is(err, ErrInvalidToken):
+	case err != nil && c.cfg.negativeTTL > 0 && (errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrAccessDenied)):
 		expires = now.Add(c.cfg.negativeTTL)
 	default:
 		return

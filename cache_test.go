@@ -52,6 +52,9 @@ func (v *countingVerifier) VerifyToken(ctx context.Context, token string) (*mcpa
 	if token == "down" {
 		return nil, mcpauth.UpstreamUnavailable("", 0, nil)
 	}
+	if token == "outsider" {
+		return nil, mcpauth.AccessDenied("not a member of the allowed organizations")
+	}
 	return nil, mcpauth.InvalidToken("bad token", nil)
 }
 
@@ -114,6 +117,13 @@ func TestCachedNegativeTTL(t *testing.T) {
 	clk.Advance(5 * time.Second)
 	_, _ = c.VerifyToken(context.Background(), "bad")
 	assert.EqualValues(t, 4, v.calls.Load())
+
+	// A valid identity refused by a provider's rule is remembered too.
+	for range 3 {
+		_, err := c.VerifyToken(context.Background(), "outsider")
+		require.ErrorIs(t, err, mcpauth.ErrAccessDenied)
+	}
+	assert.EqualValues(t, 5, v.calls.Load())
 }
 
 func TestCachedCollapsesConcurrentMisses(t *testing.T) {

@@ -58,9 +58,10 @@
 // answering 403, 429, 5xx, something unexpected, or not at all within
 // Config.HTTPTimeout — never invalid_token. access_denied (403): a valid token whose
 // organization is not in Config.AllowedOrganizations (an identity that is fine, just not
-// allowed here). mcpauth caches do not remember access_denied, so with an SSO verifier
-// each request of a refused user costs one WorkOS call; the hub's AllowedTenants, checked
-// after the cache on TenantID (the organization ID), refuses them for free.
+// allowed here). A cache with a negative TTL (mcpauth.CachedOpaque: 10 seconds) remembers
+// access_denied too, so a refused SSO user costs one WorkOS call per TTL; the hub's
+// AllowedTenants, checked after the cache on TenantID (the organization ID), refuses them
+// without any call.
 //
 // # Configuration
 //
