@@ -56,6 +56,22 @@ type Sink interface {
 	Record(ctx context.Context, e Event)
 }
 
+// Enabler is implemented by sinks that can say, before an event is built, whether they
+// would record a decision (a log sink whose level hides allow events, say). Building an
+// event costs allocations on the request path; callers skip it when Enabled is false.
+type Enabler interface {
+	Enabled(ctx context.Context, d Decision) bool
+}
+
+// Enabled reports whether s records decisions of kind d: Enabler's answer, or true for
+// sinks that do not implement it.
+func Enabled(ctx context.Context, s Sink, d Decision) bool {
+	if e, ok := s.(Enabler); ok {
+		return e.Enabled(ctx, d)
+	}
+	return true
+}
+
 // SinkFunc adapts a function to Sink.
 type SinkFunc func(ctx context.Context, e Event)
 
@@ -63,7 +79,12 @@ type SinkFunc func(ctx context.Context, e Event)
 func (f SinkFunc) Record(ctx context.Context, e Event) { f(ctx, e) }
 
 // Discard is a Sink that drops every event.
-var Discard Sink = SinkFunc(func(context.Context, Event) {})
+var Discard Sink = discard{}
+
+type discard struct{}
+
+func (discard) Record(context.Context, Event)          {}
+func (discard) Enabled(context.Context, Decision) bool { return false }
 
 // Multi returns a Sink that records every event in each of sinks.
 func Multi(sinks ...Sink) Sink {
@@ -90,16 +111,26 @@ func NewSlogSink(logger *slog.Logger) *SlogSink {
 	return &SlogSink{logger: logger, AllowLevel: slog.LevelDebug, DenyLevel: slog.LevelWarn}
 }
 
-// Record logs e as one record with message "mcpauth.audit".
-func (s *SlogSink) Record(ctx context.Context, e Event) {
+func (s *SlogSink) loggerAndLevel(d Decision) (*slog.Logger, slog.Level) {
 	logger := s.logger
 	if logger == nil {
 		logger = slog.Default()
 	}
-	level := s.DenyLevel
-	if e.Decision == Allow {
-		level = s.AllowLevel
+	if d == Allow {
+		return logger, s.AllowLevel
 	}
+	return logger, s.DenyLevel
+}
+
+// Enabled reports whether the logger would write a record of decision d.
+func (s *SlogSink) Enabled(ctx context.Context, d Decision) bool {
+	logger, level := s.loggerAndLevel(d)
+	return logger.Enabled(ctx, level)
+}
+
+// Record logs e as one record with message "mcpauth.audit".
+func (s *SlogSink) Record(ctx context.Context, e Event) {
+	logger, level := s.loggerAndLevel(e.Decision)
 	if !logger.Enabled(ctx, level) {
 		return
 	}

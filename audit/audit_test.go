@@ -42,3 +42,12 @@ func TestMultiAndDiscard(t *testing.T) {
 	audit.Multi(count, audit.Discard, count).Record(context.Background(), audit.Event{})
 	assert.Equal(t, 2, n)
 }
+
+func TestEnabled(t *testing.T) {
+	ctx := context.Background()
+	assert.False(t, audit.Enabled(ctx, audit.Discard, audit.Deny))
+	assert.True(t, audit.Enabled(ctx, audit.SinkFunc(func(context.Context, audit.Event) {}), audit.Allow))
+	sink := audit.NewSlogSink(slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))) // Info and above
+	assert.False(t, audit.Enabled(ctx, sink, audit.Allow), "allow events are Debug by default")
+	assert.True(t, audit.Enabled(ctx, sink, audit.Deny))
+}

@@ -223,7 +223,7 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // It restores the body for the MCP server. It returns false when it answered.
 func (h *bearerHandler) checkTools(w http.ResponseWriter, d *decision) bool {
 	r := d.r
-	body, err := io.ReadAll(io.LimitReader(r.Body, h.cfg.MaxBodyBytes+1))
+	body, err := readBody(r, h.cfg.MaxBodyBytes)
 	_ = r.Body.Close()
 	if err != nil {
 		h.fail(w, d, mcpauth.InvalidRequest("the request body could not be read", err), "body_read_error")
@@ -237,7 +237,7 @@ func (h *bearerHandler) checkTools(w http.ResponseWriter, d *decision) bool {
 		h.record(r.Context(), d, audit.Deny, "body_too_large", "", http.StatusRequestEntityTooLarge)
 		return false
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.Body = &restoredBody{Reader: bytes.NewReader(body)}
 	if !bytes.Contains(body, toolsCall) {
 		// No tool call to check (a client writing the method with JSON escapes only
 		// loses the early 403: the MCP server still refuses the call).
@@ -264,7 +264,11 @@ func (h *bearerHandler) checkTools(w http.ResponseWriter, d *decision) bool {
 		if !known || req.IsZero() {
 			continue
 		}
-		need = need.And(req)
+		if need.IsZero() {
+			need = req
+		} else {
+			need = need.And(req)
+		}
 		if !req.Satisfied(d.tok.Scopes) {
 			denied = append(denied, fmt.Sprintf("tool %q requires %s", c.Params.Name, req.Missing(d.tok.Scopes)))
 		}
@@ -281,6 +285,23 @@ func (h *bearerHandler) checkTools(w http.ResponseWriter, d *decision) bool {
 	}
 	return true
 }
+
+// readBody reads at most limit+1 bytes of the body (one more than allowed, so the caller
+// can tell an oversized body), in one allocation when the length is announced.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if n := r.ContentLength; n >= 0 && n <= limit {
+		body := make([]byte, n)
+		_, err := io.ReadFull(r.Body, body)
+		return body, err
+	}
+	return io.ReadAll(io.LimitReader(r.Body, limit+1))
+}
+
+// restoredBody gives the MCP server the body the middleware read.
+type restoredBody struct{ *bytes.Reader }
+
+// Close does nothing: the original body was closed once read.
+func (restoredBody) Close() error { return nil }
 
 func (h *bearerHandler) challengeMissing(w http.ResponseWriter, d *decision) {
 	ch := Challenge{ResourceMetadata: h.cfg.ResourceMetadataURL, Scope: h.cfg.RequiredScopes.StepUp(nil)}
@@ -356,6 +377,9 @@ func (h *bearerHandler) fail(w http.ResponseWriter, d *decision, err error, reas
 }
 
 func (h *bearerHandler) record(ctx context.Context, d *decision, dec audit.Decision, reason, desc string, status int) {
+	if !audit.Enabled(ctx, h.cfg.Audit, dec) {
+		return
+	}
 	ev := audit.Event{
 		Time:           d.start,
 		Decision:       dec,

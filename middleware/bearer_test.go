@@ -338,3 +338,21 @@ func TestChallengeEscaping(t *testing.T) {
 	assert.Equal(t, `Bearer resource_metadata="https://x/y", scope="a b", error="invalid_token", error_description="bad \"quote\" \\ and??newline ??"`, c.String())
 	assert.Equal(t, "Bearer", middleware.Challenge{}.String())
 }
+
+func TestBodyWithoutContentLength(t *testing.T) {
+	h, _ := newHandler(t, func(c *middleware.Config) { c.MaxBodyBytes = 200 })
+	send := func(body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/notes/mcp", io.NopCloser(strings.NewReader(body)))
+		r.ContentLength = -1 // chunked: the length is not announced
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", "Bearer bob-token")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	assert.Equal(t, http.StatusForbidden, send(callAdd).Code, "the tool check also reads chunked bodies")
+	w := send(callList)
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Contains(t, w.Body.String(), "list_notes", "the body reaches the handler intact")
+	assert.Equal(t, http.StatusRequestEntityTooLarge, send(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add_note","arguments":{"text":"`+strings.Repeat("x", 300)+`"}}}`).Code)
+}
