@@ -78,7 +78,6 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(addr, bas
 		ln.Close()
 		return err
 	}
-	defer a.close()
 
 	srv := &http.Server{Handler: a.hub, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -116,18 +115,11 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(addr, bas
 
 // app is the example's hub, its services and, in development mode, its issuer.
 type app struct {
-	hub    *hub.Hub
-	dev    *bearer.DevIssuer
-	store  *noteStore
-	closer func()
+	hub   *hub.Hub
+	dev   *bearer.DevIssuer
+	store *noteStore
 	// providers names the identity providers configured by the environment.
 	providers []string
-}
-
-func (a *app) close() {
-	if a.closer != nil {
-		a.closer()
-	}
 }
 
 // newApp builds the hub for baseURL. The identity provider comes from the environment
@@ -146,9 +138,7 @@ func newApp(baseURL string) (*app, error) {
 		a.providers = ps.names
 		hcfg.VerifierFor = ps.factory()
 		hcfg.AuthorizationServers = ps.authServers
-		if ps.metadata != nil {
-			hcfg.AuthorizationServerMetadata = ps.metadata
-		}
+		hcfg.AuthorizationServerMetadata = ps.metadata
 		if ps.opaque {
 			// Opaque tokens cost an upstream call: remember refusals briefly and bound
 			// concurrent upstream calls (see mcpauth.CachedOpaque).

@@ -153,6 +153,9 @@ func (e enforcer) authorize(ctx context.Context, method, name, kind string, need
 }
 
 func (e enforcer) record(ctx context.Context, tok *mcpauth.AccessToken, dec audit.Decision, reason, method, name string, need scopes.Requirement, desc string) {
+	if !audit.Enabled(ctx, e.cfg.Audit, dec) {
+		return
+	}
 	ev := audit.Event{
 		Time:           time.Now(),
 		Decision:       dec,
