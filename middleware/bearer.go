@@ -489,9 +489,9 @@ var toolsCall = []byte(`"tools/call"`)
 
 type httpDecidedKey struct{}
 
-// decidedByHTTP reports whether the HTTP middleware already authorized this request's
-// call of tool (and recorded the allow event). It read the tool's name from the same
-// bytes, with the same decoder, as the MCP server does.
+// decidedByHTTP reports whether the HTTP middleware already authorized and recorded this
+// request's call of tool, so that the in-server check, which still runs (a session's own
+// tool may shadow the server's), does not record a second allow event.
 func decidedByHTTP(ctx context.Context, tool string) bool {
 	v, _ := ctx.Value(httpDecidedKey{}).(string)
 	return v != "" && v == tool

@@ -107,21 +107,28 @@ func (e enforcer) filterPrompts(ctx context.Context, prompts []mcp.Prompt) []mcp
 
 func (e enforcer) toolMiddleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		if decidedByHTTP(ctx, req.Params.Name) {
-			// The HTTP middleware checked this very call against the same annotation.
-			return next(ctx, req)
-		}
-		var need scopes.Requirement
-		if srv := server.ServerFromContext(ctx); srv != nil {
-			if t := srv.GetTool(req.Params.Name); t != nil {
-				need = scopes.ForTool(t.Tool)
-			}
-		}
-		if err := e.authorize(ctx, "tools/call", req.Params.Name, "tool", need); err != nil {
+		if err := e.authorize(ctx, "tools/call", req.Params.Name, "tool", toolRequirement(ctx, req.Params.Name)); err != nil {
 			return nil, err
 		}
 		return next(ctx, req)
 	}
+}
+
+// toolRequirement returns the requirement of the tool mcp-go runs for name: the
+// session's own tool when the session has one by that name (it shadows the server's),
+// else the server's.
+func toolRequirement(ctx context.Context, name string) scopes.Requirement {
+	if st, ok := server.ClientSessionFromContext(ctx).(server.SessionWithTools); ok {
+		if t, ok := st.GetSessionTools()[name]; ok {
+			return scopes.ForTool(t.Tool)
+		}
+	}
+	if srv := server.ServerFromContext(ctx); srv != nil {
+		if t := srv.GetTool(name); t != nil {
+			return scopes.ForTool(t.Tool)
+		}
+	}
+	return scopes.Requirement{}
 }
 
 func (e enforcer) resourceMiddleware(next server.ResourceHandlerFunc) server.ResourceHandlerFunc {
@@ -144,7 +151,9 @@ func (e enforcer) resourceMiddleware(next server.ResourceHandlerFunc) server.Res
 func (e enforcer) authorize(ctx context.Context, method, name, kind string, need scopes.Requirement) error {
 	tok, have := granted(ctx)
 	if need.Satisfied(have) {
-		e.record(ctx, tok, audit.Allow, "", method, name, need, "")
+		if !decidedByHTTP(ctx, name) {
+			e.record(ctx, tok, audit.Allow, "", method, name, need, "")
+		}
 		return nil
 	}
 	desc := fmt.Sprintf("%s %q requires %s", kind, name, need.Missing(have))

@@ -169,3 +169,32 @@ func TestStdioPrincipal(t *testing.T) {
 	inW.Close()
 	<-done
 }
+
+// toolSession is a client session with its own tools, which shadow the server's.
+type toolSession struct {
+	tools map[string]server.ServerTool
+	ch    chan mcp.JSONRPCNotification
+}
+
+func (s *toolSession) Initialize()                                         {}
+func (s *toolSession) Initialized() bool                                   { return true }
+func (s *toolSession) NotificationChannel() chan<- mcp.JSONRPCNotification { return s.ch }
+func (s *toolSession) SessionID() string                                   { return "session-with-tools" }
+func (s *toolSession) GetSessionTools() map[string]server.ServerTool       { return s.tools }
+func (s *toolSession) SetSessionTools(t map[string]server.ServerTool)      { s.tools = t }
+
+func TestSessionToolShadowingIsChecked(t *testing.T) {
+	srv := newMCPServer(middleware.ServerConfig{Audit: audit.Discard})
+	// The session's own "whoami" needs a scope the server's "whoami" does not.
+	sess := &toolSession{ch: make(chan mcp.JSONRPCNotification, 1), tools: map[string]server.ServerTool{
+		"whoami": {Tool: mcp.NewTool("whoami", scopes.Required("admin")), Handler: func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return mcp.NewToolResultText("secret"), nil
+		}},
+	}}
+	ctx := srv.WithContext(mcpauth.WithAccessToken(context.Background(), bob), sess)
+	msg := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami"}}`)
+	b, err := json.Marshal(srv.HandleMessage(ctx, msg))
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `tool \"whoami\" requires admin`)
+	assert.NotContains(t, string(b), "secret")
+}
