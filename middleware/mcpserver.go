@@ -133,17 +133,27 @@ func toolRequirement(ctx context.Context, name string) scopes.Requirement {
 
 func (e enforcer) resourceMiddleware(next server.ResourceHandlerFunc) server.ResourceHandlerFunc {
 	return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-		var need scopes.Requirement
-		if srv := server.ServerFromContext(ctx); srv != nil {
-			if r, ok := srv.ListResources()[req.Params.URI]; ok && r != nil {
-				need = scopes.ForResource(r.Resource)
-			}
-		}
-		if err := e.authorize(ctx, "resources/read", req.Params.URI, "resource", need); err != nil {
+		if err := e.authorize(ctx, "resources/read", req.Params.URI, "resource", resourceRequirement(ctx, req.Params.URI)); err != nil {
 			return nil, err
 		}
 		return next(ctx, req)
 	}
+}
+
+// resourceRequirement returns the requirement of the resource mcp-go reads for uri: the
+// session's own resource when it has one, else the server's.
+func resourceRequirement(ctx context.Context, uri string) scopes.Requirement {
+	if sr, ok := server.ClientSessionFromContext(ctx).(server.SessionWithResources); ok {
+		if r, ok := sr.GetSessionResources()[uri]; ok {
+			return scopes.ForResource(r.Resource)
+		}
+	}
+	if srv := server.ServerFromContext(ctx); srv != nil {
+		if r, ok := srv.ListResources()[uri]; ok && r != nil {
+			return scopes.ForResource(r.Resource)
+		}
+	}
+	return scopes.Requirement{}
 }
 
 // authorize checks need against the caller's scopes and records the decision, unless the
