@@ -209,7 +209,7 @@ func TestExampleDevMode(t *testing.T) {
 	require.NoError(t, err)
 	stats, err := callText(t, root, "stats", nil)
 	require.NoError(t, err)
-	assert.Contains(t, stats, `"acme":1`)
+	assert.Contains(t, stats, `"tenant:acme":1`)
 
 	// A notes token is refused by admin (audience), and no token gets the challenge.
 	status, challenge = post(t, admin, toks["root"]["notes"], initialize)

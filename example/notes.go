@@ -14,7 +14,8 @@ import (
 	"github.com/mcpauth/mcpauth/scopes"
 )
 
-// noteStore keeps notes per tenant: one tenant never sees another's.
+// noteStore keeps notes per space (a tenant, or one user without a tenant): one space
+// never sees another's.
 type noteStore struct {
 	mu    sync.Mutex
 	notes map[string][]note
@@ -27,17 +28,17 @@ type note struct {
 
 func newNoteStore() *noteStore { return &noteStore{notes: map[string][]note{}} }
 
-func (s *noteStore) add(tenant string, n note) int {
+func (s *noteStore) add(space string, n note) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.notes[tenant] = append(s.notes[tenant], n)
-	return len(s.notes[tenant])
+	s.notes[space] = append(s.notes[space], n)
+	return len(s.notes[space])
 }
 
-func (s *noteStore) list(tenant string) []note {
+func (s *noteStore) list(space string) []note {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]note{}, s.notes[tenant]...)
+	return append([]note{}, s.notes[space]...)
 }
 
 func (s *noteStore) counts() map[string]int {
@@ -56,6 +57,16 @@ func jsonResult(v any) (*mcp.CallToolResult, error) {
 		return nil, err
 	}
 	return mcp.NewToolResultText(string(b)), nil
+}
+
+// space returns where a caller's notes live: its tenant, or, for an identity that
+// belongs to no tenant (a GitHub user, say), a personal space, so that tenant-less
+// callers never share notes by accident.
+func space(tok *mcpauth.AccessToken) string {
+	if tok.TenantID != "" {
+		return "tenant:" + tok.TenantID
+	}
+	return "user:" + tok.Issuer + "|" + tok.Subject
 }
 
 // caller returns the verified token of the request; the hub guarantees one on a
@@ -90,7 +101,7 @@ func newNotesServer(store *noteStore) *server.MCPServer {
 		if err != nil {
 			return nil, err
 		}
-		return jsonResult(map[string]any{"tenant": tok.TenantID, "notes": store.list(tok.TenantID)})
+		return jsonResult(map[string]any{"tenant": tok.TenantID, "notes": store.list(space(tok))})
 	})
 
 	srv.AddTool(mcp.NewTool("add_note",
@@ -106,7 +117,7 @@ func newNotesServer(store *noteStore) *server.MCPServer {
 		if err != nil {
 			return mcp.NewToolResultError(err.Error()), nil
 		}
-		n := store.add(tok.TenantID, note{Author: tok.Subject, Text: text})
+		n := store.add(space(tok), note{Author: tok.Subject, Text: text})
 		return jsonResult(map[string]any{"tenant": tok.TenantID, "count": n})
 	})
 	return srv
@@ -124,7 +135,7 @@ func newAdminServer(store *noteStore) *server.MCPServer {
 			tenants = append(tenants, t)
 		}
 		sort.Strings(tenants)
-		return jsonResult(map[string]any{"notes_per_tenant": counts, "tenants": tenants})
+		return jsonResult(map[string]any{"notes_per_space": counts, "spaces": tenants})
 	})
 	return srv
 }

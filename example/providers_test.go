@@ -85,6 +85,14 @@ func TestExampleWithGitHub(t *testing.T) {
 	assert.Equal(t, []any{"notes:read"}, w["scopes"])
 	assert.Contains(t, logs.String(), `"provider":"github"`)
 
+	// A user without a tenant gets a personal space, not a space shared by every
+	// tenant-less identity.
+	c, err := connect(t, r.baseURL+"/notes/mcp", ghToken)
+	require.NoError(t, err)
+	list, err := callText(t, c, "list_notes", nil)
+	require.NoError(t, err)
+	assert.Equal(t, `{"notes":[],"tenant":""}`, list)
+
 	// GitHub grants notes:read only: add_note is refused with a step-up challenge.
 	status, challenge := post(t, r.baseURL+"/notes/mcp", ghToken, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add_note","arguments":{"text":"x"}}}`)
 	assert.Equal(t, http.StatusForbidden, status)
@@ -229,7 +237,7 @@ func TestExampleWithSeveralProviders(t *testing.T) {
 	tp := newThirdParty(t)
 	t.Setenv("MCPAUTH_GITHUB_ENABLED", "true")
 	t.Setenv("MCPAUTH_GITHUB_API_URL", gh.URL)
-	t.Setenv("MCPAUTH_GITHUB_SCOPES", "notes:read")
+	t.Setenv("MCPAUTH_GITHUB_SCOPES", "notes:read notes:write")
 	t.Setenv("MCPAUTH_JWKS_URI", tp.srv.URL+"/jwks")
 	t.Setenv("MCPAUTH_ISSUER", "https://login.thirdparty.example")
 	logs := captureAudit(t)
@@ -242,6 +250,21 @@ func TestExampleWithSeveralProviders(t *testing.T) {
 	machine := tp.mint(t, map[string]any{"iss": "https://login.thirdparty.example", "sub": "ci-bot", "aud": notes,
 		"scope": "notes:read", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
 	assert.Equal(t, "ci-bot", whoami(t, notes, machine)["subject"])
+
+	// Neither has a tenant: each gets a personal space, so the bot cannot read what the
+	// GitHub user wrote.
+	gc, err := connect(t, notes, ghToken)
+	require.NoError(t, err)
+	_, err = callText(t, gc, "add_note", map[string]any{"text": "octocat's draft"})
+	require.NoError(t, err)
+	mc, err := connect(t, notes, machine)
+	require.NoError(t, err)
+	list, err := callText(t, mc, "list_notes", nil)
+	require.NoError(t, err)
+	assert.NotContains(t, list, "octocat's draft")
+	list, err = callText(t, gc, "list_notes", nil)
+	require.NoError(t, err)
+	assert.Contains(t, list, "octocat's draft")
 	out := logs.String()
 	assert.Contains(t, out, `"provider":"github"`)
 	assert.Contains(t, out, `"provider":"bearer"`)
