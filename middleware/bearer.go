@@ -196,8 +196,8 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// Session binding.
-	principal := tok.Issuer + "\x00" + tok.Subject
 	if h.cfg.Sessions != nil {
+		principal := tok.Issuer + "\x00" + tok.Subject
 		if sid := r.Header.Get("Mcp-Session-Id"); sid != "" {
 			if !h.cfg.Sessions.Check(sid, principal) {
 				h.fail(w, &d, mcpauth.AccessDenied("this MCP session belongs to another principal"), "session_mismatch")
