@@ -269,39 +269,17 @@ func (s *settings) decide(m membershipSet, login string, claims map[string]any) 
 	// allowed org or team when no other one admitted the user, or any org or team
 	// that grants scopes.
 	if len(s.orgs) > 0 {
-		ok, forbidden, failed := false, false, error(nil)
-		for _, o := range s.orgs {
-			r := m.orgs[o]
-			if r.err != nil {
-				failed = r.err
-			} else if r.member {
-				ok = true
-			}
-			forbidden = forbidden || r.forbidden
-		}
-		if !ok {
-			if failed != nil {
-				return failed
-			}
-			return denied(fmt.Sprintf("GitHub user %q is not an active member of an organization allowed here", login), claims, forbidden)
+		if err := admitted(m.orgs, s.orgs, fmt.Sprintf("GitHub user %q is not an active member of an organization allowed here", login), claims); err != nil {
+			return err
 		}
 	}
 	if len(s.teams) > 0 {
-		ok, forbidden, failed := false, false, error(nil)
-		for _, t := range s.teams {
-			r := m.teams[t.key()]
-			if r.err != nil {
-				failed = r.err
-			} else if r.member {
-				ok = true
-			}
-			forbidden = forbidden || r.forbidden
+		keys := make([]string, len(s.teams))
+		for i, t := range s.teams {
+			keys[i] = t.key()
 		}
-		if !ok {
-			if failed != nil {
-				return failed
-			}
-			return denied(fmt.Sprintf("GitHub user %q is not an active member of a team allowed here", login), claims, forbidden)
+		if err := admitted(m.teams, keys, fmt.Sprintf("GitHub user %q is not an active member of a team allowed here", login), claims); err != nil {
+			return err
 		}
 	}
 	for _, o := range sortedKeys(s.orgScopes) {
@@ -315,6 +293,28 @@ func (s *settings) decide(m membershipSet, login string, claims map[string]any) 
 		}
 	}
 	return nil
+}
+
+// admitted applies one allow-list rule (organizations or teams): nil when the user is an
+// active member of one of allowed; else a failed check's error when there was one (its
+// answer could have admitted the user); else access_denied with notMember.
+func admitted(found map[string]membership, allowed []string, notMember string, claims map[string]any) error {
+	var failed error
+	forbidden := false
+	for _, k := range allowed {
+		r := found[k]
+		if r.err == nil && r.member {
+			return nil
+		}
+		if r.err != nil {
+			failed = r.err
+		}
+		forbidden = forbidden || r.forbidden
+	}
+	if failed != nil {
+		return failed
+	}
+	return denied(notMember, claims, forbidden)
 }
 
 // denied builds the access_denied error, with a hint when GitHub may have hidden the
