@@ -23,13 +23,34 @@ const (
 	Unavailable Decision = "unavailable"
 )
 
-// Event is one decision.
+// Reason is a short machine-friendly reason for a decision other than an allow.
+type Reason string
+
+// Reasons. An allow event has no reason.
+const (
+	ReasonMissingToken           Reason = "missing_token"
+	ReasonMalformedAuthorization Reason = "malformed_authorization"
+	ReasonTokenInQuery           Reason = "token_in_query"
+	ReasonInvalidToken           Reason = "invalid_token"
+	ReasonInvalidRequest         Reason = "invalid_request"
+	ReasonUpstreamUnavailable    Reason = "upstream_unavailable"
+	ReasonInsufficientScope      Reason = "insufficient_scope"
+	ReasonTenantNotAllowed       Reason = "tenant_not_allowed"
+	ReasonSessionMismatch        Reason = "session_mismatch"
+	ReasonInvalidSessionID       Reason = "invalid_session_id"
+	ReasonSessionLimit           Reason = "session_limit"
+	ReasonOriginNotAllowed       Reason = "origin_not_allowed"
+	ReasonBodyTooLarge           Reason = "body_too_large"
+	ReasonAccessDenied           Reason = "access_denied"
+)
+
+// Event is one decision: exactly one is recorded per HTTP request (and one per message
+// on stdio, where there is no HTTP request).
 type Event struct {
 	Time     time.Time
 	Decision Decision
-	// Reason is a short machine-friendly reason, such as "missing_token",
-	// "invalid_token", "insufficient_scope", "tenant_not_allowed", "session_mismatch".
-	Reason string
+	// Reason says why a request was not allowed; empty for an allow.
+	Reason Reason
 	// Description is the human-readable detail given to the client, if any.
 	Description string
 	Subject     string
@@ -38,10 +59,17 @@ type Event struct {
 	Issuer      string
 	Provider    string
 	// TokenRef identifies the token without revealing it: its jti or a hash prefix.
-	TokenRef       string
-	Service        string
-	Method         string
-	Tool           string
+	TokenRef string
+	Service  string
+	// HTTPMethod is the HTTP request method ("POST", "GET", "DELETE"); empty on stdio.
+	HTTPMethod string
+	// RPCMethod is the JSON-RPC method ("tools/call", "prompts/get", ...), when the
+	// request reached the MCP server or named it.
+	RPCMethod string
+	// Target is what the operation acts on: a tool or prompt name, a resource URI.
+	Target string
+	// TargetKind is "tool", "prompt", "resource" or "resource_template" when Target is set.
+	TargetKind     string
 	RequiredScopes []string
 	GrantedScopes  []string
 	RemoteAddr     string
@@ -141,7 +169,7 @@ func (s *SlogSink) Record(ctx context.Context, e Event) {
 			attrs = append(attrs, slog.String(k, v))
 		}
 	}
-	add("reason", e.Reason)
+	add("reason", string(e.Reason))
 	add("description", e.Description)
 	add("subject", e.Subject)
 	add("client_id", e.ClientID)
@@ -150,8 +178,10 @@ func (s *SlogSink) Record(ctx context.Context, e Event) {
 	add("provider", e.Provider)
 	add("token", e.TokenRef)
 	add("service", e.Service)
-	add("method", e.Method)
-	add("tool", e.Tool)
+	add("http_method", e.HTTPMethod)
+	add("rpc_method", e.RPCMethod)
+	add("target_kind", e.TargetKind)
+	add("target", e.Target)
 	if len(e.RequiredScopes) > 0 {
 		attrs = append(attrs, slog.Any("required_scopes", e.RequiredScopes))
 	}

@@ -22,14 +22,17 @@ func Example() {
 	sink.Record(context.Background(), audit.Event{
 		Time:           time.Now(),
 		Decision:       audit.Deny,
-		Reason:         "insufficient_scope",
+		Reason:         audit.ReasonInsufficientScope,
 		Subject:        "bob",
 		TokenRef:       audit.TokenRef("", "eyJhbGciOi..."),
 		Service:        "notes",
-		Tool:           "add_note",
+		HTTPMethod:     "POST",
+		RPCMethod:      "tools/call",
+		TargetKind:     "tool",
+		Target:         "add_note",
 		RequiredScopes: []string{"notes:write"},
 		Status:         403,
 	})
 	// Output:
-	// level=WARN msg=mcpauth.audit decision=deny reason=insufficient_scope subject=bob token=sha256:838bb469a544 service=notes tool=add_note required_scopes=[notes:write] status=403
+	// level=WARN msg=mcpauth.audit decision=deny reason=insufficient_scope subject=bob token=sha256:838bb469a544 service=notes http_method=POST rpc_method=tools/call target_kind=tool target=add_note required_scopes=[notes:write] status=403
 }

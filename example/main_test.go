@@ -138,13 +138,18 @@ func callText(t *testing.T, c *client.Client, tool string, args map[string]any) 
 	return res.Content[0].(mcp.TextContent).Text, nil
 }
 
-// post sends one raw JSON-RPC POST and returns the status and challenge.
+// post sends one raw JSON-RPC POST and returns the status and challenge. A request
+// other than initialize is sent in a session the same token opened first.
 func post(t *testing.T, url, token, body string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
+	if body != initialize {
+		req.Header.Set("Mcp-Session-Id", openSession(t, url, token))
+		req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -152,6 +157,21 @@ func post(t *testing.T, url, token, body string) (int, string) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	return resp.StatusCode, resp.Header.Get("WWW-Authenticate")
+}
+
+// openSession initializes an MCP session as the holder of token and returns its id.
+func openSession(t *testing.T, url, token string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(initialize))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	return resp.Header.Get("Mcp-Session-Id")
 }
 
 const initialize = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
@@ -217,7 +237,8 @@ func TestExampleDevMode(t *testing.T) {
 	assert.Contains(t, challenge, `error="invalid_token"`)
 	status, challenge = post(t, notes, "", initialize)
 	assert.Equal(t, http.StatusUnauthorized, status)
-	assert.Equal(t, `Bearer resource_metadata="`+r.baseURL+`/.well-known/oauth-protected-resource/notes/mcp"`, challenge)
+	assert.Equal(t, `Bearer resource_metadata="`+r.baseURL+`/.well-known/oauth-protected-resource/notes/mcp", scope="notes:read notes:write"`, challenge,
+		"a 401 asks for the scopes the service's tools use")
 
 	// Discovery: the service metadata names the embedded issuer, which serves RFC 8414.
 	resp, err := http.Get(r.baseURL + "/.well-known/oauth-protected-resource/notes/mcp")
@@ -290,7 +311,7 @@ func TestExampleWithThirdPartyIssuer(t *testing.T) {
 
 	status, challenge := post(t, notes, "", initialize)
 	assert.Equal(t, http.StatusUnauthorized, status)
-	assert.Equal(t, `Bearer resource_metadata="`+prm+`"`, challenge)
+	assert.Equal(t, `Bearer resource_metadata="`+prm+`", scope="notes:read notes:write"`, challenge)
 
 	status, challenge = post(t, notes, tp.mint(t, claims(r.baseURL+"/admin/mcp", "notes:read")), initialize)
 	assert.Equal(t, http.StatusUnauthorized, status)

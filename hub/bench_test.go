@@ -117,8 +117,7 @@ func BenchmarkToolCallBareParallel(b *testing.B) { benchServe(b, bare(), "", tru
 // BenchmarkToolCallHubCachedParallel is the cached hub under parallel load.
 func BenchmarkToolCallHubCachedParallel(b *testing.B) { benchHub(b, false, true) }
 
-// BenchmarkBearerMiddlewareOnly isolates the HTTP middleware (cached verification, body
-// inspection, per-tool check, audit) in front of a handler that does nothing.
+// BenchmarkBearerMiddlewareOnly isolates the HTTP middleware (cached verification, session check, audit) in front of a handler that does nothing.
 func BenchmarkBearerMiddlewareOnly(b *testing.B) {
 	dev, cfg := devSetup(b)
 	cfg.Audience = []string{"http://127.0.0.1/mcp"}
@@ -129,8 +128,7 @@ func BenchmarkBearerMiddlewareOnly(b *testing.B) {
 	mw := middleware.Bearer(middleware.Config{
 		Verifier:            mcpauth.Cached(v),
 		ResourceMetadataURL: "http://127.0.0.1/.well-known/oauth-protected-resource/mcp",
-		Tools:               middleware.ToolsOf(echoServer()),
-		Sessions:            middleware.NewSessionBinder(0, 0, nil),
+		Sessions:            middleware.NewSessionBinder(0),
 		Audit:               audit.Discard,
 	})
 	noop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mark3labs/mcp-go/server"
 
@@ -49,8 +50,15 @@ type Config struct {
 	CacheOptions []mcpauth.CacheOption
 	// Audit receives every decision (default audit.NewSlogSink(nil)).
 	Audit audit.Sink
-	// MaxBodyBytes bounds inspected request bodies (default middleware.DefaultMaxBodyBytes).
+	// MaxBodyBytes bounds request bodies (default middleware.DefaultMaxBodyBytes); a
+	// larger body gets 413.
 	MaxBodyBytes int64
+	// MaxSessions bounds the MCP sessions bound to their owners across all services
+	// (default middleware.DefaultMaxSessions); past it, new sessions get 503.
+	MaxSessions int
+	// SessionIdleTTL ends an MCP session idle this long, in mcp-go and in the binding
+	// of the session to its owner (default DefaultSessionIdleTTL).
+	SessionIdleTTL time.Duration
 	// CORSOrigins lists the browser origins allowed to call the services (for example
 	// "http://localhost:6274" for MCP Inspector in direct mode), or "*" for any. When
 	// set, the hub answers CORS preflights, exposes WWW-Authenticate and Mcp-Session-Id
@@ -151,11 +159,17 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.Audit == nil {
 		cfg.Audit = audit.NewSlogSink(nil)
 	}
+	if cfg.SessionIdleTTL < 0 {
+		return nil, errors.New("hub: Config.SessionIdleTTL is negative: leave it 0 for the default or set a positive duration")
+	}
+	if cfg.SessionIdleTTL == 0 {
+		cfg.SessionIdleTTL = DefaultSessionIdleTTL
+	}
 	h := &Hub{
 		cfg:      cfg,
 		base:     base,
 		mux:      http.NewServeMux(),
-		sessions: middleware.NewSessionBinder(0, 0, nil),
+		sessions: middleware.NewSessionBinder(cfg.MaxSessions),
 		services: map[string]*service{},
 		servers:  map[*server.MCPServer]string{},
 	}
@@ -170,6 +184,9 @@ func New(cfg Config) (*Hub, error) {
 	})
 	return h, nil
 }
+
+// DefaultSessionIdleTTL is how long an idle MCP session lives by default.
+const DefaultSessionIdleTTL = time.Hour
 
 var serviceName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
@@ -235,18 +252,18 @@ func (h *Hub) Mount(name string, srv *server.MCPServer, opts ...Option) error {
 		}
 	}
 
-	for _, o := range middleware.ServerOptions(middleware.ServerConfig{HideForbidden: hide, Service: name, Audit: h.cfg.Audit}) {
+	for _, o := range middleware.ServerOptions(middleware.ServerConfig{HideForbidden: hide, Service: name, Audit: h.cfg.Audit, Sessions: h.sessions}) {
 		o(srv)
 	}
-	httpOpts := append([]server.StreamableHTTPOption{server.WithEndpointPath(path)}, s.httpOpts...)
+	httpOpts := append([]server.StreamableHTTPOption{server.WithEndpointPath(path), server.WithSessionIdleTTL(h.cfg.SessionIdleTTL)}, s.httpOpts...)
 	var handler http.Handler = server.NewStreamableHTTPServer(srv, httpOpts...)
 	if !s.public {
 		mw, err := middleware.NewBearer(middleware.Config{
 			Verifier:            s.verifier,
 			ResourceMetadataURL: h.base.Scheme + "://" + h.base.Host + s.metadataPath,
 			RequiredScopes:      s.required,
+			ChallengeScopes:     s.operationScopes,
 			AllowedTenants:      s.tenants,
-			Tools:               middleware.ToolsOf(srv),
 			Sessions:            h.sessions,
 			Service:             name,
 			Audit:               h.cfg.Audit,
@@ -289,15 +306,38 @@ type ProtectedResourceMetadata struct {
 	ResourceName           string   `json:"resource_name,omitempty"`
 }
 
-func (h *Hub) serviceMetadata(w http.ResponseWriter, s *service) {
-	supported := s.required.Scopes()
-	for _, t := range s.srv.ListTools() {
-		for _, sc := range scopes.ForTool(t.Tool).Scopes() {
-			if !slices.Contains(supported, sc) {
-				supported = append(supported, sc)
+// operationScopes lists, sorted, every scope the service's tools, prompts and resources
+// are annotated with (never offline_access, which is not a resource's to ask for).
+func (s *service) operationScopes() []string {
+	var out []string
+	add := func(r scopes.Requirement) {
+		for _, sc := range r.Scopes() {
+			if sc != "offline_access" && !slices.Contains(out, sc) {
+				out = append(out, sc)
 			}
 		}
 	}
+	for _, t := range s.srv.ListTools() {
+		add(scopes.ForTool(t.Tool))
+	}
+	for _, p := range s.srv.ListPrompts() {
+		add(scopes.ForPrompt(p.Prompt))
+	}
+	for _, r := range s.srv.ListResources() {
+		add(scopes.ForResource(r.Resource))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (h *Hub) serviceMetadata(w http.ResponseWriter, s *service) {
+	supported := s.required.Scopes()
+	for _, sc := range s.operationScopes() {
+		if !slices.Contains(supported, sc) {
+			supported = append(supported, sc)
+		}
+	}
+	supported = slices.DeleteFunc(supported, func(sc string) bool { return sc == "offline_access" })
 	sort.Strings(supported)
 	name := s.name
 	if name == "" {
@@ -316,7 +356,7 @@ func (h *Hub) hubMetadata(w http.ResponseWriter, r *http.Request) {
 	writeMetadata(w, ProtectedResourceMetadata{
 		Resource:               h.base.String(),
 		AuthorizationServers:   h.cfg.AuthorizationServers,
-		ScopesSupported:        h.cfg.RequiredScopes.Scopes(),
+		ScopesSupported:        slices.DeleteFunc(h.cfg.RequiredScopes.Scopes(), func(sc string) bool { return sc == "offline_access" }),
 		BearerMethodsSupported: []string{"header"},
 	})
 }

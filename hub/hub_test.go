@@ -215,7 +215,8 @@ func TestNoToken(t *testing.T) {
 	assert.Equal(t, f.prmURL("notes"), authErr.ResourceMetadataURL)
 	status, challenge := rec.get()
 	assert.Equal(t, http.StatusUnauthorized, status)
-	assert.Equal(t, `Bearer resource_metadata="`+f.prmURL("notes")+`"`, challenge)
+	assert.Equal(t, `Bearer resource_metadata="`+f.prmURL("notes")+`", scope="notes:read notes:write"`, challenge,
+		"without service scopes, a 401 asks for the scopes the service's tools use")
 
 	_, rec, err = f.connect("admin", "")
 	require.ErrorAs(t, err, &authErr)
@@ -546,7 +547,7 @@ func TestSingleServerAtRoot(t *testing.T) {
 	_, rec, err := f.connect("", "")
 	require.Error(t, err)
 	_, challenge := rec.get()
-	assert.Equal(t, `Bearer resource_metadata="`+f.srv.URL+`/.well-known/oauth-protected-resource/mcp"`, challenge)
+	assert.Equal(t, `Bearer resource_metadata="`+f.srv.URL+`/.well-known/oauth-protected-resource/mcp", scope="notes:read notes:write"`, challenge)
 	c, _, err := f.connect("", f.token("alice", "acme", "", "notes:read"))
 	require.NoError(t, err)
 	r, err := call(c, "whoami", nil)

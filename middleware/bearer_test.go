@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -44,19 +47,6 @@ var fakeVerifier = mcpauth.TokenVerifierFunc(func(_ context.Context, token strin
 	return nil, mcpauth.InvalidToken("token signature is invalid", nil)
 })
 
-type toolTable map[string]scopes.Requirement
-
-func (t toolTable) ToolRequirement(name string) (scopes.Requirement, bool) {
-	r, ok := t[name]
-	return r, ok
-}
-
-var tools = toolTable{
-	"whoami":     {},
-	"list_notes": scopes.All("notes:read"),
-	"add_note":   scopes.All("notes:write"),
-}
-
 // recordingSink collects audit events.
 type recordingSink struct {
 	mu     sync.Mutex
@@ -75,43 +65,77 @@ func (s *recordingSink) all() []audit.Event {
 	return append([]audit.Event(nil), s.events...)
 }
 
-// echo is the protected handler: it reports the subject and the body it received.
-var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	tok := mcpauth.AccessTokenFromContext(r.Context())
-	sub := ""
-	if tok != nil {
-		sub = tok.Subject
+// notesMCP is the protected MCP server of these tests: real mcp-go with the in-server
+// enforcement, so that the middleware renders the decisions mcp-go's side takes.
+func notesMCP(cfg middleware.ServerConfig, extra ...server.ServerOption) *server.MCPServer {
+	opts := append(extra, middleware.ServerOptions(cfg)...)
+	opts = append(opts, server.WithResourceCapabilities(true, false), server.WithCompletions())
+	srv := server.NewMCPServer("notes", "1.0.0", opts...)
+	text := func(s string) server.ToolHandlerFunc {
+		return func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return mcp.NewToolResultText(s), nil
+		}
 	}
-	if r.Header.Get("X-Mint-Session") != "" {
-		w.Header().Set("Mcp-Session-Id", r.Header.Get("X-Mint-Session"))
-	}
-	_ = json.NewEncoder(w).Encode(map[string]string{"subject": sub, "body": string(body)})
-})
+	srv.AddTool(mcp.NewTool("whoami"), func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultText(mcpauth.AccessTokenFromContext(ctx).Subject), nil
+	})
+	srv.AddTool(mcp.NewTool("list_notes", scopes.Required("notes:read")), text("notes"))
+	srv.AddTool(mcp.NewTool("add_note", mcp.WithString("text"), scopes.Required("notes:write")), text("added"))
+	srv.AddTool(mcp.NewTool("purge", scopes.Required("admin")), text("purged"))
+	srv.AddPrompt(mcp.NewPrompt("summary", scopes.PromptRequired("notes:write"), mcp.WithArgument("topic")), func(context.Context, mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		return mcp.NewGetPromptResult("summary", nil), nil
+	})
+	srv.AddResource(mcp.NewResource("notes://secret", "secret", scopes.ResourceRequired("notes:write")), func(context.Context, mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		return []mcp.ResourceContents{mcp.TextResourceContents{URI: "notes://secret", Text: "the secret"}}, nil
+	})
+	return srv
+}
 
 func newHandler(t *testing.T, mod func(*middleware.Config)) (http.Handler, *recordingSink) {
+	t.Helper()
+	h, sink, _ := newMCPHandler(t, mod)
+	return h, sink
+}
+
+// newMCPHandler is the bearer middleware in front of notesMCP over mcp-go's Streamable
+// HTTP transport; it also returns the MCP server.
+func newMCPHandler(t *testing.T, mod func(*middleware.Config), extra ...server.ServerOption) (http.Handler, *recordingSink, *server.MCPServer) {
 	t.Helper()
 	sink := &recordingSink{}
 	cfg := middleware.Config{
 		Verifier:            fakeVerifier,
 		ResourceMetadataURL: prm,
-		Tools:               tools,
 		Service:             "notes",
 		Audit:               sink,
-		Sessions:            middleware.NewSessionBinder(0, 0, func() time.Time { return now }),
+		Sessions:            middleware.NewSessionBinder(0),
 		Now:                 func() time.Time { return now },
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
+	srv := notesMCP(middleware.ServerConfig{Service: "notes", Audit: sink, Sessions: cfg.Sessions}, extra...)
 	mw, err := middleware.NewBearer(cfg)
 	require.NoError(t, err)
-	return mw(echo), sink
+	return mw(server.NewStreamableHTTPServer(srv, server.WithEndpointPath("/notes/mcp"))), sink, srv
 }
+
+// initialize opens an MCP session as the holder of token and returns its id.
+func initialize(t *testing.T, h http.Handler, token string) string {
+	t.Helper()
+	w := do(h, "POST", "/notes/mcp", token, initBody)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	sid := w.Header().Get("Mcp-Session-Id")
+	require.NotEmpty(t, sid)
+	return sid
+}
+
+const initBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
 
 func do(h http.Handler, method, target, token, body string, hdr ...string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(method, target, strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Accept", "application/json, text/event-stream")
+	r.Header.Set("Mcp-Protocol-Version", "2025-06-18")
 	if token != "" {
 		r.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -123,8 +147,13 @@ func do(h http.Handler, method, target, token, body string, hdr ...string) *http
 	return w
 }
 
+// errorBody returns the OAuth error fields of a refusal, from either body shape.
 func errorBody(t *testing.T, w *httptest.ResponseRecorder) map[string]string {
 	t.Helper()
+	var e rpcError
+	if json.Unmarshal(w.Body.Bytes(), &e) == nil && e.JSONRPC == "2.0" {
+		return e.Error.Data
+	}
 	var m map[string]string
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &m), w.Body.String())
 	return m
@@ -142,7 +171,7 @@ func TestMissingToken(t *testing.T) {
 	ev := sink.all()
 	require.Len(t, ev, 1)
 	assert.Equal(t, audit.AuthFailure, ev[0].Decision)
-	assert.Equal(t, "missing_token", ev[0].Reason)
+	assert.Equal(t, audit.ReasonMissingToken, ev[0].Reason)
 
 	// Another scheme counts as no bearer token.
 	w = do(h, "POST", "/notes/mcp", "", callList, "Authorization", "Basic YWxpY2U6cHc=")
@@ -204,115 +233,282 @@ func TestUpstreamUnavailable(t *testing.T) {
 	assert.Equal(t, audit.Unavailable, sink.all()[0].Decision)
 }
 
+// rpcError is the JSON-RPC error body of a refused JSON-RPC request.
+type rpcError struct {
+	JSONRPC string `json:"jsonrpc"`
+	ID      any    `json:"id"`
+	Error   struct {
+		Code    int               `json:"code"`
+		Message string            `json:"message"`
+		Data    map[string]string `json:"data"`
+	} `json:"error"`
+}
+
+func rpcErrorOf(t *testing.T, w *httptest.ResponseRecorder) rpcError {
+	t.Helper()
+	var e rpcError
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &e), w.Body.String())
+	require.Equal(t, "2.0", e.JSONRPC, w.Body.String())
+	return e
+}
+
+// assertRefusal checks the one shape of every refusal of a JSON-RPC request: status,
+// challenge, and a JSON-RPC error for the request's id carrying the OAuth fields.
+func assertRefusal(t *testing.T, w *httptest.ResponseRecorder, status int, id any, code, challenge string) {
+	t.Helper()
+	assert.Equal(t, status, w.Code, w.Body.String())
+	assert.Equal(t, challenge, w.Header().Get("WWW-Authenticate"))
+	e := rpcErrorOf(t, w)
+	assert.Equal(t, id, e.ID)
+	assert.Equal(t, middleware.CodeForbidden, e.Error.Code)
+	assert.Equal(t, code, e.Error.Data["error"])
+	assert.Equal(t, challenge, e.Error.Data["www_authenticate"])
+	assert.True(t, strings.HasPrefix(e.Error.Message, code+": "), e.Error.Message)
+}
+
 func TestServiceScopeMissing(t *testing.T) {
-	h, _ := newHandler(t, func(c *middleware.Config) { c.RequiredScopes = scopes.All("admin") })
-	w := do(h, "POST", "/admin/mcp", "alice-token", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}`)
-	assert.Equal(t, http.StatusForbidden, w.Code)
-	assert.Equal(t, `Bearer resource_metadata="`+prm+`", scope="notes:read notes:write admin", error="insufficient_scope", error_description="this resource requires scope admin"`, w.Header().Get("WWW-Authenticate"))
+	h, sink := newHandler(t, func(c *middleware.Config) { c.RequiredScopes = scopes.All("admin") })
+	w := do(h, "POST", "/admin/mcp", "alice-token", initBody)
+	assertRefusal(t, w, http.StatusForbidden, float64(1), "insufficient_scope",
+		`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write admin", error="insufficient_scope", error_description="this resource requires scope admin"`)
+	ev := sink.all()
+	require.Len(t, ev, 1)
+	assert.Equal(t, audit.ReasonInsufficientScope, ev[0].Reason)
+	assert.Equal(t, "initialize", ev[0].RPCMethod)
 }
 
 func TestToolScopeStepUp(t *testing.T) {
 	h, sink := newHandler(t, nil)
-	w := do(h, "POST", "/notes/mcp", "bob-token", callAdd)
-	assert.Equal(t, http.StatusForbidden, w.Code)
-	assert.Equal(t, `Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="insufficient_scope", error_description="tool \"add_note\" requires notes:write"`, w.Header().Get("WWW-Authenticate"))
-	var rpcErr struct {
-		ID    int `json:"id"`
-		Error struct {
-			Code    int            `json:"code"`
-			Message string         `json:"message"`
-			Data    map[string]any `json:"data"`
-		} `json:"error"`
-	}
-	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &rpcErr))
-	assert.Equal(t, 1, rpcErr.ID)
-	assert.Equal(t, middleware.CodeForbidden, rpcErr.Error.Code)
-	assert.Equal(t, `insufficient_scope: tool "add_note" requires notes:write`, rpcErr.Error.Message)
-	assert.Equal(t, "insufficient_scope", rpcErr.Error.Data["error"])
+	sid := initialize(t, h, "bob-token")
+	w := do(h, "POST", "/notes/mcp", "bob-token", callAdd, "Mcp-Session-Id", sid)
+	assertRefusal(t, w, http.StatusForbidden, float64(1), "insufficient_scope",
+		`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="insufficient_scope", error_description="tool \"add_note\" requires notes:write"`)
+	assert.Equal(t, `insufficient_scope: tool "add_note" requires notes:write`, rpcErrorOf(t, w).Error.Message)
 	ev := sink.all()
-	require.Len(t, ev, 1)
-	assert.Equal(t, audit.Deny, ev[0].Decision)
-	assert.Equal(t, "add_note", ev[0].Tool)
-	assert.Equal(t, "tools/call", ev[0].Method)
-	assert.Equal(t, []string{"notes:write"}, ev[0].RequiredScopes)
-	assert.Equal(t, []string{"notes:read"}, ev[0].GrantedScopes)
-	assert.Equal(t, "bob", ev[0].Subject)
+	require.Len(t, ev, 2, "one event per request: initialize, then the refused call")
+	d := ev[1]
+	assert.Equal(t, audit.Deny, d.Decision)
+	assert.Equal(t, audit.ReasonInsufficientScope, d.Reason)
+	assert.Equal(t, "POST", d.HTTPMethod)
+	assert.Equal(t, "tools/call", d.RPCMethod)
+	assert.Equal(t, "tool", d.TargetKind)
+	assert.Equal(t, "add_note", d.Target)
+	assert.Equal(t, http.StatusForbidden, d.Status)
+	assert.Equal(t, []string{"notes:write"}, d.RequiredScopes)
+	assert.Equal(t, []string{"notes:read"}, d.GrantedScopes)
+	assert.Equal(t, "bob", d.Subject)
 
-	// Allowed: the body reaches the handler intact.
-	w = do(h, "POST", "/notes/mcp", "bob-token", callList)
+	// Allowed: the call runs.
+	w = do(h, "POST", "/notes/mcp", "bob-token", callList, "Mcp-Session-Id", sid)
 	assert.Equal(t, http.StatusOK, w.Code)
-	var got map[string]string
-	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &got))
-	assert.Equal(t, "bob", got["subject"])
-	assert.Equal(t, callList, got["body"])
-	assert.Equal(t, audit.Allow, sink.all()[1].Decision)
+	assert.Contains(t, w.Body.String(), `"text":"notes"`)
+	ev = sink.all()
+	require.Len(t, ev, 3)
+	assert.Equal(t, audit.Allow, ev[2].Decision)
+	assert.Equal(t, "list_notes", ev[2].Target)
+	assert.Equal(t, http.StatusOK, ev[2].Status)
 }
 
-func TestBatchAndNonToolMethods(t *testing.T) {
+// The method written with JSON escapes is the same method to mcp-go, so it gets the
+// same step-up (the HTTP layer reads no body to decide).
+func TestEscapedMethodGetsTheSameStepUp(t *testing.T) {
 	h, _ := newHandler(t, nil)
-	// One forbidden call in a batch refuses the batch, naming it.
-	w := do(h, "POST", "/notes/mcp", "bob-token", "["+callList+","+callAdd+"]")
-	assert.Equal(t, http.StatusForbidden, w.Code)
-	assert.Contains(t, w.Header().Get("WWW-Authenticate"), `scope="notes:read notes:write"`)
-
-	// initialize, tools/list and unknown tools are never refused for tool scopes.
+	sid := initialize(t, h, "bob-token")
 	for _, body := range []string{
-		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}`,
-		`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`,
-		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"no_such_tool"}}`,
-		`not json at all`,
+		`{"jsonrpc":"2.0","id":7,"method":"tools\u002fcall","params":{"name":"add_note"}}`,
+		`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"add_\u006eote"}}`,
+		`{"jsonrpc":"2.0","id":7,"METHOD":"tools/call","params":{"NAME":"add_note"}}`,
+		`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"whoami","name":"add_note"}}`,
 	} {
-		w = do(h, "POST", "/notes/mcp", "bob-token", body)
-		assert.Equal(t, http.StatusOK, w.Code, body)
+		w := do(h, "POST", "/notes/mcp", "bob-token", body, "Mcp-Session-Id", sid)
+		assertRefusal(t, w, http.StatusForbidden, float64(7), "insufficient_scope",
+			`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="insufficient_scope", error_description="tool \"add_note\" requires notes:write"`)
 	}
+}
+
+// A session's own tool shadows the server's tool of the same name: the decision is on
+// the tool mcp-go runs.
+func TestSessionToolShadowingDecidesOnTheToolThatRuns(t *testing.T) {
+	h, _, srv := newMCPHandler(t, nil)
+	sid := initialize(t, h, "bob-token")
+	require.NoError(t, srv.AddSessionTool(sid, mcp.NewTool("purge"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultText("session purge"), nil
+	}))
+	w := do(h, "POST", "/notes/mcp", "bob-token", `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"purge"}}`, "Mcp-Session-Id", sid)
+	assert.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.Contains(t, w.Body.String(), "session purge")
+	// Another session still sees the server's tool, which needs admin.
+	other := initialize(t, h, "bob-token")
+	w = do(h, "POST", "/notes/mcp", "bob-token", `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"purge"}}`, "Mcp-Session-Id", other)
+	assert.Equal(t, http.StatusForbidden, w.Code)
+}
+
+func TestPromptsResourcesSubscribeAndCompletionStepUp(t *testing.T) {
+	h, sink := newHandler(t, nil)
+	sid := initialize(t, h, "bob-token")
+	cases := []struct{ body, desc string }{
+		{`{"jsonrpc":"2.0","id":4,"method":"prompts/get","params":{"name":"summary"}}`, `prompt \"summary\" requires notes:write`},
+		{`{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"notes://secret"}}`, `resource \"notes://secret\" requires notes:write`},
+		{`{"jsonrpc":"2.0","id":4,"method":"resources/subscribe","params":{"uri":"notes://secret"}}`, `resource \"notes://secret\" requires notes:write`},
+		{`{"jsonrpc":"2.0","id":4,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"summary"},"argument":{"name":"topic","value":"a"}}}`, `prompt \"summary\" requires notes:write`},
+		{`{"jsonrpc":"2.0","id":4,"method":"completion/complete","params":{"ref":{"type":"ref/resource","uri":"notes://secret"},"argument":{"name":"x","value":"a"}}}`, `resource \"notes://secret\" requires notes:write`},
+	}
+	for _, c := range cases {
+		before := len(sink.all())
+		w := do(h, "POST", "/notes/mcp", "bob-token", c.body, "Mcp-Session-Id", sid)
+		assertRefusal(t, w, http.StatusForbidden, float64(4), "insufficient_scope",
+			`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="insufficient_scope", error_description="`+c.desc+`"`)
+		ev := sink.all()
+		require.Len(t, ev, before+1, "exactly one audit event: %s", c.body)
+		assert.Equal(t, audit.Deny, ev[before].Decision)
+	}
+	// Allowed with the scope, with one event each.
+	bobSession := sid
+	sid = initialize(t, h, "alice-token")
+	for _, c := range cases {
+		before := len(sink.all())
+		w := do(h, "POST", "/notes/mcp", "alice-token", c.body, "Mcp-Session-Id", sid)
+		assert.Equal(t, http.StatusOK, w.Code, c.body)
+		assert.Contains(t, w.Body.String(), `"result"`, c.body)
+		ev := sink.all()
+		require.Len(t, ev, before+1, c.body)
+		assert.Equal(t, audit.Allow, ev[before].Decision)
+		assert.NotEmpty(t, ev[before].Target)
+	}
+	// Prompts and resources stay listed, like tools.
+	w := do(h, "POST", "/notes/mcp", "bob-token", `{"jsonrpc":"2.0","id":5,"method":"prompts/list"}`, "Mcp-Session-Id", bobSession)
+	assert.Contains(t, w.Body.String(), `"summary"`)
+	w = do(h, "POST", "/notes/mcp", "bob-token", `{"jsonrpc":"2.0","id":5,"method":"resources/list"}`, "Mcp-Session-Id", bobSession)
+	assert.Contains(t, w.Body.String(), `"notes://secret"`)
+}
+
+// The enforcer runs before the server's own tool middlewares, even those registered
+// before it: a refused call never reaches them.
+func TestEnforcerIsOutermost(t *testing.T) {
+	var reached []string
+	userMW := server.WithToolHandlerMiddleware(func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			reached = append(reached, req.Params.Name)
+			return next(ctx, req)
+		}
+	})
+	h, _, _ := newMCPHandler(t, nil, userMW)
+	sid := initialize(t, h, "bob-token")
+	assert.Equal(t, http.StatusForbidden, do(h, "POST", "/notes/mcp", "bob-token", callAdd, "Mcp-Session-Id", sid).Code)
+	assert.Equal(t, http.StatusOK, do(h, "POST", "/notes/mcp", "bob-token", callList, "Mcp-Session-Id", sid).Code)
+	assert.Equal(t, []string{"list_notes"}, reached)
 }
 
 func TestBodyTooLarge(t *testing.T) {
-	h, _ := newHandler(t, func(c *middleware.Config) { c.MaxBodyBytes = 64 })
-	w := do(h, "POST", "/notes/mcp", "alice-token", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add_note","arguments":{"text":"`+strings.Repeat("x", 100)+`"}}}`)
-	assert.Equal(t, http.StatusRequestEntityTooLarge, w.Code)
+	h, sink := newHandler(t, func(c *middleware.Config) { c.MaxBodyBytes = 300 })
+	sid := initialize(t, h, "alice-token")
+	big := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add_note","arguments":{"text":"` + strings.Repeat("x", 400) + `"}}}`
+	w := do(h, "POST", "/notes/mcp", "alice-token", big, "Mcp-Session-Id", sid)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, w.Code, w.Body.String())
+	assert.Equal(t, audit.ReasonBodyTooLarge, sink.all()[1].Reason)
+
+	// Without an announced length (chunked) too; and a body under the limit runs.
+	r := httptest.NewRequest("POST", "/notes/mcp", io.NopCloser(strings.NewReader(big)))
+	r.ContentLength = -1
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Authorization", "Bearer alice-token")
+	r.Header.Set("Mcp-Session-Id", sid)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
+	assert.Equal(t, http.StatusOK, do(h, "POST", "/notes/mcp", "alice-token", callAdd, "Mcp-Session-Id", sid).Code)
 }
 
 func TestAllowedTenants(t *testing.T) {
 	h, sink := newHandler(t, func(c *middleware.Config) { c.AllowedTenants = []string{"acme"} })
-	assert.Equal(t, http.StatusOK, do(h, "POST", "/notes/mcp", "alice-token", callList).Code)
-	w := do(h, "POST", "/notes/mcp", "carol-token", callList)
-	assert.Equal(t, http.StatusForbidden, w.Code)
-	assert.Equal(t, "access_denied", errorBody(t, w)["error"])
-	assert.Equal(t, "tenant_not_allowed", sink.all()[1].Reason)
+	initialize(t, h, "alice-token")
+	w := do(h, "POST", "/notes/mcp", "carol-token", initBody)
+	assertRefusal(t, w, http.StatusForbidden, float64(1), "access_denied",
+		`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="access_denied", error_description="tenant \"globex\" is not allowed on this resource"`)
+	assert.Equal(t, audit.ReasonTenantNotAllowed, sink.all()[1].Reason)
 }
 
 func TestSessionBinding(t *testing.T) {
 	h, sink := newHandler(t, nil)
-	// alice's initialize response mints session s1: it is bound to alice.
-	w := do(h, "POST", "/notes/mcp", "alice-token", `{"jsonrpc":"2.0","id":1,"method":"initialize"}`, "X-Mint-Session", "s1")
-	require.Equal(t, http.StatusOK, w.Code)
-	assert.Equal(t, http.StatusOK, do(h, "POST", "/notes/mcp", "alice-token", callList, "Mcp-Session-Id", "s1").Code)
-	w = do(h, "POST", "/notes/mcp", "carol-token", callList, "Mcp-Session-Id", "s1")
-	assert.Equal(t, http.StatusForbidden, w.Code)
-	assert.Equal(t, "session_mismatch", sink.all()[len(sink.all())-1].Reason)
-	// After alice deletes the session, the binding is gone.
-	assert.Equal(t, http.StatusOK, do(h, "DELETE", "/notes/mcp", "alice-token", "", "Mcp-Session-Id", "s1").Code)
-	assert.Equal(t, http.StatusOK, do(h, "POST", "/notes/mcp", "carol-token", callList, "Mcp-Session-Id", "s1").Code)
+	sid := initialize(t, h, "alice-token")
+	assert.Equal(t, http.StatusOK, do(h, "POST", "/notes/mcp", "alice-token", callList, "Mcp-Session-Id", sid).Code)
+	w := do(h, "POST", "/notes/mcp", "carol-token", callList, "Mcp-Session-Id", sid)
+	assertRefusal(t, w, http.StatusForbidden, float64(2), "access_denied",
+		`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="access_denied", error_description="this MCP session belongs to another principal"`)
+	assert.Equal(t, audit.ReasonSessionMismatch, sink.all()[len(sink.all())-1].Reason)
+
+	// The same subject from another issuer or through another client is someone else.
+	users["alice-other-client"] = &mcpauth.AccessToken{Subject: "alice", Issuer: "iss", ClientID: "other", Scopes: []string{"notes:read"}, ExpiresAt: now.Add(time.Hour)}
+	t.Cleanup(func() { delete(users, "alice-other-client") })
+	assert.Equal(t, http.StatusForbidden, do(h, "POST", "/notes/mcp", "alice-other-client", callList, "Mcp-Session-Id", sid).Code)
+
+	// After alice deletes the session, the binding is gone with it.
+	assert.Equal(t, http.StatusOK, do(h, "DELETE", "/notes/mcp", "alice-token", "", "Mcp-Session-Id", sid).Code)
+	assert.NotEqual(t, http.StatusForbidden, do(h, "POST", "/notes/mcp", "carol-token", callList, "Mcp-Session-Id", sid).Code)
 }
 
-func TestSessionBinderBounded(t *testing.T) {
-	b := middleware.NewSessionBinder(10, time.Hour, func() time.Time { return now })
-	for i := range 100 {
-		b.Bind(strings.Repeat("s", i+1), "p")
+func TestSessionIDsNeverBoundUnlessIssued(t *testing.T) {
+	binder := middleware.NewSessionBinder(0)
+	h, sink := newHandler(t, func(c *middleware.Config) { c.Sessions = binder })
+	// A made-up id is not bound to whoever uses it first, nor stored.
+	madeUp := "mcp-session-6f1c2a9e-5d7b-4c1e-9a3f-0b2d4e6f8a1c"
+	do(h, "POST", "/notes/mcp", "carol-token", callList, "Mcp-Session-Id", madeUp)
+	assert.Equal(t, 0, binder.Len())
+	sid := initialize(t, h, "alice-token")
+	assert.Equal(t, 1, binder.Len())
+	assert.Equal(t, http.StatusOK, do(h, "POST", "/notes/mcp", "alice-token", callList, "Mcp-Session-Id", sid).Code)
+
+	// Malformed ids are refused before anything is stored.
+	for _, bad := range []string{strings.Repeat("a", 257), "has space", "tab\tid", "caf\xc3\xa9"} {
+		w := do(h, "POST", "/notes/mcp", "alice-token", callList, "Mcp-Session-Id", bad)
+		assert.Equal(t, http.StatusBadRequest, w.Code, bad)
+		assert.Equal(t, audit.ReasonInvalidSessionID, sink.all()[len(sink.all())-1].Reason)
 	}
-	assert.LessOrEqual(t, b.Len(), 10)
+	assert.Equal(t, 1, binder.Len())
+}
+
+// A full binder refuses new sessions; it never evicts an existing one.
+func TestSessionBinderFullRefusesNewSessions(t *testing.T) {
+	binder := middleware.NewSessionBinder(2)
+	h, sink := newHandler(t, func(c *middleware.Config) { c.Sessions = binder })
+	owned := initialize(t, h, "alice-token")
+	initialize(t, h, "bob-token")
+	w := do(h, "POST", "/notes/mcp", "carol-token", initBody)
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	assert.Equal(t, "30", w.Header().Get("Retry-After"))
+	assert.Empty(t, w.Header().Get("Mcp-Session-Id"), "the refused session's id is not handed out")
+	assert.Equal(t, audit.ReasonSessionLimit, sink.all()[2].Reason)
+	// A flood of made-up ids changes nothing: the owner keeps the session.
+	for i := range 2000 {
+		do(h, "POST", "/notes/mcp", "carol-token", callList, "Mcp-Session-Id", fmt.Sprintf("mcp-session-%036d", i))
+	}
+	assert.Equal(t, 2, binder.Len())
+	assert.Equal(t, http.StatusForbidden, do(h, "POST", "/notes/mcp", "carol-token", callList, "Mcp-Session-Id", owned).Code)
+	assert.Equal(t, http.StatusOK, do(h, "POST", "/notes/mcp", "alice-token", callList, "Mcp-Session-Id", owned).Code)
+}
+
+func TestMissingTokenChallengeNamesOperationScopes(t *testing.T) {
+	h, _ := newHandler(t, func(c *middleware.Config) {
+		c.ChallengeScopes = func() []string { return []string{"notes:read", "notes:write", "offline_access"} }
+	})
+	w := do(h, "POST", "/notes/mcp", "", initBody)
+	assert.Equal(t, http.StatusUnauthorized, w.Code)
+	assert.Equal(t, `Bearer resource_metadata="`+prm+`", scope="notes:read notes:write"`, w.Header().Get("WWW-Authenticate"))
+	e := rpcErrorOf(t, w)
+	assert.Equal(t, "unauthorized", e.Error.Data["error"])
 }
 
 func TestAuditNeverLogsToken(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h, _ := newHandler(t, func(c *middleware.Config) { c.Audit = audit.NewSlogSink(logger) })
-	do(h, "POST", "/notes/mcp", "alice-token", callList)
-	do(h, "POST", "/notes/mcp", "bob-token", callAdd)
+	sa := initialize(t, h, "alice-token")
+	sb := initialize(t, h, "bob-token")
+	do(h, "POST", "/notes/mcp", "alice-token", callList, "Mcp-Session-Id", sa)
+	do(h, "POST", "/notes/mcp", "bob-token", callAdd, "Mcp-Session-Id", sb)
 	do(h, "POST", "/notes/mcp", "forged-secret-token", callAdd)
 	out := buf.String()
-	assert.Equal(t, 3, strings.Count(out, `"msg":"mcpauth.audit"`))
+	assert.Equal(t, 5, strings.Count(out, `"msg":"mcpauth.audit"`), "exactly one event per request")
 	for _, secret := range []string{"alice-token", "bob-token", "forged-secret-token"} {
 		assert.NotContains(t, out, secret)
 	}
@@ -337,22 +533,4 @@ func TestChallengeEscaping(t *testing.T) {
 	}
 	assert.Equal(t, `Bearer resource_metadata="https://x/y", scope="a b", error="invalid_token", error_description="bad \"quote\" \\ and??newline ??"`, c.String())
 	assert.Equal(t, "Bearer", middleware.Challenge{}.String())
-}
-
-func TestBodyWithoutContentLength(t *testing.T) {
-	h, _ := newHandler(t, func(c *middleware.Config) { c.MaxBodyBytes = 200 })
-	send := func(body string) *httptest.ResponseRecorder {
-		r := httptest.NewRequest("POST", "/notes/mcp", io.NopCloser(strings.NewReader(body)))
-		r.ContentLength = -1 // chunked: the length is not announced
-		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("Authorization", "Bearer bob-token")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
-	}
-	assert.Equal(t, http.StatusForbidden, send(callAdd).Code, "the tool check also reads chunked bodies")
-	w := send(callList)
-	assert.Equal(t, http.StatusOK, w.Code)
-	assert.Contains(t, w.Body.String(), "list_notes", "the body reaches the handler intact")
-	assert.Equal(t, http.StatusRequestEntityTooLarge, send(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add_note","arguments":{"text":"`+strings.Repeat("x", 300)+`"}}}`).Code)
 }

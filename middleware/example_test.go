@@ -17,7 +17,8 @@ import (
 )
 
 func Example() {
-	// One mcp-go server with a scoped tool and in-server enforcement.
+	// One mcp-go server with a scoped tool and in-server enforcement: the server
+	// decides, the bearer middleware renders a refusal as a step-up challenge.
 	srv := server.NewMCPServer("notes", "1.0.0", middleware.ServerOptions(middleware.ServerConfig{Audit: audit.Discard})...)
 	srv.AddTool(mcp.NewTool("add_note", scopes.Required("notes:write")),
 		func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -33,9 +34,8 @@ func Example() {
 	handler := middleware.Bearer(middleware.Config{
 		Verifier:            verifier,
 		ResourceMetadataURL: "https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
-		Tools:               middleware.ToolsOf(srv),
 		Audit:               audit.Discard,
-	})(server.NewStreamableHTTPServer(srv))
+	})(server.NewStreamableHTTPServer(srv, server.WithStateLess(true)))
 
 	ts := httptest.NewServer(handler)
 	defer ts.Close()

@@ -13,62 +13,116 @@ import (
 	"github.com/mcpauth/mcpauth/scopes"
 )
 
-// ToolsOf returns the Requirements of the tools registered on srv, read from their
-// scopes annotations at call time (tools added later are seen too).
-func ToolsOf(srv *server.MCPServer) Requirements { return serverTools{srv} }
-
-type serverTools struct{ srv *server.MCPServer }
-
-func (s serverTools) ToolRequirement(name string) (scopes.Requirement, bool) {
-	t := s.srv.GetTool(name)
-	if t == nil {
-		return scopes.Requirement{}, false
-	}
-	return scopes.ForTool(t.Tool), true
-}
-
 // ServerConfig configures the enforcement inside an mcp-go server.
 type ServerConfig struct {
-	// HideForbidden removes tools the caller may not call from tools/list. By default
-	// they stay visible, so that a client can see what exists
-	// and step up its authorization when a call is refused.
+	// HideForbidden removes the tools, prompts and resources the caller may not use
+	// from tools/list, prompts/list and resources/list. By default they stay visible,
+	// so that a client can see what exists and step up its authorization when a call
+	// is refused.
 	HideForbidden bool
 	// Service names the server in audit events.
 	Service string
-	// Audit receives an event for each decision taken inside the server that the HTTP
-	// middleware did not already record (default: audit.NewSlogSink(nil)).
+	// Audit receives the decisions taken where no bearer middleware records the
+	// request's event: over stdio and for in-process calls (default:
+	// audit.NewSlogSink(nil)). Over HTTP the bearer middleware records the one event
+	// of each request, with this decision in it.
 	Audit audit.Sink
+	// Sessions, when set, is told when mcp-go ends a session (DELETE, idle timeout),
+	// so that the session's binding ends with it.
+	Sessions *SessionBinder
 }
 
-// ServerOptions returns mcp-go server options that enforce the scopes annotated on tools
-// (scopes.Required), prompts (scopes.PromptRequired) and resources
-// (scopes.ResourceRequired) against the token in the request context. It is the defense
-// in depth behind the HTTP middleware and the only enforcement on stdio.
+// ServerOptions returns mcp-go server options that decide, for every operation, whether
+// the caller may run it: the scopes annotated on tools (scopes.Required), prompts
+// (scopes.PromptRequired) and resources (scopes.ResourceRequired) against the token in
+// the request context. This is the only place that decides per operation; behind
+// middleware.Bearer the decision is rendered as a 403 step-up challenge.
 //
-//   - tools/call of a tool whose scopes are not granted fails with an insufficient_scope
-//     error naming the missing scopes;
-//   - a tool that can run as a task (its task path does not pass through tool
-//     middleware) is filtered out when not allowed, so it can be neither listed nor called;
-//   - resources/read of a resource whose scopes are not granted fails the same way;
-//   - prompts the caller may not get are filtered out: neither listed nor gettable
-//     (mcp-go cannot tell a list from a get inside a prompt filter);
-//   - with HideForbidden, tools/list shows only the tools the caller may call.
+//   - tools/call is decided on the tool mcp-go will really run (a session's own tool
+//     shadows the server's), before any tool middleware of the server's own and before
+//     a call is routed to a task: mcp-go checks its tool filters first;
+//   - prompts/get, resources/read, resources/subscribe and completion/complete (for a
+//     prompt or a resource) are decided the same way;
+//   - tools, prompts and resources stay visible in lists unless HideForbidden is set;
+//     a tool that can run as a task is hidden when not allowed, since over stdio its
+//     task path skips tool middleware;
+//   - a refused operation fails with an insufficient_scope error naming the missing
+//     scopes (for subscribe and completion, mcp-go's own invalid-parameter error, since
+//     mcp-go offers no way to refuse them otherwise).
 //
-// A request with no token in its context is treated as having no scopes.
+// A request with no token in its context is treated as having no scopes. Install the
+// options last if the server also sets its own server.WithHooks, which would replace
+// the hooks installed here.
 func ServerOptions(cfg ServerConfig) []server.ServerOption {
 	if cfg.Audit == nil {
 		cfg.Audit = audit.NewSlogSink(nil)
 	}
-	e := enforcer{cfg: cfg}
+	e := &enforcer{cfg: cfg}
 	return []server.ServerOption{
+		e.installHooks,
 		server.WithToolFilter(e.filterTools),
 		server.WithToolHandlerMiddleware(e.toolMiddleware),
 		server.WithPromptFilter(e.filterPrompts),
+		server.WithPromptHandlerMiddleware(e.promptMiddleware),
 		server.WithResourceHandlerMiddleware(e.resourceMiddleware),
 	}
 }
 
 type enforcer struct{ cfg ServerConfig }
+
+const (
+	kindTool     = "tool"
+	kindPrompt   = "prompt"
+	kindResource = "resource"
+)
+
+func (e *enforcer) installHooks(s *server.MCPServer) {
+	hooks := s.GetHooks()
+	if hooks == nil {
+		hooks = &server.Hooks{}
+		server.WithHooks(hooks)(s)
+	}
+	hooks.AddBeforeAny(func(ctx context.Context, id any, method mcp.MCPMethod, _ any) {
+		if x := exchangeFrom(ctx); x != nil {
+			x.setRPC(string(method), id)
+		}
+	})
+	hooks.AddBeforeSubscribe(func(ctx context.Context, _ any, req *mcp.SubscribeRequest) {
+		uri := req.Params.URI
+		if e.authorize(ctx, string(mcp.MethodResourcesSubscribe), kindResource, uri, resourceRequirement(ctx, uri)) != nil {
+			req.Params.URI = "" // mcp-go refuses a subscription without a URI, with no side effect
+		}
+	})
+	hooks.AddBeforeComplete(func(ctx context.Context, _ any, req *mcp.CompleteRequest) {
+		var err error
+		switch ref := req.Params.Ref.(type) {
+		case mcp.PromptReference:
+			err = e.authorize(ctx, string(mcp.MethodCompletionComplete), kindPrompt, ref.Name, promptRequirement(ctx, ref.Name))
+		case mcp.ResourceReference:
+			err = e.authorize(ctx, string(mcp.MethodCompletionComplete), kindResource, ref.URI, resourceRequirement(ctx, ref.URI))
+		}
+		if err != nil {
+			req.Params.Ref = nil // mcp-go refuses a completion without a reference before any provider runs
+		}
+	})
+	if e.cfg.HideForbidden {
+		hooks.AddAfterListResources(func(ctx context.Context, _ any, _ *mcp.ListResourcesRequest, res *mcp.ListResourcesResult) {
+			_, have := granted(ctx)
+			out := res.Resources[:0:0]
+			for _, r := range res.Resources {
+				if scopes.ForResource(r).Satisfied(have) {
+					out = append(out, r)
+				}
+			}
+			res.Resources = out
+		})
+	}
+	if e.cfg.Sessions != nil {
+		hooks.AddOnUnregisterSession(func(_ context.Context, cs server.ClientSession) {
+			e.cfg.Sessions.Forget(cs.SessionID())
+		})
+	}
+}
 
 func granted(ctx context.Context) (*mcpauth.AccessToken, []string) {
 	tok := mcpauth.AccessTokenFromContext(ctx)
@@ -82,19 +136,38 @@ func canRunAsTask(t mcp.Tool) bool {
 	return t.Execution != nil && (t.Execution.TaskSupport == mcp.TaskSupportOptional || t.Execution.TaskSupport == mcp.TaskSupportRequired)
 }
 
-func (e enforcer) filterTools(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
+// filterTools is mcp-go's tool filter. mcp-go runs it on the whole list for tools/list,
+// and on the one tool it is about to run for tools/call, before tool middlewares and
+// task routing: that call-time check is where a tools/call is decided.
+func (e *enforcer) filterTools(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
+	if x := exchangeFrom(ctx); x != nil && len(tools) == 1 && x.rpc() == string(mcp.MethodToolsCall) {
+		if e.authorize(ctx, string(mcp.MethodToolsCall), kindTool, tools[0].Name, scopes.ForTool(tools[0])) != nil {
+			return nil
+		}
+		return tools
+	}
 	_, have := granted(ctx)
 	out := tools[:0:0]
 	for _, t := range tools {
-		req := scopes.ForTool(t)
-		if req.Satisfied(have) || (!e.cfg.HideForbidden && !canRunAsTask(t)) {
+		if (!e.cfg.HideForbidden && !canRunAsTask(t)) || scopes.ForTool(t).Satisfied(have) {
 			out = append(out, t)
 		}
 	}
 	return out
 }
 
-func (e enforcer) filterPrompts(ctx context.Context, prompts []mcp.Prompt) []mcp.Prompt {
+// filterPrompts is mcp-go's prompt filter: the whole list for prompts/list, the one
+// prompt it is about to get for prompts/get (where a prompts/get is decided).
+func (e *enforcer) filterPrompts(ctx context.Context, prompts []mcp.Prompt) []mcp.Prompt {
+	if x := exchangeFrom(ctx); x != nil && len(prompts) == 1 && x.rpc() == string(mcp.MethodPromptsGet) {
+		if e.authorize(ctx, string(mcp.MethodPromptsGet), kindPrompt, prompts[0].Name, scopes.ForPrompt(prompts[0])) != nil {
+			return nil
+		}
+		return prompts
+	}
+	if !e.cfg.HideForbidden {
+		return prompts
+	}
 	_, have := granted(ctx)
 	out := prompts[:0:0]
 	for _, p := range prompts {
@@ -105,13 +178,45 @@ func (e enforcer) filterPrompts(ctx context.Context, prompts []mcp.Prompt) []mcp
 	return out
 }
 
-func (e enforcer) toolMiddleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+// toolMiddleware decides a tools/call the tool filter could not tell from a list (no
+// bearer middleware around the server: stdio, in-process calls).
+func (e *enforcer) toolMiddleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		if err := e.authorize(ctx, "tools/call", req.Params.Name, "tool", toolRequirement(ctx, req.Params.Name)); err != nil {
+		if !decidedHere(ctx, kindTool, req.Params.Name) {
+			if err := e.authorize(ctx, string(mcp.MethodToolsCall), kindTool, req.Params.Name, toolRequirement(ctx, req.Params.Name)); err != nil {
+				return nil, err
+			}
+		}
+		return next(ctx, req)
+	}
+}
+
+// promptMiddleware decides a prompts/get the prompt filter could not tell from a list.
+func (e *enforcer) promptMiddleware(next server.PromptHandlerFunc) server.PromptHandlerFunc {
+	return func(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		if !decidedHere(ctx, kindPrompt, req.Params.Name) {
+			if err := e.authorize(ctx, string(mcp.MethodPromptsGet), kindPrompt, req.Params.Name, promptRequirement(ctx, req.Params.Name)); err != nil {
+				return nil, err
+			}
+		}
+		return next(ctx, req)
+	}
+}
+
+func (e *enforcer) resourceMiddleware(next server.ResourceHandlerFunc) server.ResourceHandlerFunc {
+	return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		if err := e.authorize(ctx, string(mcp.MethodResourcesRead), kindResource, req.Params.URI, resourceRequirement(ctx, req.Params.URI)); err != nil {
 			return nil, err
 		}
 		return next(ctx, req)
 	}
+}
+
+// decidedHere reports whether this request's operation on target was already decided
+// (and allowed: a refusal never reaches a handler) by a filter.
+func decidedHere(ctx context.Context, kind, target string) bool {
+	x := exchangeFrom(ctx)
+	return x != nil && x.decided(kind, target) != nil
 }
 
 // toolRequirement returns the requirement of the tool mcp-go runs for name: the
@@ -131,13 +236,13 @@ func toolRequirement(ctx context.Context, name string) scopes.Requirement {
 	return scopes.Requirement{}
 }
 
-func (e enforcer) resourceMiddleware(next server.ResourceHandlerFunc) server.ResourceHandlerFunc {
-	return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-		if err := e.authorize(ctx, "resources/read", req.Params.URI, "resource", resourceRequirement(ctx, req.Params.URI)); err != nil {
-			return nil, err
+func promptRequirement(ctx context.Context, name string) scopes.Requirement {
+	if srv := server.ServerFromContext(ctx); srv != nil {
+		if p, ok := srv.ListPrompts()[name]; ok && p != nil {
+			return scopes.ForPrompt(p.Prompt)
 		}
-		return next(ctx, req)
 	}
+	return scopes.Requirement{}
 }
 
 // resourceRequirement returns the requirement of the resource mcp-go reads for uri: the
@@ -156,41 +261,51 @@ func resourceRequirement(ctx context.Context, uri string) scopes.Requirement {
 	return scopes.Requirement{}
 }
 
-// authorize checks need against the caller's scopes and records the decision, unless the
-// HTTP middleware already decided and recorded this call.
-func (e enforcer) authorize(ctx context.Context, method, name, kind string, need scopes.Requirement) error {
+// authorize is the one decision: need against the caller's scopes. Behind the bearer
+// middleware it writes the decision into the request's slot, which renders it and
+// records the request's audit event; elsewhere (stdio, in-process) it records the event
+// itself. It returns the refusal, if any.
+func (e *enforcer) authorize(ctx context.Context, method, kind, target string, need scopes.Requirement) error {
 	tok, have := granted(ctx)
-	if need.Satisfied(have) {
-		if !decidedByHTTP(ctx, name) {
-			e.record(ctx, tok, audit.Allow, "", method, name, need, "")
-		}
-		return nil
+	var refusal *mcpauth.Error
+	if !need.Satisfied(have) {
+		refusal = mcpauth.InsufficientScope(fmt.Sprintf("%s %q requires %s", kind, target, need.Missing(have)))
 	}
-	desc := fmt.Sprintf("%s %q requires %s", kind, name, need.Missing(have))
-	e.record(ctx, tok, audit.Deny, mcpauth.CodeInsufficientScope, method, name, need, desc)
-	return mcpauth.InsufficientScope(desc)
+	if x := exchangeFrom(ctx); x != nil {
+		x.decide(&operation{kind: kind, target: target, need: need, err: refusal})
+	} else {
+		e.record(ctx, tok, method, kind, target, need, refusal)
+	}
+	if refusal != nil {
+		return refusal
+	}
+	return nil
 }
 
-func (e enforcer) record(ctx context.Context, tok *mcpauth.AccessToken, dec audit.Decision, reason, method, name string, need scopes.Requirement, desc string) {
+func (e *enforcer) record(ctx context.Context, tok *mcpauth.AccessToken, method, kind, target string, need scopes.Requirement, refusal *mcpauth.Error) {
+	dec := audit.Allow
+	if refusal != nil {
+		dec = audit.Deny
+	}
 	if !audit.Enabled(ctx, e.cfg.Audit, dec) {
 		return
 	}
 	ev := audit.Event{
 		Time:           time.Now(),
 		Decision:       dec,
-		Reason:         reason,
-		Description:    desc,
 		Service:        e.cfg.Service,
-		Method:         method,
-		Tool:           name,
+		RPCMethod:      method,
+		TargetKind:     kind,
+		Target:         target,
 		RequiredScopes: need.Scopes(),
+	}
+	if refusal != nil {
+		ev.Reason, ev.Description = audit.ReasonInsufficientScope, refusal.Description
 	}
 	if tok != nil {
 		ev.Subject, ev.ClientID, ev.TenantID, ev.Issuer = tok.Subject, tok.ClientID, tok.TenantID, tok.Issuer
 		ev.Provider, ev.GrantedScopes = tok.Provider, tok.Scopes
-		if tok.ID != "" {
-			ev.TokenRef = "jti:" + tok.ID
-		}
+		ev.TokenRef = audit.TokenRef(tok.ID, "")
 	}
 	e.cfg.Audit.Record(ctx, ev)
 }

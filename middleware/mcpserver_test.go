@@ -76,7 +76,10 @@ func TestInServerToolDenialNamesMissingScopes(t *testing.T) {
 	ev := sink.all()
 	require.Len(t, ev, 1)
 	assert.Equal(t, audit.Deny, ev[0].Decision)
-	assert.Equal(t, "add_note", ev[0].Tool)
+	assert.Equal(t, "add_note", ev[0].Target)
+	assert.Equal(t, "tool", ev[0].TargetKind)
+	assert.Equal(t, "tools/call", ev[0].RPCMethod)
+	assert.Equal(t, audit.ReasonInsufficientScope, ev[0].Reason)
 
 	resp = rpc(t, srv, alice, "tools/call", map[string]any{"name": "add_note"})
 	assert.Equal(t, "ran", resp["result"].(map[string]any)["content"].([]any)[0].(map[string]any)["text"])
@@ -116,12 +119,19 @@ func TestTaskToolRefusedWithoutScope(t *testing.T) {
 
 func TestPromptsAndResources(t *testing.T) {
 	srv := newMCPServer(middleware.ServerConfig{Audit: audit.Discard})
-	assert.Contains(t, rpc(t, srv, nil, "prompts/get", map[string]any{"name": "summary"}), "error")
+	resp := rpc(t, srv, nil, "prompts/get", map[string]any{"name": "summary"})
+	require.Contains(t, resp, "error")
+	assert.Contains(t, resp["error"].(map[string]any)["message"], `prompt "summary" requires notes:read`)
 	assert.Contains(t, rpc(t, srv, bob, "prompts/get", map[string]any{"name": "summary"}), "result")
+	// Prompts stay visible, like tools, so that a client can step up.
 	list := rpc(t, srv, nil, "prompts/list", nil)["result"].(map[string]any)["prompts"].([]any)
-	assert.Empty(t, list)
+	require.Len(t, list, 1)
+	assert.Equal(t, "summary", list[0].(map[string]any)["name"])
+	hidden := newMCPServer(middleware.ServerConfig{Audit: audit.Discard, HideForbidden: true})
+	assert.Empty(t, rpc(t, hidden, nil, "prompts/list", nil)["result"].(map[string]any)["prompts"])
+	assert.Len(t, rpc(t, hidden, bob, "prompts/list", nil)["result"].(map[string]any)["prompts"], 1)
 
-	resp := rpc(t, srv, nil, "resources/read", map[string]any{"uri": "notes://all"})
+	resp = rpc(t, srv, nil, "resources/read", map[string]any{"uri": "notes://all"})
 	require.Contains(t, resp, "error")
 	assert.Contains(t, resp["error"].(map[string]any)["message"], `resource "notes://all" requires notes:read`)
 	assert.Contains(t, rpc(t, srv, bob, "resources/read", map[string]any{"uri": "notes://all"}), "result")

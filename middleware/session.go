@@ -1,90 +1,88 @@
 package middleware
 
 import (
+	"errors"
 	"sync"
-	"time"
+
+	"github.com/mcpauth/mcpauth"
 )
 
-// SessionBinder remembers which principal created each MCP session (Mcp-Session-Id) so
-// that a session created under one subject is refused for another. It is bounded: at
-// most MaxSessions bindings are kept, idle bindings older than IdleTTL are dropped, and
-// when full the least recently used of a small sample is evicted.
-//
-// A session ID the binder has never seen is bound to the first principal that uses it.
-type SessionBinder struct {
-	mu       sync.Mutex
-	bindings map[string]binding
-	max      int
-	idle     time.Duration
-	now      func() time.Time
-}
+const sessionHeader = "Mcp-Session-Id"
 
-type binding struct {
-	principal string
-	lastSeen  time.Time
-}
+// maxSessionIDBytes bounds an Mcp-Session-Id header; the MCP transport allows only
+// visible ASCII in it.
+const maxSessionIDBytes = 256
 
-// NewSessionBinder returns a binder holding at most maxSessions bindings (default
-// 100,000 when <= 0) that forgets a session idle for idleTTL (default 24h when <= 0).
-// now is the clock (time.Now when nil).
-func NewSessionBinder(maxSessions int, idleTTL time.Duration, now func() time.Time) *SessionBinder {
-	if maxSessions <= 0 {
-		maxSessions = 100000
+// validSessionID reports whether id is at most maxSessionIDBytes of visible ASCII.
+func validSessionID(id string) bool {
+	if len(id) > maxSessionIDBytes {
+		return false
 	}
-	if idleTTL <= 0 {
-		idleTTL = 24 * time.Hour
-	}
-	if now == nil {
-		now = time.Now
-	}
-	return &SessionBinder{bindings: map[string]binding{}, max: maxSessions, idle: idleTTL, now: now}
-}
-
-// Check reports whether principal may use session id, binding the session to principal
-// when it is not bound yet.
-func (b *SessionBinder) Check(id, principal string) bool {
-	now := b.now()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if cur, ok := b.bindings[id]; ok && now.Sub(cur.lastSeen) < b.idle {
-		if cur.principal != principal {
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
 			return false
 		}
-		b.bindings[id] = binding{principal: principal, lastSeen: now}
-		return true
 	}
-	b.bindLocked(id, principal, now)
 	return true
 }
 
-// Bind records that principal created session id.
-func (b *SessionBinder) Bind(id, principal string) {
-	now := b.now()
-	b.mu.Lock()
-	b.bindLocked(id, principal, now)
-	b.mu.Unlock()
+// principal is who owns a session: a token's issuer, subject and client.
+type principal struct{ issuer, subject, client string }
+
+func principalOf(tok *mcpauth.AccessToken) principal {
+	return principal{tok.Issuer, tok.Subject, tok.ClientID}
 }
 
-func (b *SessionBinder) bindLocked(id, principal string, now time.Time) {
-	if _, exists := b.bindings[id]; !exists && len(b.bindings) >= b.max {
-		var victim string
-		var oldest time.Time
-		n := 0
-		for k, v := range b.bindings {
-			if n == 0 || v.lastSeen.Before(oldest) {
-				victim, oldest = k, v.lastSeen
-			}
-			n++
-			if n == 8 {
-				break
-			}
-		}
-		delete(b.bindings, victim)
+// ErrSessionLimit is returned by SessionBinder.Bind when the binder holds as many
+// sessions as it may; the new session is refused (503), never an existing one evicted.
+var ErrSessionLimit = errors.New("middleware: the session binder is full")
+
+// SessionBinder remembers which principal (issuer, subject, client) each MCP session
+// was issued to, so that a session is refused to anyone else. Only sessions the MCP
+// server issued in a reply that passed through the bearer middleware are bound; a
+// session id the binder has never seen is neither bound nor stored. A binding lives
+// exactly as long as mcp-go's session: ServerOptions with ServerConfig.Sessions forgets
+// it when mcp-go ends the session (DELETE, idle timeout). When the binder is full, new
+// sessions are refused; existing bindings are never evicted.
+type SessionBinder struct {
+	mu       sync.Mutex
+	bindings map[string]principal
+	max      int
+}
+
+// DefaultMaxSessions is the binder size NewSessionBinder uses for maxSessions <= 0.
+const DefaultMaxSessions = 100000
+
+// NewSessionBinder returns a binder holding at most maxSessions bindings
+// (DefaultMaxSessions when <= 0).
+func NewSessionBinder(maxSessions int) *SessionBinder {
+	if maxSessions <= 0 {
+		maxSessions = DefaultMaxSessions
 	}
-	b.bindings[id] = binding{principal: principal, lastSeen: now}
+	return &SessionBinder{bindings: map[string]principal{}, max: maxSessions}
 }
 
-// Forget drops the binding of session id (after the session is deleted).
+// Owner returns the principal session id is bound to, if it is bound.
+func (b *SessionBinder) Owner(id string) (p principal, known bool) {
+	b.mu.Lock()
+	p, known = b.bindings[id]
+	b.mu.Unlock()
+	return p, known
+}
+
+// Bind records that session id was issued to p. It returns ErrSessionLimit when the
+// binder is full.
+func (b *SessionBinder) Bind(id string, p principal) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, exists := b.bindings[id]; !exists && len(b.bindings) >= b.max {
+		return ErrSessionLimit
+	}
+	b.bindings[id] = p
+	return nil
+}
+
+// Forget drops the binding of session id (the session has ended).
 func (b *SessionBinder) Forget(id string) {
 	b.mu.Lock()
 	delete(b.bindings, id)

@@ -52,9 +52,9 @@ func (s *Stack) handwritten() http.Handler {
 	return mux(handwrittenJWT(s.Issuer.PublicKey(), s.URL)(statelessHTTP(echoServer(false))))
 }
 
-// mcpauth: mcp-go behind middleware.Bearer with a bearer verifier on the same key,
-// middleware.ToolsOf for the per-tool scope check at the HTTP layer, and
-// middleware.ServerOptions inside the server. cached puts mcpauth.Cached in front.
+// mcpauth: mcp-go behind middleware.Bearer with a bearer verifier on the same key, and
+// middleware.ServerOptions inside the server, which decides the per-tool scope check
+// that the middleware renders. cached puts mcpauth.Cached in front.
 func (s *Stack) mcpauth(cached bool) (http.Handler, error) {
 	v, err := bearer.New(bearer.Config{
 		PublicKeys: []crypto.PublicKey{s.Issuer.PublicKey()},
@@ -74,7 +74,6 @@ func (s *Stack) mcpauth(cached bool) (http.Handler, error) {
 	mw, err := middleware.NewBearer(middleware.Config{
 		Verifier:            verifier,
 		ResourceMetadataURL: "http://" + s.Addr + "/.well-known/oauth-protected-resource/mcp",
-		Tools:               middleware.ToolsOf(srv),
 		Audit:               audit.Discard,
 	})
 	if err != nil {

@@ -1,0 +1,353 @@
+package middleware
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/audit"
+	"github.com/mcpauth/mcpauth/scopes"
+)
+
+// exchange is one HTTP request on its way through the bearer middleware and the MCP
+// server. It is the per-request slot the in-server enforcer writes its decision into,
+// and the response writer that renders that decision: a refusal recorded by the
+// enforcer turns the first WriteHeader of mcp-go's reply into the refusal's status,
+// challenge and body. It records the request's one audit event.
+type exchange struct {
+	http.ResponseWriter
+	h     *bearerHandler
+	r     *http.Request
+	start time.Time
+	token string
+	tok   *mcpauth.AccessToken
+	body  limitedBody
+
+	// sessionID is the session the request names; bindSession asks to bind the
+	// session the reply issues, if any.
+	sessionID   string
+	bindSession bool
+
+	mu sync.Mutex
+	// Written by the enforcer (ServerOptions) inside mcp-go.
+	rpcMethod string
+	rpcID     any
+	op        *operation
+	// Response state.
+	wroteHeader bool
+	swallow     bool // a refusal was rendered: mcp-go's own reply is dropped
+	status      int
+	dec         audit.Decision
+	reason      audit.Reason
+	desc        string
+	need        scopes.Requirement
+}
+
+// operation is the in-server decision about what a request runs.
+type operation struct {
+	kind, target string
+	need         scopes.Requirement
+	err          *mcpauth.Error // nil when allowed
+}
+
+type exchangeKey struct{}
+
+func exchangeFrom(ctx context.Context) *exchange {
+	x, _ := ctx.Value(exchangeKey{}).(*exchange)
+	return x
+}
+
+// setRPC records the JSON-RPC method and id of the message mcp-go is handling.
+func (x *exchange) setRPC(method string, id any) {
+	x.mu.Lock()
+	x.rpcMethod, x.rpcID = method, id
+	x.mu.Unlock()
+}
+
+// rpc returns the JSON-RPC method recorded by setRPC.
+func (x *exchange) rpc() string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.rpcMethod
+}
+
+// decide records the in-server decision. The first decision of a request stands.
+func (x *exchange) decide(op *operation) {
+	x.mu.Lock()
+	if x.op == nil || (x.op.err == nil && op.err != nil) {
+		x.op = op
+	}
+	x.mu.Unlock()
+}
+
+// decided returns the decision recorded for kind and target, if any.
+func (x *exchange) decided(kind, target string) *operation {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.op != nil && x.op.kind == kind && x.op.target == target {
+		return x.op
+	}
+	return nil
+}
+
+// WriteHeader renders the request's outcome on mcp-go's first reply header: a refusal
+// the enforcer recorded, a body over the limit, a session that cannot be bound.
+func (x *exchange) WriteHeader(code int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.writeHeaderLocked(code)
+}
+
+func (x *exchange) writeHeaderLocked(code int) {
+	if x.wroteHeader {
+		if !x.swallow {
+			x.ResponseWriter.WriteHeader(code)
+		}
+		return
+	}
+	x.wroteHeader = true
+	switch {
+	case x.body.exceeded:
+		x.renderLocked(errBodyTooLarge, audit.ReasonBodyTooLarge, scopes.Requirement{})
+		return
+	case x.op != nil && x.op.err != nil:
+		x.renderLocked(x.op.err, audit.ReasonInsufficientScope, x.op.need)
+		return
+	}
+	if x.bindSession && code < 300 {
+		if sid := x.Header().Get(sessionHeader); sid != "" {
+			if err := x.h.cfg.Sessions.Bind(sid, principalOf(x.tok)); err != nil {
+				x.Header().Del(sessionHeader)
+				x.renderLocked(mcpauth.UpstreamUnavailable("too many MCP sessions are open: try again later", sessionRetryAfter, err), audit.ReasonSessionLimit, scopes.Requirement{})
+				return
+			}
+		}
+	}
+	if x.r.Method == http.MethodDelete && code < 300 && x.sessionID != "" {
+		x.h.cfg.Sessions.Forget(x.sessionID)
+	}
+	x.dec, x.status = audit.Allow, code
+	x.ResponseWriter.WriteHeader(code)
+}
+
+// sessionRetryAfter is the Retry-After of a refused new session.
+const sessionRetryAfter = 30 * time.Second
+
+func (x *exchange) Write(b []byte) (int, error) {
+	x.mu.Lock()
+	if !x.wroteHeader {
+		x.writeHeaderLocked(http.StatusOK)
+	}
+	swallow := x.swallow
+	x.mu.Unlock()
+	if swallow {
+		return len(b), nil
+	}
+	return x.ResponseWriter.Write(b)
+}
+
+// Flush keeps streaming (SSE) responses working through the wrapper.
+func (x *exchange) Flush() {
+	x.mu.Lock()
+	if !x.wroteHeader {
+		x.writeHeaderLocked(http.StatusOK)
+	}
+	swallow := x.swallow
+	x.mu.Unlock()
+	if swallow {
+		return
+	}
+	if f, ok := x.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (x *exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
+
+// refuse answers a request the HTTP layer refused before it reached the MCP server.
+func (x *exchange) refuse(err error, reason audit.Reason, need scopes.Requirement) {
+	x.mu.Lock()
+	x.wroteHeader = true
+	x.renderLocked(mcpauth.AsError(err), reason, need)
+	x.mu.Unlock()
+	x.finish()
+}
+
+// renderLocked writes a refusal: its status, its challenge, and one body shape (a
+// JSON-RPC error for a JSON-RPC request, the OAuth error object otherwise). It is the
+// only place that writes a refusal.
+func (x *exchange) renderLocked(e *mcpauth.Error, reason audit.Reason, need scopes.Requirement) {
+	x.swallow = true
+	status := e.Status
+	if status == 0 {
+		status = http.StatusUnauthorized
+	}
+	if reason == "" {
+		reason = audit.Reason(e.Code)
+		if e.Code == mcpauth.CodeTemporarilyUnavailable {
+			reason = audit.ReasonUpstreamUnavailable
+		}
+	}
+	hd := x.ResponseWriter.Header()
+	var challenge string
+	code := e.Code
+	switch {
+	case e.Code == mcpauth.CodeTemporarilyUnavailable:
+		retry := e.RetryAfter
+		if retry <= 0 {
+			retry = 5 * time.Second
+		}
+		hd.Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
+	case status == http.StatusRequestEntityTooLarge:
+	default:
+		ch := Challenge{
+			ResourceMetadata: x.h.cfg.ResourceMetadataURL,
+			Scope:            x.h.challengeScopes(x.tok, need),
+			Error:            e.Code,
+			Description:      e.Description,
+		}
+		if reason == audit.ReasonMissingToken {
+			// RFC 6750 §3.1: no error attribute when the request had no credentials.
+			ch.Error, ch.Description, code = "", "", "unauthorized"
+		}
+		challenge = ch.String()
+		hd.Set("WWW-Authenticate", challenge)
+	}
+	hd.Del("Content-Length")
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Cache-Control", "no-store")
+
+	oauth := map[string]any{"error": code, "error_description": e.Description}
+	var body any = oauth
+	if id, ok := x.jsonrpcIDLocked(); ok {
+		if challenge != "" {
+			oauth["www_authenticate"] = challenge
+		}
+		body = map[string]any{
+			"jsonrpc": "2.0",
+			"id":      id,
+			"error":   map[string]any{"code": CodeForbidden, "message": code + ": " + e.Description, "data": oauth},
+		}
+	}
+	x.ResponseWriter.WriteHeader(status)
+	_ = json.NewEncoder(x.ResponseWriter).Encode(body)
+
+	dec := audit.Deny
+	switch {
+	case reason == audit.ReasonUpstreamUnavailable:
+		dec = audit.Unavailable
+	case x.tok == nil:
+		dec = audit.AuthFailure
+	}
+	x.dec, x.reason, x.desc, x.status, x.need = dec, reason, e.Description, status, need
+}
+
+// maxIDScan bounds the body read on a refusal path to find the JSON-RPC id.
+const maxIDScan = 64 << 10
+
+// jsonrpcIDLocked returns the id of the request's JSON-RPC message: the one mcp-go
+// parsed, or for a request refused before the MCP server read it, the body's (read on
+// this refusal path only, at most maxIDScan bytes).
+func (x *exchange) jsonrpcIDLocked() (any, bool) {
+	if x.rpcMethod != "" {
+		return x.rpcID, x.rpcID != nil
+	}
+	if x.r.Method != http.MethodPost || x.r.Body == nil || x.body.read {
+		return nil, false
+	}
+	b, err := io.ReadAll(io.LimitReader(x.r.Body, maxIDScan+1))
+	if err != nil || len(b) > maxIDScan {
+		return nil, false
+	}
+	var msg struct {
+		JSONRPC string `json:"jsonrpc"`
+		ID      any    `json:"id"`
+		Method  string `json:"method"`
+	}
+	if json.Unmarshal(b, &msg) != nil || msg.JSONRPC != "2.0" || msg.ID == nil || msg.Method == "" {
+		return nil, false
+	}
+	x.rpcMethod = msg.Method
+	return msg.ID, true
+}
+
+// finish records the request's audit event, once the reply has been written.
+func (x *exchange) finish() {
+	x.mu.Lock()
+	if !x.wroteHeader {
+		// The handler wrote nothing: net/http answers 200.
+		x.wroteHeader, x.dec, x.status = true, audit.Allow, http.StatusOK
+	}
+	x.mu.Unlock()
+	if !audit.Enabled(x.r.Context(), x.h.cfg.Audit, x.dec) {
+		return
+	}
+	x.mu.Lock()
+	ev := audit.Event{
+		Time:           x.start,
+		Decision:       x.dec,
+		Reason:         x.reason,
+		Description:    x.desc,
+		Service:        x.h.cfg.Service,
+		HTTPMethod:     x.r.Method,
+		RPCMethod:      x.rpcMethod,
+		RemoteAddr:     x.r.RemoteAddr,
+		RequestID:      x.r.Header.Get("X-Request-Id"),
+		Status:         x.status,
+		Latency:        x.h.cfg.Now().Sub(x.start),
+		RequiredScopes: x.h.serviceScopes,
+	}
+	need := x.need
+	if op := x.op; op != nil {
+		ev.TargetKind, ev.Target, need = op.kind, op.target, op.need
+	}
+	x.mu.Unlock()
+	if !need.IsZero() {
+		ev.RequiredScopes = x.h.cfg.RequiredScopes.And(need).Scopes()
+	}
+	if x.tok != nil {
+		ev.Subject, ev.ClientID, ev.TenantID = x.tok.Subject, x.tok.ClientID, x.tok.TenantID
+		ev.Issuer, ev.Provider, ev.GrantedScopes = x.tok.Issuer, x.tok.Provider, x.tok.Scopes
+		ev.TokenRef = audit.TokenRef(x.tok.ID, x.token)
+	} else {
+		// An unverified token's jti is not trusted; refer to it by hash only.
+		ev.TokenRef = audit.TokenRef("", x.token)
+	}
+	x.h.cfg.Audit.Record(x.r.Context(), ev)
+}
+
+// limitedBody bounds what the MCP server reads of the request body. Past the limit the
+// read fails, and the exchange answers 413 instead of whatever mcp-go replies.
+type limitedBody struct {
+	rc       io.ReadCloser
+	left     int64
+	exceeded bool
+	read     bool
+}
+
+var errBodyTooLarge = &mcpauth.Error{Code: mcpauth.CodeInvalidRequest, Status: http.StatusRequestEntityTooLarge, Description: "the request body is too large"}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	b.read = true
+	if b.exceeded {
+		return 0, errBodyTooLarge
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.rc.Read(p)
+	if int64(n) > b.left {
+		b.exceeded = true
+		return int(b.left), errBodyTooLarge
+	}
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }
