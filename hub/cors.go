@@ -3,7 +3,8 @@ package hub
 import (
 	"net/http"
 	"slices"
-	"strings"
+
+	"github.com/mcpauth/mcpauth/middleware"
 )
 
 // Headers a browser-based MCP client (MCP Inspector in direct mode, web apps) sends and
@@ -15,28 +16,23 @@ const (
 	corsAllowMethods  = "GET, POST, DELETE, OPTIONS"
 )
 
-// cors wraps a service handler with CORS for the configured origins. It answers
-// preflight requests itself (they carry no credentials, so they never reach the bearer
-// middleware), adds the CORS headers to every answer, 401 challenges included, so a
-// browser client can read WWW-Authenticate and start its sign-in, and refuses with 403 a
-// request whose Origin is not allowed (MCP's Origin validation against DNS rebinding).
-// Requests without an Origin header (non-browser clients) pass unchanged.
-func (h *Hub) cors(next http.Handler) http.Handler {
+// guard wraps a service handler with Origin validation (middleware.Origin: the hub's own
+// origin and CORSOrigins pass, any other Origin gets 403, CORS configured or not) and,
+// when CORSOrigins is set, CORS: preflight requests are answered here (they carry no
+// credentials, so they never reach the bearer middleware), and the CORS headers go on
+// every answer, 401 challenges included, so a browser client can read WWW-Authenticate
+// and start its sign-in. Requests without an Origin header (non-browser clients) pass.
+func (h *Hub) guard(service string, next http.Handler) http.Handler {
+	allowed := append([]string{h.base.Scheme + "://" + h.base.Host}, h.cfg.CORSOrigins...)
+	check := middleware.Origin(middleware.OriginConfig{Allowed: allowed, Service: service, Audit: h.cfg.Audit})
 	if len(h.cfg.CORSOrigins) == 0 {
-		return next
+		return check(next)
 	}
 	anyOrigin := slices.Contains(h.cfg.CORSOrigins, "*")
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return check(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
 		if origin == "" {
 			next.ServeHTTP(w, r)
-			return
-		}
-		if !anyOrigin && !slices.ContainsFunc(h.cfg.CORSOrigins, func(o string) bool { return strings.EqualFold(o, origin) }) {
-			writeJSON(w, http.StatusForbidden, map[string]string{
-				"error":             "access_denied",
-				"error_description": "origin " + origin + " is not allowed",
-			})
 			return
 		}
 		hd := w.Header()
@@ -55,5 +51,5 @@ func (h *Hub) cors(next http.Handler) http.Handler {
 			return
 		}
 		next.ServeHTTP(w, r)
-	})
+	}))
 }

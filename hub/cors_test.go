@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpauth/mcpauth/audit"
 	"github.com/mcpauth/mcpauth/hub"
 )
 
@@ -75,11 +76,26 @@ func TestCORSForBrowserClients(t *testing.T) {
 }
 
 func TestCORSOffByDefaultAndValidated(t *testing.T) {
-	f := newFixture(t, hub.Config{})
+	sink := &recordingSink{}
+	f := newFixture(t, hub.Config{Audit: sink})
 	f.mountDefault()
-	resp := corsRequest(t, http.MethodPost, f.hub.ResourceURL("notes"), "http://localhost:6274", "")
-	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	// Without CORS configured, a foreign Origin is still refused (DNS rebinding), with
+	// one audit event; the hub's own origin and no Origin at all pass.
+	token := f.token("alice", "acme", "notes", "notes:read")
+	for _, service := range []string{"notes", "public"} {
+		resp := corsRequest(t, http.MethodPost, f.hub.ResourceURL(service), "http://localhost:6274", token)
+		assert.Equal(t, http.StatusForbidden, resp.StatusCode, service)
+		assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+	ev := sink.all()
+	require.Len(t, ev, 2)
+	assert.Equal(t, audit.ReasonOriginNotAllowed, ev[0].Reason)
+	assert.Equal(t, "notes", ev[0].Service)
+	resp := corsRequest(t, http.MethodPost, f.hub.ResourceURL("notes"), f.srv.URL, "")
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "same origin")
 	assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"))
+	resp = corsRequest(t, http.MethodPost, f.hub.ResourceURL("notes"), "", token)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "no Origin: a non-browser client")
 
 	_, err := hub.New(hub.Config{BaseURL: "https://x", CORSOrigins: []string{"http://localhost:6274/path"}})
 	require.ErrorContains(t, err, "Config.CORSOrigins")

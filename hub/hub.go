@@ -61,9 +61,11 @@ type Config struct {
 	SessionIdleTTL time.Duration
 	// CORSOrigins lists the browser origins allowed to call the services (for example
 	// "http://localhost:6274" for MCP Inspector in direct mode), or "*" for any. When
-	// set, the hub answers CORS preflights, exposes WWW-Authenticate and Mcp-Session-Id
-	// to those origins (401 challenges included), and refuses requests from other
-	// origins with 403. Empty (the default): no CORS headers, and browsers cannot call.
+	// set, the hub answers CORS preflights and exposes WWW-Authenticate and
+	// Mcp-Session-Id to those origins (401 challenges included). Whatever it holds, a
+	// request whose Origin header is neither the hub's own origin nor listed here gets
+	// 403 (MCP's Origin validation against DNS rebinding); requests without Origin
+	// (non-browser clients) are unaffected.
 	CORSOrigins []string
 }
 
@@ -275,7 +277,7 @@ func (h *Hub) Mount(name string, srv *server.MCPServer, opts ...Option) error {
 		handler = mw(handler)
 		h.mux.HandleFunc("GET "+s.metadataPath, func(w http.ResponseWriter, r *http.Request) { h.serviceMetadata(w, s) })
 	}
-	h.mux.Handle(h.base.Path+path, h.cors(handler))
+	h.mux.Handle(h.base.Path+path, h.guard(name, handler))
 	h.services[name] = s
 	h.servers[srv] = name
 	return nil

@@ -554,3 +554,54 @@ func TestSingleServerAtRoot(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "alice@acme", text(t, r))
 }
+
+// recordingSink collects audit events.
+type recordingSink struct {
+	mu     sync.Mutex
+	events []audit.Event
+}
+
+func (s *recordingSink) Record(_ context.Context, e audit.Event) {
+	s.mu.Lock()
+	s.events = append(s.events, e)
+	s.mu.Unlock()
+}
+
+func (s *recordingSink) all() []audit.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]audit.Event(nil), s.events...)
+}
+
+// The metadata and the 401 challenge name the scopes of tools, prompts and resources
+// alike, and never offline_access (refresh is the authorization server's business).
+func TestScopesOfPromptsAndResourcesAreAdvertised(t *testing.T) {
+	f := newFixture(t, hub.Config{})
+	s := server.NewMCPServer("docs", "1.0.0")
+	s.AddTool(mcp.NewTool("search", scopes.Required("docs:read", "offline_access")), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultText("x"), nil
+	})
+	s.AddPrompt(mcp.NewPrompt("summarize", scopes.PromptRequired("docs:summarize")), func(context.Context, mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		return mcp.NewGetPromptResult("s", nil), nil
+	})
+	s.AddResource(mcp.NewResource("docs://index", "index", scopes.ResourceRequired("docs:export")), func(context.Context, mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		return nil, nil
+	})
+	require.NoError(t, f.hub.Mount("docs", s))
+	require.NoError(t, f.hub.Mount("ops", adminServer(), hub.WithRequiredScopes(scopes.All("ops", "offline_access"))))
+
+	var md hub.ProtectedResourceMetadata
+	getJSON(t, f.srv.URL+"/.well-known/oauth-protected-resource/docs/mcp", &md)
+	assert.Equal(t, []string{"docs:export", "docs:read", "docs:summarize"}, md.ScopesSupported)
+	getJSON(t, f.srv.URL+"/.well-known/oauth-protected-resource/ops/mcp", &md)
+	assert.Equal(t, []string{"ops"}, md.ScopesSupported)
+
+	_, rec, err := f.connect("docs", "")
+	require.Error(t, err)
+	_, challenge := rec.get()
+	assert.Equal(t, `Bearer resource_metadata="`+f.prmURL("docs")+`", scope="docs:export docs:read docs:summarize"`, challenge)
+	_, rec, err = f.connect("ops", "")
+	require.Error(t, err)
+	_, challenge = rec.get()
+	assert.Equal(t, `Bearer resource_metadata="`+f.prmURL("ops")+`", scope="ops"`, challenge)
+}
