@@ -534,3 +534,73 @@ func TestChallengeEscaping(t *testing.T) {
 	assert.Equal(t, `Bearer resource_metadata="https://x/y", scope="a b", error="invalid_token", error_description="bad \"quote\" \\ and??newline ??"`, c.String())
 	assert.Equal(t, "Bearer", middleware.Challenge{}.String())
 }
+
+// Long-lived replies end when the token does: a GET event stream closes at expiry, and
+// a streamed POST reply carries nothing sent after it.
+func TestStreamsEndWhenTheTokenExpires(t *testing.T) {
+	exp := time.Now().Add(time.Second)
+	users["short-token"] = &mcpauth.AccessToken{Subject: "sam", Issuer: "iss", Scopes: []string{"notes:read"}, ExpiresAt: exp}
+	t.Cleanup(func() { delete(users, "short-token") })
+	h, _, srv := newMCPHandler(t, func(c *middleware.Config) { c.Now = time.Now })
+	srv.AddTool(mcp.NewTool("tick"), func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		for range 20 { // two seconds of ticks, each carrying the time it was sent
+			_ = srv.SendNotificationToClient(ctx, "notifications/message", map[string]any{"level": "info", "data": time.Now().UnixMilli()})
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		return mcp.NewToolResultText("finished after expiry"), nil
+	})
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	sid := initialize(t, h, "short-token")
+	send := func(method, body string) *http.Response {
+		req, err := http.NewRequest(method, ts.URL+"/notes/mcp", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer short-token")
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Session-Id", sid)
+		req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+
+	get := send(http.MethodGet, "")
+	require.Equal(t, http.StatusOK, get.StatusCode)
+	getDone := make(chan time.Time, 1)
+	go func() {
+		_, _ = io.Copy(io.Discard, get.Body)
+		getDone <- time.Now()
+	}()
+
+	post := send(http.MethodPost, `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"tick"}}`)
+	require.Equal(t, http.StatusOK, post.StatusCode)
+	require.Equal(t, "text/event-stream", post.Header.Get("Content-Type"))
+	body, _ := io.ReadAll(post.Body)
+	var ticks int
+	for _, line := range strings.Split(string(body), "\n") {
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok {
+			continue
+		}
+		var msg struct {
+			Params struct {
+				Data int64 `json:"data"`
+			} `json:"params"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(data), &msg))
+		require.NotZero(t, msg.Params.Data, "only ticks arrive, never the reply sent after expiry: %s", data)
+		assert.Less(t, msg.Params.Data, exp.UnixMilli(), "a tick sent after the token expired reached the client")
+		ticks++
+	}
+	assert.Greater(t, ticks, 0, "ticks sent before expiry arrive")
+	assert.NotContains(t, string(body), "finished after expiry")
+
+	closed := <-getDone
+	assert.False(t, closed.Before(exp.Add(-50*time.Millisecond)), "the GET stream closed before the token expired")
+}

@@ -3,9 +3,11 @@ package middleware
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +41,8 @@ type exchange struct {
 	rpcID     any
 	op        *operation
 	// Response state.
+	expiry      *time.Timer // ends a streamed reply when the token expires
+	expired     bool
 	wroteHeader bool
 	swallow     bool // a refusal was rendered: mcp-go's own reply is dropped
 	status      int
@@ -132,7 +136,21 @@ func (x *exchange) writeHeaderLocked(code int) {
 		x.h.cfg.Sessions.Forget(x.sessionID)
 	}
 	x.dec, x.status = audit.Allow, code
+	if x.r.Method == http.MethodPost && !x.tok.ExpiresAt.IsZero() && strings.HasPrefix(x.Header().Get("Content-Type"), "text/event-stream") {
+		// A streamed reply must not outlive the token: nothing more is written once it
+		// expires. (A GET stream's context ends then; see bearerHandler.)
+		x.expiry = time.AfterFunc(x.tok.ExpiresAt.Sub(x.h.cfg.Now()), x.expire)
+	}
 	x.ResponseWriter.WriteHeader(code)
+}
+
+// errTokenExpired is what writing a streamed reply returns once its token has expired.
+var errTokenExpired = errors.New("middleware: the access token of this stream has expired")
+
+func (x *exchange) expire() {
+	x.mu.Lock()
+	x.expired = true
+	x.mu.Unlock()
 }
 
 // sessionRetryAfter is the Retry-After of a refused new session.
@@ -143,10 +161,13 @@ func (x *exchange) Write(b []byte) (int, error) {
 	if !x.wroteHeader {
 		x.writeHeaderLocked(http.StatusOK)
 	}
-	swallow := x.swallow
+	swallow, expired := x.swallow, x.expired
 	x.mu.Unlock()
 	if swallow {
 		return len(b), nil
+	}
+	if expired {
+		return 0, errTokenExpired
 	}
 	return x.ResponseWriter.Write(b)
 }
@@ -157,9 +178,9 @@ func (x *exchange) Flush() {
 	if !x.wroteHeader {
 		x.writeHeaderLocked(http.StatusOK)
 	}
-	swallow := x.swallow
+	stop := x.swallow || x.expired
 	x.mu.Unlock()
-	if swallow {
+	if stop {
 		return
 	}
 	if f, ok := x.ResponseWriter.(http.Flusher); ok {
@@ -280,6 +301,9 @@ func (x *exchange) jsonrpcIDLocked() (any, bool) {
 // finish records the request's audit event, once the reply has been written.
 func (x *exchange) finish() {
 	x.mu.Lock()
+	if x.expiry != nil {
+		x.expiry.Stop()
+	}
 	if !x.wroteHeader {
 		// The handler wrote nothing: net/http answers 200.
 		x.wroteHeader, x.dec, x.status = true, audit.Allow, http.StatusOK
