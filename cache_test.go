@@ -223,8 +223,8 @@ func TestErrors(t *testing.T) {
 	assert.Equal(t, 400, mcpauth.InvalidRequest("x", nil).Status)
 	assert.Equal(t, 403, mcpauth.AccessDenied("x").Status)
 	assert.Equal(t, 503, mcpauth.UpstreamUnavailable("x", 0, nil).Status)
-	// Unknown errors fail closed as invalid_token.
-	assert.Equal(t, 401, mcpauth.AsError(errors.New("boom")).Status)
+	// Unknown errors fail closed as temporarily_unavailable, without blaming the token.
+	assert.Equal(t, 503, mcpauth.AsError(errors.New("boom")).Status)
 	assert.Nil(t, mcpauth.AsError(nil))
 }
 

@@ -35,14 +35,65 @@ type Error struct {
 	Err error
 }
 
-// Sentinel errors, one per class. Compare with errors.Is.
-var (
-	ErrInvalidToken        = &Error{Code: CodeInvalidToken, Status: http.StatusUnauthorized, Description: "the access token is invalid"}
-	ErrInsufficientScope   = &Error{Code: CodeInsufficientScope, Status: http.StatusForbidden, Description: "the access token lacks a required scope"}
-	ErrInvalidRequest      = &Error{Code: CodeInvalidRequest, Status: http.StatusBadRequest, Description: "the request is malformed"}
-	ErrAccessDenied        = &Error{Code: CodeAccessDenied, Status: http.StatusForbidden, Description: "access to this resource is denied"}
-	ErrUpstreamUnavailable = &Error{Code: CodeTemporarilyUnavailable, Status: http.StatusServiceUnavailable, Description: "the token could not be checked because an upstream service is unavailable"}
+// Sentinel errors, one per class. Compare with errors.Is: errors.Is(err, ErrInvalidToken)
+// holds for every *Error of code invalid_token, wrapped or not.
+//
+// They are constants that carry only their code, so no caller can change what they
+// mean (for every other caller) by assigning to them or to their fields.
+// errors.As(sentinel, &e) and AsError(sentinel) give a fresh *Error of that class with
+// its default status and description, so a verifier may return a sentinel directly.
+const (
+	ErrInvalidToken        sentinel = CodeInvalidToken
+	ErrInsufficientScope   sentinel = CodeInsufficientScope
+	ErrInvalidRequest      sentinel = CodeInvalidRequest
+	ErrAccessDenied        sentinel = CodeAccessDenied
+	ErrUpstreamUnavailable sentinel = CodeTemporarilyUnavailable
 )
+
+// sentinel is the type of the sentinel errors: an OAuth error code. It is unexported and
+// comparable, and its values are constants, so the sentinels cannot be modified.
+type sentinel string
+
+// classes gives the HTTP status and default description of each sentinel's code.
+var classes = map[sentinel]struct {
+	status int
+	desc   string
+}{
+	ErrInvalidToken:        {http.StatusUnauthorized, "the access token is invalid"},
+	ErrInsufficientScope:   {http.StatusForbidden, "the access token lacks a required scope"},
+	ErrInvalidRequest:      {http.StatusBadRequest, "the request is malformed"},
+	ErrAccessDenied:        {http.StatusForbidden, "access to this resource is denied"},
+	ErrUpstreamUnavailable: {http.StatusServiceUnavailable, "the token could not be checked because an upstream service is unavailable"},
+}
+
+// Error returns the code and the default description, as (*Error).Error would.
+func (s sentinel) Error() string { return s.new("", nil).Error() }
+
+// Is reports whether target is an *Error of the same code (errors.Is(ErrX, e)).
+func (s sentinel) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t != nil && t.Code == string(s)
+}
+
+// As sets target, a **Error, to a fresh *Error of the sentinel's class, so that
+// errors.As and AsError map a sentinel (or an error wrapping one) to its status.
+func (s sentinel) As(target any) bool {
+	p, ok := target.(**Error)
+	if ok {
+		*p = s.new("", nil)
+	}
+	return ok
+}
+
+// new returns a new *Error of the sentinel's class: its code, status, the description
+// desc (the class's default when empty) and cause.
+func (s sentinel) new(desc string, cause error) *Error {
+	c := classes[s]
+	if desc == "" {
+		desc = c.desc
+	}
+	return &Error{Code: string(s), Status: c.status, Description: desc, Err: cause}
+}
 
 func (e *Error) Error() string {
 	msg := e.Code
@@ -58,47 +109,51 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is reports whether target is an *Error of the same code, so that errors.Is works
-// against the sentinel values.
+// Is reports whether target is a sentinel (ErrInvalidToken, ...) or an *Error of the
+// same code, so that errors.Is works against the sentinel values.
 func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
-}
-
-func newError(base *Error, desc string, cause error) *Error {
-	if desc == "" {
-		desc = base.Description
+	switch t := target.(type) {
+	case sentinel:
+		return string(t) == e.Code
+	case *Error:
+		return t != nil && t.Code == e.Code
 	}
-	return &Error{Code: base.Code, Status: base.Status, Description: desc, Err: cause}
+	return false
 }
 
 // InvalidToken returns an invalid_token error (HTTP 401) with a client-safe description
 // and an optional cause.
-func InvalidToken(desc string, cause error) *Error { return newError(ErrInvalidToken, desc, cause) }
+func InvalidToken(desc string, cause error) *Error { return ErrInvalidToken.new(desc, cause) }
 
 // InsufficientScope returns an insufficient_scope error (HTTP 403).
-func InsufficientScope(desc string) *Error { return newError(ErrInsufficientScope, desc, nil) }
+func InsufficientScope(desc string) *Error { return ErrInsufficientScope.new(desc, nil) }
 
 // InvalidRequest returns an invalid_request error (HTTP 400).
 func InvalidRequest(desc string, cause error) *Error {
-	return newError(ErrInvalidRequest, desc, cause)
+	return ErrInvalidRequest.new(desc, cause)
 }
 
 // AccessDenied returns an access_denied error (HTTP 403) for a valid token that is not
 // allowed here for a reason other than scope, such as its tenant.
-func AccessDenied(desc string) *Error { return newError(ErrAccessDenied, desc, nil) }
+func AccessDenied(desc string) *Error { return ErrAccessDenied.new(desc, nil) }
 
 // UpstreamUnavailable returns an error (HTTP 503) saying the token could not be checked
 // because an upstream (a JWKS endpoint, an identity provider's API) is unavailable.
 // A valid token must never be reported as invalid for that reason.
 func UpstreamUnavailable(desc string, retryAfter time.Duration, cause error) *Error {
-	e := newError(ErrUpstreamUnavailable, desc, cause)
+	e := ErrUpstreamUnavailable.new(desc, cause)
 	e.RetryAfter = retryAfter
 	return e
 }
 
-// AsError converts any error into an *Error. An error that is not an *Error (nor wraps
-// one) becomes invalid_token, so unknown failures fail closed.
+// descUnknownFailure describes an error AsError does not know.
+const descUnknownFailure = "the access token could not be checked; try again later"
+
+// AsError converts any error into an *Error: the *Error err is or wraps, or a fresh one
+// for a sentinel err is or wraps. Any other error (a bug, or a failure of a verifier
+// that does not return *Error values) becomes temporarily_unavailable (HTTP 503) with
+// err as its cause: the request fails closed, without blaming the token, and the
+// failure is not remembered by a negative cache as a rejected token.
 func AsError(err error) *Error {
 	if err == nil {
 		return nil
@@ -107,5 +162,5 @@ func AsError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
-	return InvalidToken("", err)
+	return UpstreamUnavailable(descUnknownFailure, 0, err)
 }
