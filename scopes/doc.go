@@ -1,10 +1,10 @@
 // Package scopes describes what scopes an operation needs and checks a token's granted
 // scopes against it.
 //
-// A [Requirement] is an all-of set plus an optional any-of set. [Requirement.Missing]
-// says exactly what is missing, and [Requirement.StepUp] gives the scope list a client
-// should request to be allowed (RFC 6750 §3.1 "scope" attribute, MCP step-up
-// authorization).
+// A [Requirement] is an all-of set plus any number of any-of groups, each of which must
+// be met; [Requirement.And] joins two requirements exactly. [Requirement.Missing] says
+// exactly what is missing, and [Requirement.StepUp] gives the scope list a client should
+// request to be allowed (RFC 6750 §3.1 "scope" attribute, MCP step-up authorization).
 //
 // Tools, prompts and resources are annotated where they are declared:
 //

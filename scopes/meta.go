@@ -5,7 +5,9 @@ import (
 )
 
 // MetaKey is the _meta key under which a tool's, prompt's or resource's requirement is
-// stored. Its value serializes as {"allOf": [...], "anyOf": [...]}.
+// stored. Its value serializes as {"allOf": [...], "anyOf": [...]}, with
+// "alsoAnyOf": [[...], ...] added when the requirement has more than one any-of group
+// (see Requirement).
 const MetaKey = "mcpauth/scopes"
 
 // Required annotates a tool with scopes that must all be granted to call it.
@@ -47,8 +49,9 @@ func annotate(meta *mcp.Meta, r Requirement) *mcp.Meta {
 }
 
 // FromMeta reads a requirement stored under MetaKey. It understands both the typed value
-// the annotations store and the JSON form ({"allOf": [...], "anyOf": [...]}) a tool
-// decoded from the wire carries. ok is false when there is no annotation.
+// the annotations store and the JSON form ({"allOf": [...], "anyOf": [...]}, plus
+// "alsoAnyOf": [[...], ...] for further any-of groups) a tool decoded from the wire
+// carries. ok is false when there is no annotation.
 func FromMeta(meta *mcp.Meta) (r Requirement, ok bool) {
 	if meta == nil || meta.AdditionalFields == nil {
 		return Requirement{}, false
@@ -61,7 +64,7 @@ func FromMeta(meta *mcp.Meta) (r Requirement, ok bool) {
 			return *v, true
 		}
 	case map[string]any:
-		return Requirement{AllOf: stringList(v["allOf"]), AnyOf: stringList(v["anyOf"])}, true
+		return Requirement{AllOf: stringList(v["allOf"]), AnyOf: stringList(v["anyOf"]), AlsoAnyOf: groupList(v["alsoAnyOf"])}, true
 	case []string:
 		return All(v...), true
 	case []any:
@@ -86,6 +89,28 @@ func stringList(v any) []string {
 		return clean([]string{v})
 	}
 	return nil
+}
+
+// groupList reads a list of any-of groups (each a list of scopes); empty groups are
+// left out.
+func groupList(v any) [][]string {
+	var out [][]string
+	add := func(g []string) {
+		if len(g) > 0 {
+			out = append(out, g)
+		}
+	}
+	switch v := v.(type) {
+	case [][]string:
+		for _, g := range v {
+			add(clean(g))
+		}
+	case []any:
+		for _, g := range v {
+			add(stringList(g))
+		}
+	}
+	return out
 }
 
 // ForTool returns the requirement annotated on t (the zero Requirement when none).

@@ -5,11 +5,24 @@ import (
 	"strings"
 )
 
-// Requirement is what an operation needs: every scope in AllOf and, when AnyOf is not
-// empty, at least one scope of AnyOf. The zero Requirement needs nothing.
+// Requirement is what an operation needs: every scope in AllOf and, for each any-of
+// group, at least one scope of that group. AnyOf is the first any-of group and AlsoAnyOf
+// holds the further ones, so a requirement is a conjunction of disjunctions:
+//
+//	AllOf{a, b} + AnyOf{c, d} + AlsoAnyOf{{e, f}}  means  a AND b AND (c OR d) AND (e OR f)
+//
+// Empty groups need nothing. The zero Requirement needs nothing. The first scope of each
+// group is its preferred scope, the one a client is asked for on step-up.
+//
+// A requirement serializes as {"allOf": [...], "anyOf": [...]}, plus
+// "alsoAnyOf": [[...], ...] only when there is more than one any-of group.
 type Requirement struct {
 	AllOf []string `json:"allOf,omitempty"`
 	AnyOf []string `json:"anyOf,omitempty"`
+	// AlsoAnyOf lists further any-of groups, each of which must be met as well (at least
+	// one scope of every group). Requirement.And fills it when it joins two requirements
+	// that both have an any-of group.
+	AlsoAnyOf [][]string `json:"alsoAnyOf,omitempty"`
 }
 
 // All returns a requirement for every one of the given scopes.
@@ -31,26 +44,78 @@ func clean(s []string) []string {
 	return out
 }
 
-// IsZero reports whether r needs nothing.
-func (r Requirement) IsZero() bool { return len(r.AllOf) == 0 && len(r.AnyOf) == 0 }
-
-// And returns a requirement that needs both r and o. When both have an any-of set, the
-// result keeps r's any-of set and adds o's preferred (first) scope to the all-of set, so
-// that the result never needs less than either side.
-func (r Requirement) And(o Requirement) Requirement {
-	out := Requirement{AllOf: clean(append(slices.Clone(r.AllOf), o.AllOf...))}
-	switch {
-	case len(r.AnyOf) == 0:
-		out.AnyOf = slices.Clone(o.AnyOf)
-	case len(o.AnyOf) == 0:
-		out.AnyOf = slices.Clone(r.AnyOf)
-	default:
-		out.AnyOf = slices.Clone(r.AnyOf)
-		if !slices.Contains(out.AllOf, o.AnyOf[0]) {
-			out.AllOf = append(out.AllOf, o.AnyOf[0])
+// groups returns the non-empty any-of groups of r, AnyOf first.
+func (r Requirement) groups() [][]string {
+	var out [][]string
+	if len(r.AnyOf) > 0 {
+		out = append(out, r.AnyOf)
+	}
+	for _, g := range r.AlsoAnyOf {
+		if len(g) > 0 {
+			out = append(out, g)
 		}
 	}
 	return out
+}
+
+// withGroups returns r's all-of set with the given any-of groups: the first becomes
+// AnyOf, the others AlsoAnyOf.
+func withGroups(allOf []string, groups [][]string) Requirement {
+	r := Requirement{AllOf: allOf}
+	if len(groups) > 0 {
+		r.AnyOf = groups[0]
+	}
+	if len(groups) > 1 {
+		r.AlsoAnyOf = groups[1:]
+	}
+	return r
+}
+
+// IsZero reports whether r needs nothing.
+func (r Requirement) IsZero() bool { return len(r.AllOf) == 0 && len(r.groups()) == 0 }
+
+// And returns a requirement that needs both r and o, exactly: the union of the all-of
+// sets, and every any-of group of either side (a group that an all-of scope already
+// meets, or that contains another group, is implied and left out; so are duplicates).
+func (r Requirement) And(o Requirement) Requirement {
+	allOf := clean(append(slices.Clone(r.AllOf), o.AllOf...))
+	var cand [][]string
+	for _, g := range append(r.groups(), o.groups()...) {
+		if met(g, allOf) {
+			continue // implied by the all-of set
+		}
+		cand = append(cand, slices.Clone(g))
+	}
+	var groups [][]string
+	for i, g := range cand {
+		implied := false
+		for j, h := range cand {
+			// g is implied by a group h it contains: strictly, or equal and earlier.
+			if i != j && subset(h, g) && (len(h) < len(g) || j < i) {
+				implied = true
+				break
+			}
+		}
+		if !implied {
+			groups = append(groups, g)
+		}
+	}
+	return withGroups(allOf, groups)
+}
+
+// subset reports whether every scope of a is in b.
+func subset(a, b []string) bool {
+	for _, s := range a {
+		if !slices.Contains(b, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// met reports whether granted holds at least one scope of g.
+func met(g, granted []string) bool {
+	return slices.ContainsFunc(g, func(s string) bool { return slices.Contains(granted, s) })
 }
 
 // Satisfied reports whether the granted scopes meet r.
@@ -60,63 +125,81 @@ func (r Requirement) Satisfied(granted []string) bool {
 			return false
 		}
 	}
-	return len(r.AnyOf) == 0 || slices.ContainsFunc(r.AnyOf, func(s string) bool { return slices.Contains(granted, s) })
+	for _, g := range r.groups() {
+		if !met(g, granted) {
+			return false
+		}
+	}
+	return true
 }
 
 // Missing is what a set of granted scopes lacks to meet a Requirement.
 type Missing struct {
 	// AllOf lists the required scopes that were not granted.
 	AllOf []string
-	// AnyOf lists the alternatives when none of them was granted; it is empty when the
-	// any-of part is met.
+	// AnyOf lists the alternatives of the first any-of group none of whose scopes was
+	// granted; it is empty when every any-of group is met.
 	AnyOf []string
+	// AlsoAnyOf lists the alternatives of every further unmet any-of group.
+	AlsoAnyOf [][]string
 }
 
 // IsZero reports whether nothing is missing.
-func (m Missing) IsZero() bool { return len(m.AllOf) == 0 && len(m.AnyOf) == 0 }
+func (m Missing) IsZero() bool { return Requirement(m).IsZero() }
 
-// String describes what is missing, for error messages: "notes:write" or
-// "notes:write and one of a, b".
+// String describes what is missing, for error messages: "notes:write",
+// "notes:write and one of a, b" or "one of a, b and one of c, d".
 func (m Missing) String() string {
 	var parts []string
 	if len(m.AllOf) > 0 {
 		parts = append(parts, strings.Join(m.AllOf, " "))
 	}
-	if len(m.AnyOf) > 0 {
-		parts = append(parts, "one of "+strings.Join(m.AnyOf, ", "))
+	for _, g := range Requirement(m).groups() {
+		parts = append(parts, "one of "+strings.Join(g, ", "))
 	}
 	return strings.Join(parts, " and ")
 }
 
-// Missing returns exactly what granted lacks to meet r.
+// Missing returns exactly what granted lacks to meet r: the all-of scopes not granted
+// and every any-of group none of whose scopes was granted.
 func (r Requirement) Missing(granted []string) Missing {
-	var m Missing
+	var allOf []string
 	for _, s := range r.AllOf {
 		if !slices.Contains(granted, s) {
-			m.AllOf = append(m.AllOf, s)
+			allOf = append(allOf, s)
 		}
 	}
-	if len(r.AnyOf) > 0 && !slices.ContainsFunc(r.AnyOf, func(s string) bool { return slices.Contains(granted, s) }) {
-		m.AnyOf = slices.Clone(r.AnyOf)
+	var unmet [][]string
+	for _, g := range r.groups() {
+		if !met(g, granted) {
+			unmet = append(unmet, slices.Clone(g))
+		}
 	}
-	return m
+	return Missing(withGroups(allOf, unmet))
 }
 
-// Scopes lists every scope r mentions, all-of first.
+// Scopes lists every scope r mentions, all-of first, then each any-of group in order.
 func (r Requirement) Scopes() []string {
-	return clean(append(slices.Clone(r.AllOf), r.AnyOf...))
+	out := slices.Clone(r.AllOf)
+	for _, g := range r.groups() {
+		out = append(out, g...)
+	}
+	return clean(out)
 }
 
 // StepUp returns the scopes a client should request to be allowed: the scopes it already
-// holds, then every missing all-of scope, then the preferred (first) any-of scope when none
-// of the any-of set is held. Keeping the granted scopes avoids a re-authorization that
-// loses what the client had (MCP step-up authorization).
+// holds, then every missing all-of scope, then, for each any-of group none of whose
+// scopes is held, its preferred (first) scope, unless a scope already in the list meets
+// that group. Keeping the granted scopes avoids a re-authorization that loses what the
+// client had (MCP step-up authorization).
 func (r Requirement) StepUp(granted []string) []string {
 	out := clean(granted)
 	m := r.Missing(granted)
 	out = append(out, m.AllOf...)
-	if len(m.AnyOf) > 0 {
-		out = append(out, m.AnyOf[0])
+	for _, g := range Requirement(m).groups() {
+		if !met(g, out) {
+			out = append(out, g[0])
+		}
 	}
 	return out
 }
