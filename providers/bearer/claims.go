@@ -28,8 +28,9 @@ type Claims struct {
 	extra     map[string]any
 }
 
-// NewClaims returns claims for subject, issued now, expiring in one hour, with a random
-// 128-bit hex "jti".
+// NewClaims returns claims for subject ("sub"), issued now, expiring in one hour, with a
+// random 128-bit hex "jti". An empty subject renders no "sub" claim; DevIssuer.Sign
+// refuses such claims.
 func NewClaims(subject string) *Claims {
 	var id [16]byte
 	_, _ = rand.Read(id[:])

@@ -87,6 +87,12 @@ type Config struct {
 	Leeway time.Duration
 	// ExpirationOptional accepts tokens without an "exp" claim. By default exp is required.
 	ExpirationOptional bool
+	// AllowMissingSubject accepts tokens without a "sub" claim (or with an empty one);
+	// their AccessToken.Subject is then "". By default such tokens are refused
+	// (invalid_token), because every sub-less token would otherwise be the same caller
+	// for whatever keys on the subject (sessions, per-user data, audit). Set it only when
+	// nothing downstream relies on the subject.
+	AllowMissingSubject bool
 
 	// ScopeClaims are extra claim names read as scopes, besides "scope" (a
 	// space-delimited string) and "scp" (an array of strings or a space-delimited
@@ -136,6 +142,7 @@ type settings struct {
 	skipAud     bool
 	leeway      time.Duration
 	expOptional bool
+	allowNoSub  bool
 	scopeClaims []string
 	rolesClaim  string
 	roleScopes  scopes.RoleMap
@@ -184,6 +191,7 @@ func (c Config) prepare(requireAudience bool) (*settings, error) {
 		skipAud:        c.SkipAudienceCheck,
 		leeway:         c.Leeway,
 		expOptional:    c.ExpirationOptional,
+		allowNoSub:     c.AllowMissingSubject,
 		rolesClaim:     c.RolesClaim,
 		roleScopes:     c.RoleScopes,
 		tenantClaim:    c.TenantClaim,
@@ -437,6 +445,7 @@ func (c Config) fields() config.Fields {
 	f.List("Algorithms", c.Algorithms)
 	f.Duration("Leeway", c.Leeway)
 	f.Bool("ExpirationOptional", c.ExpirationOptional)
+	f.Bool("AllowMissingSubject", c.AllowMissingSubject)
 	f.List("ScopeClaims", c.ScopeClaims)
 	f.Quote("RolesClaim", c.RolesClaim)
 	f.Map("RoleScopes", c.RoleScopes)

@@ -92,12 +92,18 @@ func (d *DevIssuer) SetScopesSupported(scopes ...string) {
 }
 
 // Sign signs c with RS256 and the current key; the header carries the key's kid and
-// typ "at+jwt". When c has no issuer, "iss" is set to Issuer().
+// typ "at+jwt". When c has no issuer, "iss" is set to Issuer(). Claims without a subject
+// (NewClaims("") with no "sub" set by AddClaim) are refused: a Verifier refuses tokens
+// without "sub" unless Config.AllowMissingSubject is set. A test that needs such a token
+// on purpose sets the claim explicitly, for example AddClaim("sub", "").
 func (d *DevIssuer) Sign(c *Claims) (string, error) {
 	if c == nil {
 		return "", errors.New("bearer: DevIssuer.Sign: claims are nil")
 	}
 	m := c.Map()
+	if _, ok := m["sub"]; !ok {
+		return "", errors.New(`bearer: DevIssuer.Sign: the claims have no subject: pass the user or client the token is for to NewClaims (tokens without "sub" are refused by default)`)
+	}
 	if _, ok := m["iss"]; !ok {
 		m["iss"] = d.issuer
 	}
@@ -115,8 +121,11 @@ func (d *DevIssuer) Sign(c *Claims) (string, error) {
 }
 
 // Mint signs a token for subject with the given audience (none when empty) and scopes,
-// expiring in one hour.
+// expiring in one hour. The subject must not be empty.
 func (d *DevIssuer) Mint(subject string, audience string, scopes ...string) (string, error) {
+	if subject == "" {
+		return "", errors.New(`bearer: DevIssuer.Mint: the subject is empty: pass the user or client the token is for (tokens without "sub" are refused by default)`)
+	}
 	c := NewClaims(subject).AddScopes(scopes...)
 	if audience != "" {
 		c.WithAudience(audience)

@@ -214,3 +214,25 @@ func TestNewDevIssuerErrors(t *testing.T) {
 		require.ErrorContains(t, err, "NewDevIssuer", u)
 	}
 }
+
+func TestDevIssuerAlwaysSetsSubject(t *testing.T) {
+	d, err := NewDevIssuer("https://dev.example")
+	require.NoError(t, err)
+	_, err = d.Mint("", "https://aud", "a")
+	require.ErrorContains(t, err, "bearer: DevIssuer.Mint: the subject is empty")
+	_, err = d.Sign(NewClaims("").WithAudience("https://aud"))
+	require.ErrorContains(t, err, "bearer: DevIssuer.Sign: the claims have no subject")
+
+	// An explicit "sub" claim, even an empty one, is signed as given (for tests).
+	tok, err := d.Sign(NewClaims("").AddClaim("sub", ""))
+	require.NoError(t, err)
+	var payload map[string]any
+	require.NoError(t, json.Unmarshal(mustDecode(t, strings.Split(tok, ".")[1]), &payload))
+	require.Equal(t, "", payload["sub"])
+
+	tok, err = d.Mint("carol", "")
+	require.NoError(t, err)
+	payload = nil
+	require.NoError(t, json.Unmarshal(mustDecode(t, strings.Split(tok, ".")[1]), &payload))
+	require.Equal(t, "carol", payload["sub"])
+}

@@ -35,8 +35,9 @@
 // refused, and "typ", when present, must be JWT, at+jwt or application/at+jwt. "iss" must
 // be one of Config.Issuers and "aud" must contain one of Config.Audience. "exp" is
 // required (unless Config.ExpirationOptional) and, with "nbf" and "iat", checked against
-// Config.Now with Config.Leeway. Tokens larger than Config.MaxTokenSize are refused
-// before any decoding. Claims the Verifier reads must have the right type: a scope claim
+// Config.Now with Config.Leeway. "sub" is required and must not be empty (unless
+// Config.AllowMissingSubject), so that two clients without a subject are never the same
+// caller. Tokens larger than Config.MaxTokenSize are refused before any decoding. Claims the Verifier reads must have the right type: a scope claim
 // that is a number, say, fails the token rather than being ignored.
 //
 // Every failure is an *mcpauth.Error of class invalid_token (errors.Is(err,

@@ -287,6 +287,9 @@ func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.Acce
 
 var errNoKey = errors.New("no key")
 
+// descNoSubject refuses a token without "sub" (unless Config.AllowMissingSubject).
+const descNoSubject = "the token has no subject (sub)"
+
 const descAlphabet = "malformed token: it contains characters outside the base64url alphabet"
 
 // badSegment describes a segment that is not base64url.
@@ -363,6 +366,9 @@ func (v *Verifier) accessToken(claims map[string]any) (*mcpauth.AccessToken, err
 
 	if tok.Subject, _, err = stringClaim(claims, "sub"); err != nil {
 		return nil, err
+	}
+	if tok.Subject == "" && !s.allowNoSub {
+		return nil, mcpauth.InvalidToken(descNoSubject, nil)
 	}
 	if tok.ID, _, err = stringClaim(claims, "jti"); err != nil {
 		return nil, err

@@ -345,3 +345,44 @@ func TestEdDSAPublicKey(t *testing.T) {
 	_, err = v.VerifyToken(context.Background(), signRaw(t, jwt.SigningMethodEdDSA, priv, nil, payload))
 	require.NoError(t, err)
 }
+
+func TestMissingSubjectIsRefusedByDefault(t *testing.T) {
+	clock := newTestClock()
+	is := newIssuerServer(t)
+	ctx := context.Background()
+	exp := clock.Now().Add(time.Minute).Unix()
+	// Two clients whose tokens carry no subject: refused, so they are never one caller.
+	noSub := []string{
+		devSign(t, is.iss, jwt.SigningMethodRS256, nil, map[string]any{"iss": is.iss.Issuer(), "aud": testAudience, "exp": exp, "client_id": "client-a"}),
+		devSign(t, is.iss, jwt.SigningMethodRS256, nil, map[string]any{"iss": is.iss.Issuer(), "aud": testAudience, "exp": exp, "client_id": "client-b"}),
+		mustSign(t, is.iss, NewClaims("").AddClaim("sub", "").IssuedAt(clock.Now()).WithAudience(testAudience)),
+	}
+
+	v := newVerifierT(t, is.config(clock))
+	for _, token := range noSub {
+		tok, err := v.VerifyToken(ctx, token)
+		require.Nil(t, tok)
+		var e *mcpauth.Error
+		require.True(t, errors.As(err, &e), "%v", err)
+		require.Equal(t, mcpauth.Error{Code: "invalid_token", Status: 401, Description: "the token has no subject (sub)"}, *e)
+		require.ErrorIs(t, err, mcpauth.ErrInvalidToken)
+	}
+
+	t.Run("AllowMissingSubject", func(t *testing.T) {
+		cfg := is.config(clock)
+		cfg.AllowMissingSubject = true
+		require.Contains(t, cfg.String(), "AllowMissingSubject:true")
+		v := newVerifierT(t, cfg)
+		for i, token := range noSub {
+			tok, err := v.VerifyToken(ctx, token)
+			require.NoError(t, err, i)
+			require.Empty(t, tok.Subject)
+		}
+		tok, err := v.VerifyToken(ctx, noSub[1])
+		require.NoError(t, err)
+		require.Equal(t, "client-b", tok.ClientID)
+		// A subject of the wrong type is still refused.
+		_, err = v.VerifyToken(ctx, mustSign(t, is.iss, claimsAt(clock).AddClaim("sub", 7)))
+		requireInvalid(t, err, "sub claim must be a string")
+	})
+}

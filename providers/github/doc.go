@@ -38,8 +38,9 @@
 //   - AllowedUsers: its login is listed (case-insensitive).
 //   - AllowedOrgs: it is an active member of at least one listed organization, as
 //     answered by GET /user/memberships/orgs/{org} with the user's own token (state
-//     "active"; a pending invitation does not count; 404 or a 403 without rate-limit
-//     signals means "not a member").
+//     "active"; a pending invitation does not count; 404, or a 403 without rate-limit
+//     signals that carries GitHub's JSON error document, means "not a member"; any
+//     other 403, such as an HTML page from an edge, is an upstream failure).
 //   - AllowedTeams ("org/team-slug"): it is an active member of at least one listed
 //     team, per GET /orgs/{org}/teams/{team_slug}/memberships/{username}.
 //
@@ -95,14 +96,15 @@
 // Every failure is an *mcpauth.Error:
 //
 //   - invalid_token (401): the token is not in a GitHub format; GitHub answers 401 (bad
-//     credentials, revoked, expired); GitHub answers 403 to GET /user without any
-//     rate-limit signal (the token does not act as a user or may not read the profile —
-//     asking again would not help); the OAuth app is not in AllowedClientIDs.
+//     credentials, revoked, expired); the OAuth app is not in AllowedClientIDs.
 //   - access_denied (403): a valid user refused by AllowedUsers, AllowedOrgs or
 //     AllowedTeams.
 //   - temporarily_unavailable (503): GitHub rate-limits (403 or 429 with
-//     X-RateLimit-Remaining: 0, a Retry-After header, or a secondary-rate-limit message),
-//     fails (5xx, any unexpected status such as a 404 from a wrong APIBaseURL), times out
+//     X-RateLimit-Remaining: 0, a Retry-After header, or a secondary-rate-limit or
+//     abuse-detection message), answers GET /user with any other 403 (GitHub answers 401
+//     for tokens it refuses, so a 403 there — an edge's error page, a policy block — is
+//     not a verdict on the token), fails (5xx, any unexpected status such as a 404 from a
+//     wrong APIBaseURL or a membership 403 without GitHub's JSON error), times out
 //     (Config.HTTPTimeout, 5s by default), cannot be reached, redirects off the API host,
 //     or answers a document that cannot be read. RetryAfter follows GitHub's rules:
 //     Retry-After when present, else the time until X-RateLimit-Reset (read with

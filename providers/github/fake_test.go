@@ -93,6 +93,9 @@ const (
 	modeHang                     // never answer: wait until the client gives up
 	modeForbidden                // 403 without rate-limit signals
 	modeHTMLNotFound             // 404 HTML, as a non-API host would answer
+	modeForbiddenHTML            // 403 HTML page from an edge or proxy, no rate-limit headers
+	modeForbiddenEmpty           // 403 with an empty body and no headers at all
+	modeAbuseNoHint              // 403 JSON of GitHub's older abuse detection, no headers
 )
 
 type fakeFailure struct {
@@ -448,6 +451,15 @@ func (f *fakeGitHub) failWith(w http.ResponseWriter, r *http.Request, fail fakeF
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = fmt.Fprint(w, "<!DOCTYPE html><html><body>Page not found</body></html>\n")
+	case modeForbiddenHTML:
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = fmt.Fprint(w, "<!DOCTYPE html><html><head><title>403 Forbidden</title></head><body><h1>Access denied</h1><p>Request blocked by the edge.</p></body></html>\n")
+	case modeForbiddenEmpty:
+		w.WriteHeader(http.StatusForbidden)
+	case modeAbuseNoHint:
+		f.writeError(w, http.StatusForbidden, "You have triggered an abuse detection mechanism. Please wait a few minutes before you try again.",
+			"https://docs.github.com/rest/overview/resources-in-the-rest-api#abuse-rate-limits")
 	default:
 		return false
 	}

@@ -93,13 +93,15 @@ func (w *world) verifier(t testing.TB, edit func(c *Config)) *Verifier {
 }
 
 // requireErr asserts the error's class, HTTP status, description and Retry-After.
-func requireErr(t testing.TB, err error, class *mcpauth.Error, desc string, retryAfter time.Duration) *mcpauth.Error {
+func requireErr(t testing.TB, err error, class error, desc string, retryAfter time.Duration) *mcpauth.Error {
 	t.Helper()
 	require.Error(t, err)
-	require.True(t, errors.Is(err, class), "error %v is not %s", err, class.Code)
+	want := mcpauth.AsError(class)
+	require.True(t, errors.Is(err, class), "error %v is not %s", err, want.Code)
 	var e *mcpauth.Error
 	require.True(t, errors.As(err, &e))
-	require.Equal(t, class.Status, e.Status)
+	require.Equal(t, want.Code, e.Code)
+	require.Equal(t, want.Status, e.Status)
 	require.Equal(t, desc, e.Description)
 	require.Equal(t, retryAfter, e.RetryAfter, "RetryAfter")
 	return e

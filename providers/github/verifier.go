@@ -75,10 +75,11 @@ func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.Acce
 		if e := resp.rateLimited(s.now()); e != nil {
 			return nil, e
 		}
-		// A 403 without rate-limit signals: GitHub knows the token but will not show its
-		// user (for example a token acting as an app rather than a user, or one whose
-		// permissions exclude the profile). Asking again will not change the answer.
-		return nil, mcpauth.InvalidToken("GitHub refused to show the token's user: the token does not act as a user or lacks permission to read the profile", resp.failure("GET /user"))
+		// A 403 without rate-limit signals. GitHub answers 401 for tokens it does not
+		// accept, so this is not a verdict on the token: an edge or proxy error page, abuse
+		// detection without its headers, a policy block. It is an upstream failure, never
+		// a refusal a negative cache would remember.
+		return nil, mcpauth.UpstreamUnavailable(descUserForbidden, 0, resp.failure("GET /user"))
 	default:
 		return nil, resp.unexpected("GET /user")
 	}
@@ -165,6 +166,9 @@ func orNonNil(v []string) []string {
 	return v
 }
 
+// descUserForbidden describes a 403 on GET /user that is not a rate limit.
+const descUserForbidden = "GitHub refused to check the token (HTTP 403 without a rate-limit signal); try again later"
+
 // ---- memberships ----
 
 type membership struct {
@@ -227,9 +231,10 @@ func (v *Verifier) memberships(ctx context.Context, token, login string) (member
 }
 
 // membership reads one organization or team membership. 404 (not a member, or the org
-// or team is not visible to the token) and a 403 without rate-limit signals (the token
-// may not read memberships, or the org restricts this OAuth app) both mean "not a
-// member": GitHub did not confirm the membership.
+// or team is not visible to the token) and a 403 without rate-limit signals that carries
+// GitHub's JSON error document (the token may not read memberships, or the org restricts
+// this OAuth app) both mean "not a member": GitHub did not confirm the membership. Any
+// other 403 (an HTML or empty body from an edge or proxy) is an upstream failure.
 func (v *Verifier) membership(ctx context.Context, token, path string) membership {
 	resp, err := v.get(ctx, token, path)
 	if err != nil {
@@ -256,7 +261,7 @@ func (v *Verifier) membership(ctx context.Context, token, path string) membershi
 		if e := resp.rateLimited(v.s.now()); e != nil {
 			return membership{err: e}
 		}
-		if resp.status == http.StatusForbidden {
+		if resp.status == http.StatusForbidden && resp.message() != "" {
 			return membership{forbidden: true}
 		}
 	}
@@ -381,13 +386,23 @@ func transportError(err error) error {
 	return mcpauth.UpstreamUnavailable("GitHub could not be reached", 0, err)
 }
 
-// message returns GitHub's error message ({"message": ..., "documentation_url": ...}).
+// message returns GitHub's error message ({"message": ..., "documentation_url": ...}),
+// "" when the body is not such a JSON document (an HTML page from an edge, say).
 func (r *apiResponse) message() string {
 	var e struct {
 		Message string `json:"message"`
 	}
 	_ = json.Unmarshal(r.body, &e)
-	return e.Message
+	return strings.TrimSpace(e.Message)
+}
+
+// documentation returns the documentation_url of GitHub's error document, if any.
+func (r *apiResponse) documentation() string {
+	var e struct {
+		URL string `json:"documentation_url"`
+	}
+	_ = json.Unmarshal(r.body, &e)
+	return e.URL
 }
 
 // failure describes the answer for the error's cause (never shown to clients).
@@ -416,9 +431,13 @@ func (r *apiResponse) unexpected(call string) error {
 // rateLimited returns a temporarily_unavailable error when a 403 or 429 answer is one of
 // GitHub's rate limits, nil otherwise. GitHub's rules: wait Retry-After seconds when the
 // header is present; else, when X-RateLimit-Remaining is 0, wait until X-RateLimit-Reset
-// (epoch seconds); else, for a secondary rate limit, wait at least one minute.
+// (epoch seconds); else, for a secondary rate limit (its message or documentation link
+// says "rate limit", or "abuse" as GitHub's older abuse-detection answers did), wait at
+// least one minute.
 func (r *apiResponse) rateLimited(now time.Time) error {
-	secondary := strings.Contains(strings.ToLower(r.message()), "rate limit")
+	msg, docs := strings.ToLower(r.message()), strings.ToLower(r.documentation())
+	secondary := strings.Contains(msg, "rate limit") || strings.Contains(msg, "abuse") ||
+		strings.Contains(docs, "rate-limit") || strings.Contains(docs, "abuse")
 	remaining := strings.TrimSpace(r.header.Get("X-Ratelimit-Remaining"))
 	hasRetry := r.header.Get("Retry-After") != ""
 	if r.status != http.StatusTooManyRequests && !hasRetry && remaining != "0" && !secondary {

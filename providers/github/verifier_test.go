@@ -226,7 +226,7 @@ func TestUpstreamFailuresOnUser(t *testing.T) {
 		mode       fakeMode
 		retryAfter string
 		resetIn    time.Duration
-		class      *mcpauth.Error
+		class      error
 		desc       string
 		wait       time.Duration
 	}{
@@ -244,8 +244,9 @@ func TestUpstreamFailuresOnUser(t *testing.T) {
 		{"malformed JSON", modeMalformed, "", 0, unavailable, "GitHub answered with an unexpected user document", 0},
 		{"JSON of the wrong shape", modeWrongShape, "", 0, unavailable, "GitHub answered with an unexpected user document", 0},
 		{"HTML 404 (API URL wrong)", modeHTMLNotFound, "", 0, unavailable, "GitHub answered with an unexpected status", 0},
-		{"403 without rate-limit signals", modeForbidden, "", 0, mcpauth.ErrInvalidToken,
-			"GitHub refused to show the token's user: the token does not act as a user or lacks permission to read the profile", 0},
+		{"403 without rate-limit signals", modeForbidden, "", 0, unavailable, descUserForbidden, 0},
+		{"403 HTML from an edge", modeForbiddenHTML, "", 0, unavailable, descUserForbidden, 0},
+		{"403 abuse detection without headers", modeAbuseNoHint, "", 0, unavailable, rateDesc, time.Minute},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -463,4 +464,64 @@ func TestOrgRestrictsOAuthApp(t *testing.T) {
 	_, err := verify(t, v, w.alice)
 	requireErr(t, err, mcpauth.ErrAccessDenied,
 		`GitHub user "octocat" is not an active member of an organization allowed here (GitHub refused to show memberships: the organization may restrict this OAuth app's access)`, 0)
+}
+
+// A 403 that is neither a rate limit nor a GitHub verdict on the token (GitHub answers
+// 401 for tokens it does not accept) is an upstream failure: exactly 503
+// temporarily_unavailable, and never remembered by the negative cache.
+func TestForbiddenWithoutRateLimitIsUnavailable(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		mode fakeMode
+		desc string
+		wait time.Duration
+	}{
+		{"JSON error", modeForbidden, descUserForbidden, 0},
+		{"HTML edge page", modeForbiddenHTML, descUserForbidden, 0},
+		{"empty body", modeForbiddenEmpty, descUserForbidden, 0},
+		{"abuse detection without headers", modeAbuseNoHint, "GitHub's API rate limit was reached; try again later", time.Minute},
+	} {
+		t.Run("GET /user: "+mode.name, func(t *testing.T) {
+			w := newWorld(t)
+			c := w.cached(t, nil)
+			w.gh.setFailure(mode.mode, "/user", 3)
+			for range 3 {
+				_, err := verify(t, c, w.alice)
+				e := requireErr(t, err, mcpauth.ErrUpstreamUnavailable, mode.desc, mode.wait)
+				require.Equal(t, http.StatusServiceUnavailable, e.Status)
+				require.Equal(t, "temporarily_unavailable", e.Code)
+				require.NotErrorIs(t, err, mcpauth.ErrInvalidToken)
+				require.NotErrorIs(t, err, mcpauth.ErrAccessDenied)
+			}
+			require.EqualValues(t, 3, w.gh.userCalls.Load(), "every failure asked GitHub again: none was cached")
+			require.EqualValues(t, 0, c.Stats().Hits)
+			// Once GitHub answers normally, the same token is accepted.
+			mustVerify(t, c, w.alice)
+		})
+	}
+	for _, mode := range []struct {
+		name string
+		mode fakeMode
+		desc string
+		wait time.Duration
+	}{
+		{"HTML edge page", modeForbiddenHTML, "GitHub answered with an unexpected status", 0},
+		{"empty body", modeForbiddenEmpty, "GitHub answered with an unexpected status", 0},
+		{"abuse detection without headers", modeAbuseNoHint, "GitHub's API rate limit was reached; try again later", time.Minute},
+	} {
+		t.Run("membership check: "+mode.name, func(t *testing.T) {
+			w := newWorld(t)
+			c := w.cached(t, func(c *Config) { c.AllowedOrgs = []string{"acme"} })
+			w.gh.setFailure(mode.mode, "/user/memberships/orgs/acme", 2)
+			for range 2 {
+				_, err := verify(t, c, w.alice)
+				e := requireErr(t, err, mcpauth.ErrUpstreamUnavailable, mode.desc, mode.wait)
+				require.Equal(t, http.StatusServiceUnavailable, e.Status)
+				require.Equal(t, "temporarily_unavailable", e.Code)
+			}
+			require.EqualValues(t, 2, w.gh.orgCalls.Load(), "never remembered as a refusal")
+			tok := mustVerify(t, c, w.alice)
+			require.Equal(t, []string{"acme"}, tok.Claims["github_orgs"])
+		})
+	}
 }

@@ -56,6 +56,9 @@ func New(cfg Config) (*Verifier, error) {
 		Leeway:       s.leeway,
 		Now:          s.now,
 		ProviderName: ProviderName,
+		// verifyIDToken refuses an ID token without "sub" itself, with a description
+		// that names Google.
+		AllowMissingSubject: true,
 	}
 	if err := idCfg.Validate(); err != nil {
 		return nil, fmt.Errorf("google: the ID-token verifier configuration is invalid: %w", err)

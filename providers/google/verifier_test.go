@@ -24,13 +24,14 @@ func newVerifierT(t testing.TB, cfg Config) *Verifier {
 }
 
 // requireErr asserts the class, HTTP status and description of a verification error.
-func requireErr(t testing.TB, err error, class *mcpauth.Error, wantDesc string) *mcpauth.Error {
+func requireErr(t testing.TB, err error, class error, wantDesc string) *mcpauth.Error {
 	t.Helper()
 	require.Error(t, err)
-	require.Truef(t, errors.Is(err, class), "want %s, got %v", class.Code, err)
+	want := mcpauth.AsError(class)
+	require.Truef(t, errors.Is(err, class), "want %s, got %v", want.Code, err)
 	var me *mcpauth.Error
 	require.True(t, errors.As(err, &me))
-	require.Equal(t, class.Status, me.Status)
+	require.Equal(t, want.Status, me.Status)
 	require.Containsf(t, me.Description, wantDesc, "description %q", me.Description)
 	return me
 }
@@ -176,7 +177,7 @@ func TestUpstreamFailures(t *testing.T) {
 	cases := []struct {
 		name       string
 		fail       failure
-		class      *mcpauth.Error
+		class      error
 		desc       string
 		retryAfter time.Duration
 	}{

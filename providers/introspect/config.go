@@ -75,6 +75,14 @@ type Config struct {
 	// introspection endpoint already speaks for one authorization server.
 	Issuers []string
 
+	// AllowMissingSubject accepts active tokens whose introspection response has no
+	// "sub" (or an empty one), typically client-credentials tokens: their
+	// AccessToken.Subject is then the response's "client_id" (RFC 9068 §2.2), and a
+	// response with neither is still refused. By default a response without "sub" is
+	// refused (invalid_token), so that a client is never taken for a user whose subject
+	// equals its client id.
+	AllowMissingSubject bool
+
 	// TokenTypeHint is sent as token_type_hint (default "access_token"). Use "-" to send
 	// none.
 	TokenTypeHint string
@@ -126,6 +134,7 @@ type settings struct {
 	audience     []string
 	skipAud      bool
 	issuers      []string
+	allowNoSub   bool
 	hint         string
 	scopes       []string
 	tenantClaim  string
@@ -163,6 +172,7 @@ func (c Config) prepare(requireAudience bool) (*settings, error) {
 		clientSecret: c.ClientSecret,
 		authMethod:   strings.TrimSpace(c.AuthMethod),
 		skipAud:      c.SkipAudienceCheck,
+		allowNoSub:   c.AllowMissingSubject,
 		hint:         strings.TrimSpace(c.TokenTypeHint),
 		tenantClaim:  strings.TrimSpace(c.TenantClaim),
 		leeway:       c.Leeway,
@@ -312,6 +322,7 @@ func (c Config) fields() config.Fields {
 	f.List("Audience", c.Audience)
 	f.Bool("SkipAudienceCheck", c.SkipAudienceCheck)
 	f.List("Issuers", c.Issuers)
+	f.Bool("AllowMissingSubject", c.AllowMissingSubject)
 	f.Quote("TokenTypeHint", c.TokenTypeHint)
 	f.List("Scopes", c.Scopes)
 	f.Quote("TenantClaim", c.TenantClaim)

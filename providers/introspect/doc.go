@@ -38,13 +38,16 @@
 //
 // # Identity and scopes
 //
-// AccessToken.Subject is "sub". When "sub" is absent (client credentials tokens), it is
-// "client_id", the RFC 9068 §2.2 convention that authorization servers follow in their
-// JWT access tokens (node-oidc-provider, for one), so one client has one subject whatever
-// the token format. "username" is never used as the subject: it is a human-readable,
-// possibly mutable name in another namespace; it stays in Claims. A response with neither
-// "sub" nor "client_id" is refused ("token names no subject (sub) and no client
-// (client_id)"), since sessions and audit records are bound to the subject.
+// AccessToken.Subject is "sub". A response without "sub" (or with an empty one) is
+// refused by default ("the token has no subject (sub)"), since sessions and audit
+// records are bound to the subject and two callers without one must never be taken for
+// the same caller. With Config.AllowMissingSubject, such a response (a client
+// credentials token, typically: node-oidc-provider introspects those without "sub") gets
+// "client_id" as its subject, the RFC 9068 §2.2 convention that authorization servers
+// follow in their JWT access tokens, so one client has one subject whatever the token
+// format; a response with neither "sub" nor "client_id" is still refused ("token names
+// no subject (sub) and no client (client_id)"). "username" is never used as the subject:
+// it is a human-readable, possibly mutable name in another namespace; it stays in Claims.
 //
 // ClientID is "client_id", Issuer "iss", Audience "aud", ID "jti", IssuedAt "iat",
 // TenantID the string member named by Config.TenantClaim (default "tenant_id"), and

@@ -171,15 +171,19 @@ func (op *oidcProvider) clientCredentials(t *testing.T, id, secret, resource, sc
 	return tok
 }
 
+// verifier returns a Verifier of op's tokens. node-oidc-provider introspects a client
+// credentials token without "sub", so AllowMissingSubject is set (the subject is then
+// the client id); "client credentials token without sub" checks the default.
 func (op *oidcProvider) verifier(t *testing.T, mutate func(*Config)) *Verifier {
 	t.Helper()
 	cfg := Config{
-		IntrospectionURL: op.Introspect,
-		ClientID:         opRSBasic,
-		ClientSecret:     opRSBasicPass,
-		Audience:         []string{opResource},
-		Issuers:          []string{op.Issuer},
-		Logger:           discardLogger,
+		IntrospectionURL:    op.Introspect,
+		ClientID:            opRSBasic,
+		ClientSecret:        opRSBasicPass,
+		Audience:            []string{opResource},
+		Issuers:             []string{op.Issuer},
+		Logger:              discardLogger,
+		AllowMissingSubject: true,
 	}
 	if mutate != nil {
 		mutate(&cfg)
@@ -214,6 +218,11 @@ func TestOIDCProvider(t *testing.T) {
 			require.Equal(t, "Bearer", tok.Claims["token_type"])
 		})
 	}
+
+	t.Run("client credentials token without sub refused by default", func(t *testing.T) {
+		_, err := op.verifier(t, func(c *Config) { c.AllowMissingSubject = false }).VerifyToken(ctx, opaque)
+		requireInvalid(t, err, descNoSubject)
+	})
 
 	t.Run("scope is what the client asked for, within the resource's scopes", func(t *testing.T) {
 		tok := op.clientCredentials(t, opClient, opClientSecret, opResource, "notes:read unknown:scope")

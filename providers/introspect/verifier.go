@@ -82,6 +82,7 @@ const (
 	descAudience     = "token audience does not match this resource"
 	descRefreshToken = "a refresh token is not an access token"
 	descBound        = "token is bound to a key (DPoP or mTLS, cnf) and cannot be used as a bearer token here"
+	descNoSubject    = "the token has no subject (sub)"
 	descNoPrincipal  = "token names no subject (sub) and no client (client_id)"
 )
 
@@ -93,7 +94,8 @@ const (
 // contains bytes no bearer token has (no upstream call is made); the authorization
 // server says it is not active; it is expired or not yet valid by Config.Now; its
 // audience does not include this resource; its issuer is not accepted; it is a refresh
-// token or a sender-constrained (DPoP/mTLS) token; it names no principal.
+// token or a sender-constrained (DPoP/mTLS) token; it has no subject ("sub"; see
+// Config.AllowMissingSubject) or, with AllowMissingSubject, names no principal at all.
 // temporarily_unavailable (503): the authorization server could not answer usefully —
 // it is unreachable, slow, rate-limiting, failing, answering malformed JSON, or rejecting
 // this resource server's own credentials (errors.Is(err, ErrClientAuthentication)), which
@@ -215,6 +217,9 @@ func (v *Verifier) accessToken(resp map[string]any) (*mcpauth.AccessToken, error
 	}
 	if _, _, err = stringMember(resp, "username"); err != nil {
 		return nil, err
+	}
+	if tok.Subject == "" && !s.allowNoSub {
+		return nil, mcpauth.InvalidToken(descNoSubject, nil)
 	}
 	if tok.Subject == "" {
 		// RFC 9068 §2.2: without a resource owner (client credentials), the subject is

@@ -2,6 +2,7 @@ package introspect
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -134,8 +135,11 @@ func TestRefusals(t *testing.T) {
 		{"refresh token, any case", map[string]any{"token_type": "Refresh_Token"}, nil, descRefreshToken},
 		{"DPoP-bound token", map[string]any{"token_type": "DPoP", "cnf": map[string]any{"jkt": "abc"}}, nil, descBound},
 		{"mTLS-bound token", map[string]any{"cnf": map[string]any{"x5t#S256": "abc"}}, nil, descBound},
-		{"no subject and no client", map[string]any{"sub": nil, "client_id": nil}, nil, descNoPrincipal},
-		{"empty subject and no client", map[string]any{"sub": "", "client_id": nil}, nil, descNoPrincipal},
+		{"no subject", map[string]any{"sub": nil}, nil, descNoSubject},
+		{"empty subject", map[string]any{"sub": ""}, nil, descNoSubject},
+		{"no subject and no client", map[string]any{"sub": nil, "client_id": nil}, nil, descNoSubject},
+		{"no subject and no client, missing subject allowed", map[string]any{"sub": nil, "client_id": nil}, allowNoSub, descNoPrincipal},
+		{"empty subject and no client, missing subject allowed", map[string]any{"sub": "", "client_id": nil}, allowNoSub, descNoPrincipal},
 		{"leeway does not reach", map[string]any{"exp": now.Add(-31 * time.Second).Unix()}, func(c *Config) { c.Leeway = 30 * time.Second }, descExpired},
 	}
 	for i, tc := range cases {
@@ -188,7 +192,7 @@ func TestAcceptedVariants(t *testing.T) {
 		cfg     func(*Config)
 		check   func(*testing.T, *mcpauth.AccessToken)
 	}{
-		{"client credentials: subject is the client id", map[string]any{"sub": nil, "username": "svc"}, nil, func(t *testing.T, tok *mcpauth.AccessToken) {
+		{"client credentials: subject is the client id", map[string]any{"sub": nil, "username": "svc"}, allowNoSub, func(t *testing.T, tok *mcpauth.AccessToken) {
 			require.Equal(t, "mcp-client", tok.Subject)
 			require.Equal(t, "mcp-client", tok.ClientID)
 		}},
@@ -366,4 +370,39 @@ func TestFactory(t *testing.T) {
 		require.ErrorContains(t, err, "Config.IntrospectionURL is empty")
 		require.NotContains(t, err.Error(), "Config.Audience", "the factory fills the audience")
 	})
+}
+
+// allowNoSub sets Config.AllowMissingSubject.
+func allowNoSub(c *Config) { c.AllowMissingSubject = true }
+
+// Two clients whose introspection responses carry no subject are refused by default, so
+// they are never one caller (nor a user whose subject equals a client id).
+func TestMissingSubjectIsRefusedByDefault(t *testing.T) {
+	clock := newTestClock()
+	as := newFakeAS(t, clock)
+	as.issue("client-a-token", map[string]any{"sub": nil, "client_id": "client-a"})
+	as.issue("client-b-token", map[string]any{"sub": nil, "client_id": "client-b"})
+	as.issue("empty-sub-token", map[string]any{"sub": "", "client_id": "client-c"})
+	ctx := context.Background()
+
+	v := newVerifierT(t, as.config())
+	for _, token := range []string{"client-a-token", "client-b-token", "empty-sub-token"} {
+		tok, err := v.VerifyToken(ctx, token)
+		require.Nil(t, tok)
+		var e *mcpauth.Error
+		require.True(t, errors.As(err, &e), "%v", err)
+		require.Equal(t, mcpauth.Error{Code: "invalid_token", Status: 401, Description: "the token has no subject (sub)"}, *e)
+		require.ErrorIs(t, err, mcpauth.ErrInvalidToken)
+	}
+
+	cfg := as.config()
+	cfg.AllowMissingSubject = true
+	require.Contains(t, cfg.String(), "AllowMissingSubject:true")
+	v = newVerifierT(t, cfg)
+	for token, want := range map[string]string{"client-a-token": "client-a", "client-b-token": "client-b", "empty-sub-token": "client-c"} {
+		tok, err := v.VerifyToken(ctx, token)
+		require.NoError(t, err, token)
+		require.Equal(t, want, tok.Subject, "the subject is the client id")
+		require.Equal(t, want, tok.ClientID)
+	}
 }

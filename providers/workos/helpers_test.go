@@ -263,10 +263,10 @@ func (f *fakeAPI) setRespond(fn func(w http.ResponseWriter, r *http.Request) boo
 
 // requireClass asserts err is an *mcpauth.Error of class want, with status and a
 // description containing desc.
-func requireClass(t testing.TB, err error, want *mcpauth.Error, status int, desc string) *mcpauth.Error {
+func requireClass(t testing.TB, err error, want error, status int, desc string) *mcpauth.Error {
 	t.Helper()
 	require.Error(t, err)
-	require.Truef(t, errors.Is(err, want), "want %s, got %v", want.Code, err)
+	require.Truef(t, errors.Is(err, want), "want %s, got %v", mcpauth.AsError(want).Code, err)
 	var e *mcpauth.Error
 	require.True(t, errors.As(err, &e))
 	require.Equal(t, status, e.Status)

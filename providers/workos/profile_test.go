@@ -107,7 +107,7 @@ func TestProfileUpstreamErrors(t *testing.T) {
 	cases := []struct {
 		name    string
 		respond func(w http.ResponseWriter, r *http.Request)
-		want    *mcpauth.Error
+		want    error
 		status  int
 		desc    string
 		retry   time.Duration
