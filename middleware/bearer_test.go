@@ -3,12 +3,15 @@ package middleware_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -478,13 +481,44 @@ func TestSessionBinderFullRefusesNewSessions(t *testing.T) {
 	assert.Equal(t, "30", w.Header().Get("Retry-After"))
 	assert.Empty(t, w.Header().Get("Mcp-Session-Id"), "the refused session's id is not handed out")
 	assert.Equal(t, audit.ReasonSessionLimit, sink.all()[2].Reason)
-	// A flood of made-up ids changes nothing: the owner keeps the session.
-	for i := range 2000 {
-		do(h, "POST", "/notes/mcp", "carol-token", callList, "Mcp-Session-Id", fmt.Sprintf("mcp-session-%036d", i))
+	// A flood of 200,000 made-up ids changes nothing: none is stored, and the owner
+	// keeps the session while the attacker stays refused. (The flood goes through the
+	// same binder in front of a handler that answers at once, to keep the test fast.)
+	mw, err := middleware.NewBearer(middleware.Config{Verifier: fakeVerifier, Sessions: binder, Audit: audit.Discard, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	quick := mw(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) }))
+	flood := httptest.NewRequest("POST", "/notes/mcp", nil)
+	flood.Header.Set("Authorization", "Bearer carol-token")
+	flood.Header.Set("Content-Type", "application/json")
+	for i := range 200000 {
+		flood.Header.Set("Mcp-Session-Id", fmt.Sprintf("mcp-session-%08x-0000-4000-8000-000000000000", i))
+		w := httptest.NewRecorder()
+		quick.ServeHTTP(w, flood)
+		require.Equal(t, http.StatusAccepted, w.Code)
 	}
 	assert.Equal(t, 2, binder.Len())
 	assert.Equal(t, http.StatusForbidden, do(h, "POST", "/notes/mcp", "carol-token", callList, "Mcp-Session-Id", owned).Code)
 	assert.Equal(t, http.StatusOK, do(h, "POST", "/notes/mcp", "alice-token", callList, "Mcp-Session-Id", owned).Code)
+}
+
+// Oversized session ids are refused before anything is stored: memory stays flat.
+func TestHugeSessionIDsLeaveTheHeapFlat(t *testing.T) {
+	binder := middleware.NewSessionBinder(0)
+	h, _ := newHandler(t, func(c *middleware.Config) { c.Sessions = binder; c.Audit = audit.Discard })
+	id := make([]byte, 512<<10)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range 400 {
+		_, _ = rand.Read(id)
+		w := do(h, "POST", "/notes/mcp", "alice-token", callList, "Mcp-Session-Id", hex.EncodeToString(id)[:len(id)])
+		require.Equal(t, http.StatusBadRequest, w.Code)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	assert.Equal(t, 0, binder.Len())
+	// 400 stored ids would hold 200 MiB.
+	assert.Less(t, int64(after.HeapAlloc)-int64(before.HeapAlloc), int64(8<<20), "heap grew by %d bytes", int64(after.HeapAlloc)-int64(before.HeapAlloc))
 }
 
 func TestMissingTokenChallengeNamesOperationScopes(t *testing.T) {
