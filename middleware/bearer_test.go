@@ -143,6 +143,9 @@ func do(h http.Handler, method, target, token, body string, hdr ...string) *http
 		r.Header.Set("Authorization", "Bearer "+token)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Mcp-Protocol-Version" {
+			r.Header.Del(hdr[i])
+		}
 		r.Header.Add(hdr[i], hdr[i+1])
 	}
 	w := httptest.NewRecorder()
