@@ -34,7 +34,9 @@ func modernHeaders(method, name string) []string {
 
 // Stateless requests get the same decisions and challenges as those of a session.
 func TestStatelessProtocolSameDecisions(t *testing.T) {
-	h, sink := newHandler(t, func(c *middleware.Config) { c.ChallengeScopes = func() []string { return []string{"notes:read", "notes:write"} } })
+	h, sink := newHandler(t, func(c *middleware.Config) {
+		c.ChallengeScopes = func() []string { return []string{"notes:read", "notes:write"} }
+	})
 
 	w := do(h, "POST", "/notes/mcp", "", modern(1, "server/discover", ""), modernHeaders("server/discover", "")...)
 	assert.Equal(t, http.StatusUnauthorized, w.Code)
