@@ -44,6 +44,10 @@ type Config struct {
 	AuthorizationServerMetadata http.Handler
 	// HideForbiddenTools removes tools the caller may not call from tools/list.
 	HideForbiddenTools bool
+	// ScopeHierarchy declares which narrower scopes a broader scope includes
+	// (scopes.Hierarchy); each token's granted scopes are expanded once, under the
+	// cache. Empty (the default): no scope implies another.
+	ScopeHierarchy scopes.Hierarchy
 	// DisableCache turns off the verified-token cache put in front of each verifier.
 	DisableCache bool
 	// CacheOptions configure that cache.
@@ -153,6 +157,9 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.MaxBodyBytes < 0 {
 		return nil, errors.New("hub: Config.MaxBodyBytes is negative: leave it 0 for the default")
 	}
+	if err := cfg.ScopeHierarchy.Validate(); err != nil {
+		return nil, fmt.Errorf("hub: Config.ScopeHierarchy: %w", err)
+	}
 	for _, o := range cfg.CORSOrigins {
 		if o != "*" && (!strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") || strings.Count(o, "/") != 2) {
 			return nil, fmt.Errorf("hub: Config.CORSOrigins entry %q is not an origin: use scheme://host[:port] with no path, such as http://localhost:6274, or \"*\"", o)
@@ -248,8 +255,12 @@ func (h *Hub) Mount(name string, srv *server.MCPServer, opts ...Option) error {
 			return fmt.Errorf("hub: service %q has no verifier: set Config.VerifierFor or Config.Verifier, pass hub.WithVerifier, or mount it with hub.Public()", name)
 		}
 	}
-	if s.verifier != nil && !h.cfg.DisableCache {
-		if _, cached := s.verifier.(*mcpauth.CachedVerifier); !cached {
+	if s.verifier != nil {
+		// Under the hub's cache the hierarchy runs once per token; over a verifier the
+		// caller cached already, once per request.
+		_, cached := s.verifier.(*mcpauth.CachedVerifier)
+		s.verifier = h.cfg.ScopeHierarchy.Verifier(s.verifier)
+		if !cached && !h.cfg.DisableCache {
 			s.verifier = mcpauth.Cached(s.verifier, h.cfg.CacheOptions...)
 		}
 	}

@@ -605,3 +605,33 @@ func TestScopesOfPromptsAndResourcesAreAdvertised(t *testing.T) {
 	_, challenge = rec.get()
 	assert.Equal(t, `Bearer resource_metadata="`+f.prmURL("ops")+`", scope="ops"`, challenge)
 }
+
+// A scope hierarchy is explicit: without one, notes:write does not satisfy notes:read.
+func TestScopeHierarchyIsExplicit(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		hierarchy scopes.Hierarchy
+		allowed   bool
+	}{
+		{"none by default", nil, false},
+		{"declared", scopes.Hierarchy{"notes:admin": {"notes:write"}, "notes:write": {"notes:read"}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, hub.Config{ScopeHierarchy: tc.hierarchy})
+			f.mountDefault()
+			c, rec, err := f.connect("notes", f.token("alice", "acme", "notes", "notes:admin"))
+			require.NoError(t, err)
+			_, err = call(c, "list_notes", nil)
+			if tc.allowed {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			status, challenge := rec.get()
+			assert.Equal(t, http.StatusForbidden, status)
+			assert.Contains(t, challenge, `scope="notes:admin notes:read"`)
+		})
+	}
+	_, err := hub.New(hub.Config{BaseURL: "https://x", ScopeHierarchy: scopes.Hierarchy{"a": {""}}})
+	require.ErrorContains(t, err, "Config.ScopeHierarchy")
+}

@@ -11,8 +11,10 @@
 //	mcp.NewTool("add_note", mcp.WithString("text"), scopes.Required("notes:write"))
 //
 // The requirement is stored in the item's _meta under [MetaKey], so clients can see it in
-// tools/list, and the middleware package enforces it both at the HTTP layer (403 with a
-// step-up challenge) and inside mcp-go.
+// tools/list. The middleware package decides it inside mcp-go, on the item mcp-go will
+// really use, and renders a refusal over HTTP as 403 with a step-up challenge.
 //
-// [RoleMap] expands role names (from a "roles" claim, say) into scopes.
+// [RoleMap] expands role names (from a "roles" claim, say) into scopes. A [Hierarchy]
+// declares that a broader scope includes narrower ones; no scope includes another
+// unless one says so.
 package scopes

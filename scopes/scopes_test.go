@@ -1,6 +1,7 @@
 package scopes_test
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/scopes"
 )
 
@@ -210,4 +212,24 @@ func TestPromptAndResourceAnnotations(t *testing.T) {
 	assert.Equal(t, []string{"notes:read"}, scopes.ForPrompt(p).AllOf)
 	res := mcp.NewResource("notes://all", "all notes", scopes.ResourceRequired("notes:read"))
 	assert.Equal(t, []string{"notes:read"}, scopes.ForResource(res).AllOf)
+}
+
+func TestHierarchy(t *testing.T) {
+	h := scopes.Hierarchy{"notes:admin": {"notes:write"}, "notes:write": {"notes:read"}}
+	require.NoError(t, h.Validate())
+	assert.Equal(t, []string{"notes:admin", "notes:write", "notes:read"}, h.Expand([]string{"notes:admin"}))
+	assert.Equal(t, []string{"notes:read", "notes:write"}, h.Expand([]string{"notes:read", "notes:write"}), "nothing added: same slice")
+	// None implied by default.
+	assert.False(t, scopes.All("notes:read").Satisfied(scopes.Hierarchy(nil).Expand([]string{"notes:write"})))
+	assert.True(t, scopes.All("notes:read").Satisfied(h.Expand([]string{"notes:write"})))
+	// A cycle terminates.
+	assert.Equal(t, []string{"a", "b"}, scopes.Hierarchy{"a": {"b"}, "b": {"a"}}.Expand([]string{"a"}))
+	require.ErrorContains(t, scopes.Hierarchy{"a": {""}}.Validate(), "empty scope")
+
+	orig := &mcpauth.AccessToken{Subject: "s", Scopes: []string{"notes:write"}}
+	v := h.Verifier(mcpauth.TokenVerifierFunc(func(context.Context, string) (*mcpauth.AccessToken, error) { return orig, nil }))
+	tok, err := v.VerifyToken(context.Background(), "t")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"notes:write", "notes:read"}, tok.Scopes)
+	assert.Equal(t, []string{"notes:write"}, orig.Scopes, "the verified token is not modified")
 }
