@@ -275,7 +275,7 @@ func (h *Hub) Mount(name string, srv *server.MCPServer, opts ...Option) error {
 			Verifier:            s.verifier,
 			ResourceMetadataURL: h.base.Scheme + "://" + h.base.Host + s.metadataPath,
 			RequiredScopes:      s.required,
-			ChallengeScopes:     s.operationScopes,
+			ChallengeScopes:     func() []string { return middleware.ServerScopes(srv) },
 			AllowedTenants:      s.tenants,
 			Sessions:            h.sessions,
 			Service:             name,
@@ -319,33 +319,9 @@ type ProtectedResourceMetadata struct {
 	ResourceName           string   `json:"resource_name,omitempty"`
 }
 
-// operationScopes lists, sorted, every scope the service's tools, prompts and resources
-// are annotated with (never offline_access, which is not a resource's to ask for).
-func (s *service) operationScopes() []string {
-	var out []string
-	add := func(r scopes.Requirement) {
-		for _, sc := range r.Scopes() {
-			if sc != "offline_access" && !slices.Contains(out, sc) {
-				out = append(out, sc)
-			}
-		}
-	}
-	for _, t := range s.srv.ListTools() {
-		add(scopes.ForTool(t.Tool))
-	}
-	for _, p := range s.srv.ListPrompts() {
-		add(scopes.ForPrompt(p.Prompt))
-	}
-	for _, r := range s.srv.ListResources() {
-		add(scopes.ForResource(r.Resource))
-	}
-	sort.Strings(out)
-	return out
-}
-
 func (h *Hub) serviceMetadata(w http.ResponseWriter, s *service) {
 	supported := s.required.Scopes()
-	for _, sc := range s.operationScopes() {
+	for _, sc := range middleware.ServerScopes(s.srv) {
 		if !slices.Contains(supported, sc) {
 			supported = append(supported, sc)
 		}

@@ -91,6 +91,9 @@ func notesMCP(cfg middleware.ServerConfig, extra ...server.ServerOption) *server
 	srv.AddResource(mcp.NewResource("notes://secret", "secret", scopes.ResourceRequired("notes:write")), func(context.Context, mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 		return []mcp.ResourceContents{mcp.TextResourceContents{URI: "notes://secret", Text: "the secret"}}, nil
 	})
+	srv.AddResourceTemplate(mcp.NewResourceTemplate("notes://{id}", "note", scopes.ResourceTemplateRequired("notes:write")), func(_ context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		return []mcp.ResourceContents{mcp.TextResourceContents{URI: req.Params.URI, Text: "note body"}}, nil
+	})
 	return srv
 }
 
@@ -358,6 +361,9 @@ func TestPromptsResourcesSubscribeAndCompletionStepUp(t *testing.T) {
 		{`{"jsonrpc":"2.0","id":4,"method":"resources/subscribe","params":{"uri":"notes://secret"}}`, `resource \"notes://secret\" requires notes:write`},
 		{`{"jsonrpc":"2.0","id":4,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"summary"},"argument":{"name":"topic","value":"a"}}}`, `prompt \"summary\" requires notes:write`},
 		{`{"jsonrpc":"2.0","id":4,"method":"completion/complete","params":{"ref":{"type":"ref/resource","uri":"notes://secret"},"argument":{"name":"x","value":"a"}}}`, `resource \"notes://secret\" requires notes:write`},
+		{`{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"notes://42"}}`, `resource \"notes://42\" requires notes:write`},
+		{`{"jsonrpc":"2.0","id":4,"method":"resources/subscribe","params":{"uri":"notes://42"}}`, `resource \"notes://42\" requires notes:write`},
+		{`{"jsonrpc":"2.0","id":4,"method":"completion/complete","params":{"ref":{"type":"ref/resource","uri":"notes://{id}"},"argument":{"name":"id","value":"4"}}}`, `resource \"notes://{id}\" requires notes:write`},
 	}
 	for _, c := range cases {
 		before := len(sink.all())
@@ -386,6 +392,35 @@ func TestPromptsResourcesSubscribeAndCompletionStepUp(t *testing.T) {
 	assert.Contains(t, w.Body.String(), `"summary"`)
 	w = do(h, "POST", "/notes/mcp", "bob-token", `{"jsonrpc":"2.0","id":5,"method":"resources/list"}`, "Mcp-Session-Id", bobSession)
 	assert.Contains(t, w.Body.String(), `"notes://secret"`)
+	w = do(h, "POST", "/notes/mcp", "bob-token", `{"jsonrpc":"2.0","id":5,"method":"resources/templates/list"}`, "Mcp-Session-Id", bobSession)
+	assert.Contains(t, w.Body.String(), `"notes://{id}"`)
+}
+
+// With hiding asked for, lists show only what the caller may use, and hiding never
+// weakens a decision.
+func TestHideForbiddenGatesListEntries(t *testing.T) {
+	sink := &recordingSink{}
+	binder := middleware.NewSessionBinder(0)
+	srv := notesMCP(middleware.ServerConfig{HideForbidden: true, Audit: sink, Sessions: binder})
+	mw, err := middleware.NewBearer(middleware.Config{Verifier: fakeVerifier, ResourceMetadataURL: prm, Audit: sink, Sessions: binder, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	h := mw(server.NewStreamableHTTPServer(srv, server.WithEndpointPath("/notes/mcp")))
+	for token, visible := range map[string]bool{"bob-token": false, "alice-token": true} {
+		sid := initialize(t, h, token)
+		for _, c := range []struct{ method, item string }{
+			{"tools/list", `"add_note"`}, {"prompts/list", `"summary"`}, {"resources/list", `"notes://secret"`}, {"resources/templates/list", `"notes://{id}"`},
+		} {
+			w := do(h, "POST", "/notes/mcp", token, `{"jsonrpc":"2.0","id":8,"method":"`+c.method+`"}`, "Mcp-Session-Id", sid)
+			require.Equal(t, http.StatusOK, w.Code)
+			assert.Equal(t, visible, strings.Contains(w.Body.String(), c.item), "%s %s", token, c.method)
+		}
+		w := do(h, "POST", "/notes/mcp", token, `{"jsonrpc":"2.0","id":8,"method":"resources/read","params":{"uri":"notes://7"}}`, "Mcp-Session-Id", sid)
+		if visible {
+			assert.Equal(t, http.StatusOK, w.Code, w.Body.String())
+		} else {
+			assert.Equal(t, http.StatusForbidden, w.Code, "a hidden template still protects its resources")
+		}
+	}
 }
 
 // The enforcer runs before the server's own tool middlewares, even those registered

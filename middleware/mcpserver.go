@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -43,7 +44,13 @@ type ServerConfig struct {
 //     a call is routed to a task: mcp-go checks its tool filters first;
 //   - prompts/get, resources/read, resources/subscribe and completion/complete (for a
 //     prompt or a resource) are decided the same way;
-//   - tools, prompts and resources stay visible in lists unless HideForbidden is set;
+//   - a resource read through a template needs the template's scopes
+//     (scopes.ResourceTemplateRequired; when several of the server's templates match
+//     a URI, all of their scopes, since mcp-go may use any of them). Finding the
+//     server's templates lists them through the server, so hooks of your own on
+//     resources/templates/list see those internal calls;
+//   - tools, prompts, resources and resource templates stay visible in lists unless
+//     HideForbidden is set;
 //     a tool that can run as a task is hidden when not allowed, since over stdio its
 //     task path skips tool middleware;
 //   - a refused operation fails with an insufficient_scope error naming the missing
@@ -99,7 +106,7 @@ func (e *enforcer) installHooks(s *server.MCPServer) {
 		case mcp.PromptReference:
 			err = e.authorize(ctx, string(mcp.MethodCompletionComplete), kindPrompt, ref.Name, promptRequirement(ctx, ref.Name))
 		case mcp.ResourceReference:
-			err = e.authorize(ctx, string(mcp.MethodCompletionComplete), kindResource, ref.URI, resourceRequirement(ctx, ref.URI))
+			err = e.authorize(ctx, string(mcp.MethodCompletionComplete), kindResource, ref.URI, referenceRequirement(ctx, ref.URI))
 		}
 		if err != nil {
 			req.Params.Ref = nil // mcp-go refuses a completion without a reference before any provider runs
@@ -108,13 +115,18 @@ func (e *enforcer) installHooks(s *server.MCPServer) {
 	if e.cfg.HideForbidden {
 		hooks.AddAfterListResources(func(ctx context.Context, _ any, _ *mcp.ListResourcesRequest, res *mcp.ListResourcesResult) {
 			_, have := granted(ctx)
-			out := res.Resources[:0:0]
-			for _, r := range res.Resources {
-				if scopes.ForResource(r).Satisfied(have) {
-					out = append(out, r)
-				}
+			res.Resources = slices.DeleteFunc(slices.Clone(res.Resources), func(r mcp.Resource) bool {
+				return !scopes.ForResource(r).Satisfied(have)
+			})
+		})
+		hooks.AddAfterListResourceTemplates(func(ctx context.Context, _ any, _ *mcp.ListResourceTemplatesRequest, res *mcp.ListResourceTemplatesResult) {
+			if internalList(ctx) {
+				return
 			}
-			res.Resources = out
+			_, have := granted(ctx)
+			res.ResourceTemplates = slices.DeleteFunc(slices.Clone(res.ResourceTemplates), func(t mcp.ResourceTemplate) bool {
+				return !scopes.ForResourceTemplate(t).Satisfied(have)
+			})
 		})
 	}
 	if e.cfg.Sessions != nil {
@@ -217,48 +229,6 @@ func (e *enforcer) resourceMiddleware(next server.ResourceHandlerFunc) server.Re
 func decidedHere(ctx context.Context, kind, target string) bool {
 	x := exchangeFrom(ctx)
 	return x != nil && x.decided(kind, target) != nil
-}
-
-// toolRequirement returns the requirement of the tool mcp-go runs for name: the
-// session's own tool when the session has one by that name (it shadows the server's),
-// else the server's.
-func toolRequirement(ctx context.Context, name string) scopes.Requirement {
-	if st, ok := server.ClientSessionFromContext(ctx).(server.SessionWithTools); ok {
-		if t, ok := st.GetSessionTools()[name]; ok {
-			return scopes.ForTool(t.Tool)
-		}
-	}
-	if srv := server.ServerFromContext(ctx); srv != nil {
-		if t := srv.GetTool(name); t != nil {
-			return scopes.ForTool(t.Tool)
-		}
-	}
-	return scopes.Requirement{}
-}
-
-func promptRequirement(ctx context.Context, name string) scopes.Requirement {
-	if srv := server.ServerFromContext(ctx); srv != nil {
-		if p, ok := srv.ListPrompts()[name]; ok && p != nil {
-			return scopes.ForPrompt(p.Prompt)
-		}
-	}
-	return scopes.Requirement{}
-}
-
-// resourceRequirement returns the requirement of the resource mcp-go reads for uri: the
-// session's own resource when it has one, else the server's.
-func resourceRequirement(ctx context.Context, uri string) scopes.Requirement {
-	if sr, ok := server.ClientSessionFromContext(ctx).(server.SessionWithResources); ok {
-		if r, ok := sr.GetSessionResources()[uri]; ok {
-			return scopes.ForResource(r.Resource)
-		}
-	}
-	if srv := server.ServerFromContext(ctx); srv != nil {
-		if r, ok := srv.ListResources()[uri]; ok && r != nil {
-			return scopes.ForResource(r.Resource)
-		}
-	}
-	return scopes.Requirement{}
 }
 
 // authorize is the one decision: need against the caller's scopes. Behind the bearer

@@ -34,6 +34,13 @@ func ResourceRequired(s ...string) mcp.ResourceOption {
 	return func(res *mcp.Resource) { res.Meta = annotate(res.Meta, r) }
 }
 
+// ResourceTemplateRequired annotates a resource template with scopes that must all be
+// granted to read a resource through it (or to complete its arguments).
+func ResourceTemplateRequired(s ...string) mcp.ResourceTemplateOption {
+	r := All(s...)
+	return func(t *mcp.ResourceTemplate) { t.Meta = annotate(t.Meta, r) }
+}
+
 func annotate(meta *mcp.Meta, r Requirement) *mcp.Meta {
 	if meta == nil {
 		meta = &mcp.Meta{}
@@ -121,3 +128,7 @@ func ForPrompt(p mcp.Prompt) Requirement { r, _ := FromMeta(p.Meta); return r }
 
 // ForResource returns the requirement annotated on res (the zero Requirement when none).
 func ForResource(res mcp.Resource) Requirement { r, _ := FromMeta(res.Meta); return r }
+
+// ForResourceTemplate returns the requirement annotated on t (the zero Requirement when
+// none).
+func ForResourceTemplate(t mcp.ResourceTemplate) Requirement { r, _ := FromMeta(t.Meta); return r }
