@@ -131,7 +131,13 @@ func (c *CachedVerifier) VerifyToken(ctx context.Context, token string) (*Access
 		return e.tok, e.err
 	}
 	c.misses.Add(1)
+	return c.verifyMiss(ctx, shard, key, token)
+}
 
+// verifyMiss verifies a token the cache does not hold, once for all concurrent callers.
+// (It is apart from VerifyToken so that only a miss moves the key to the heap, for the
+// closure.)
+func (c *CachedVerifier) verifyMiss(ctx context.Context, shard *cacheShard, key [sha256.Size]byte, token string) (*AccessToken, error) {
 	ch := c.group.DoChan(string(key[:]), func() (any, error) {
 		// A flight for this token may have finished and stored its result between
 		// our lookup and joining the group: use it rather than verifying again.

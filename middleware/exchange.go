@@ -39,7 +39,8 @@ type exchange struct {
 	// Written by the enforcer (ServerOptions) inside mcp-go.
 	rpcMethod string
 	rpcID     any
-	op        *operation
+	op        *operation // nil until decided, then &opv
+	opv       operation
 	// Response state.
 	expiry      *time.Timer // ends a streamed reply when the token expires
 	expired     bool
@@ -80,11 +81,13 @@ func (x *exchange) rpc() string {
 	return x.rpcMethod
 }
 
-// decide records the in-server decision. The first decision of a request stands.
-func (x *exchange) decide(op *operation) {
+// decide records the in-server decision about the request's operation. A refusal
+// stands against any later allow.
+func (x *exchange) decide(kind, target string, need scopes.Requirement, refusal *mcpauth.Error) {
 	x.mu.Lock()
-	if x.op == nil || (x.op.err == nil && op.err != nil) {
-		x.op = op
+	if x.op == nil || (x.op.err == nil && refusal != nil) {
+		x.opv = operation{kind: kind, target: target, need: need, err: refusal}
+		x.op = &x.opv
 	}
 	x.mu.Unlock()
 }

@@ -242,7 +242,7 @@ func (e *enforcer) authorize(ctx context.Context, method, kind, target string, n
 		refusal = mcpauth.InsufficientScope(fmt.Sprintf("%s %q requires %s", kind, target, need.Missing(have)))
 	}
 	if x := exchangeFrom(ctx); x != nil {
-		x.decide(&operation{kind: kind, target: target, need: need, err: refusal})
+		x.decide(kind, target, need, refusal)
 	} else {
 		e.record(ctx, tok, method, kind, target, need, refusal)
 	}
