@@ -327,7 +327,7 @@ func TestExampleWithThirdPartyIssuer(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 	status, challenge = post(t, notes, readOnly, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add_note","arguments":{"text":"x"}}}`)
 	assert.Equal(t, http.StatusForbidden, status)
-	assert.Equal(t, `Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="insufficient_scope", error_description="tool \"add_note\" requires notes:write"`, challenge)
+	assert.Equal(t, `Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="insufficient_scope", error_description="tool 'add_note' requires notes:write"`, challenge)
 
 	c, err := connect(t, notes, tp.mint(t, claims(notes, "notes:read notes:write")))
 	require.NoError(t, err)

@@ -67,7 +67,7 @@ func Example() {
 	fmt.Print(md.Body.String())
 	// Output:
 	// notes 401 Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/notes/mcp", scope="notes:write"
-	// notes 403 Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/notes/mcp", scope="notes:read notes:write", error="insufficient_scope", error_description="tool \"add_note\" requires notes:write"
+	// notes 403 Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/notes/mcp", scope="notes:read notes:write", error="insufficient_scope", error_description="tool 'add_note' requires notes:write"
 	// admin 401 Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/admin/mcp", scope="admin", error="invalid_token", error_description="token audience does not match this resource"
 	// {"resource":"https://mcp.example.com/notes/mcp","authorization_servers":["https://issuer.example.com"],"scopes_supported":["notes:write"],"bearer_methods_supported":["header"],"resource_name":"notes"}
 }

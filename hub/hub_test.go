@@ -286,7 +286,7 @@ func TestToolScopeStepUpAndAllowedCall(t *testing.T) {
 	assert.Contains(t, err.Error(), `insufficient_scope: tool "add_note" requires notes:write`)
 	status, challenge := rec.get()
 	assert.Equal(t, http.StatusForbidden, status)
-	assert.Equal(t, `Bearer resource_metadata="`+f.prmURL("notes")+`", scope="notes:read notes:write", error="insufficient_scope", error_description="tool \"add_note\" requires notes:write"`, challenge)
+	assert.Equal(t, `Bearer resource_metadata="`+f.prmURL("notes")+`", scope="notes:read notes:write", error="insufficient_scope", error_description="tool 'add_note' requires notes:write"`, challenge)
 
 	r, err := call(c, "list_notes", nil)
 	require.NoError(t, err)

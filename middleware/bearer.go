@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
+
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/audit"
 	"github.com/mcpauth/mcpauth/scopes"
@@ -18,9 +20,10 @@ import (
 // gets 413.
 const DefaultMaxBodyBytes = 4 << 20
 
-// CodeForbidden is the JSON-RPC error code (in the implementation-defined server error
-// range) of the error body sent with every refusal of a JSON-RPC request.
-const CodeForbidden = -32003
+// CodeForbidden is the JSON-RPC error code of the error body sent with every refusal of
+// a JSON-RPC request. It is outside the range JSON-RPC reserves for implementations
+// (-32000 to -32099), which MCP 2026-07-28 marks legacy or takes for its own codes.
+const CodeForbidden = -31000
 
 // DefaultMaxTokenBytes bounds the bearer token accepted from the Authorization header.
 const DefaultMaxTokenBytes = 16 << 10
@@ -194,8 +197,9 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// Session ownership.
-	if h.cfg.Sessions != nil {
+	// Session ownership. A request of the stateless protocol (2026-07-28) has no
+	// session: mcp-go ignores an Mcp-Session-Id on it, and so does this check.
+	if h.cfg.Sessions != nil && !mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) {
 		sid := r.Header.Get(sessionHeader)
 		if sid != "" {
 			if !validSessionID(sid) {
@@ -212,6 +216,9 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	// No token passthrough: the MCP server, its tools and anything they call never see
+	// the caller's token, only the verified AccessToken in the context.
+	r.Header.Del("Authorization")
 	if r.Body != nil && r.Body != http.NoBody {
 		x.body = limitedBody{rc: r.Body, left: h.cfg.MaxBodyBytes}
 		r.Body = &x.body

@@ -291,7 +291,7 @@ func TestToolScopeStepUp(t *testing.T) {
 	sid := initialize(t, h, "bob-token")
 	w := do(h, "POST", "/notes/mcp", "bob-token", callAdd, "Mcp-Session-Id", sid)
 	assertRefusal(t, w, http.StatusForbidden, float64(1), "insufficient_scope",
-		`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="insufficient_scope", error_description="tool \"add_note\" requires notes:write"`)
+		`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="insufficient_scope", error_description="tool 'add_note' requires notes:write"`)
 	assert.Equal(t, `insufficient_scope: tool "add_note" requires notes:write`, rpcErrorOf(t, w).Error.Message)
 	ev := sink.all()
 	require.Len(t, ev, 2, "one event per request: initialize, then the refused call")
@@ -331,7 +331,7 @@ func TestEscapedMethodGetsTheSameStepUp(t *testing.T) {
 	} {
 		w := do(h, "POST", "/notes/mcp", "bob-token", body, "Mcp-Session-Id", sid)
 		assertRefusal(t, w, http.StatusForbidden, float64(7), "insufficient_scope",
-			`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="insufficient_scope", error_description="tool \"add_note\" requires notes:write"`)
+			`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="insufficient_scope", error_description="tool 'add_note' requires notes:write"`)
 	}
 }
 
@@ -356,14 +356,14 @@ func TestPromptsResourcesSubscribeAndCompletionStepUp(t *testing.T) {
 	h, sink := newHandler(t, nil)
 	sid := initialize(t, h, "bob-token")
 	cases := []struct{ body, desc string }{
-		{`{"jsonrpc":"2.0","id":4,"method":"prompts/get","params":{"name":"summary"}}`, `prompt \"summary\" requires notes:write`},
-		{`{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"notes://secret"}}`, `resource \"notes://secret\" requires notes:write`},
-		{`{"jsonrpc":"2.0","id":4,"method":"resources/subscribe","params":{"uri":"notes://secret"}}`, `resource \"notes://secret\" requires notes:write`},
-		{`{"jsonrpc":"2.0","id":4,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"summary"},"argument":{"name":"topic","value":"a"}}}`, `prompt \"summary\" requires notes:write`},
-		{`{"jsonrpc":"2.0","id":4,"method":"completion/complete","params":{"ref":{"type":"ref/resource","uri":"notes://secret"},"argument":{"name":"x","value":"a"}}}`, `resource \"notes://secret\" requires notes:write`},
-		{`{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"notes://42"}}`, `resource \"notes://42\" requires notes:write`},
-		{`{"jsonrpc":"2.0","id":4,"method":"resources/subscribe","params":{"uri":"notes://42"}}`, `resource \"notes://42\" requires notes:write`},
-		{`{"jsonrpc":"2.0","id":4,"method":"completion/complete","params":{"ref":{"type":"ref/resource","uri":"notes://{id}"},"argument":{"name":"id","value":"4"}}}`, `resource \"notes://{id}\" requires notes:write`},
+		{`{"jsonrpc":"2.0","id":4,"method":"prompts/get","params":{"name":"summary"}}`, `prompt 'summary' requires notes:write`},
+		{`{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"notes://secret"}}`, `resource 'notes://secret' requires notes:write`},
+		{`{"jsonrpc":"2.0","id":4,"method":"resources/subscribe","params":{"uri":"notes://secret"}}`, `resource 'notes://secret' requires notes:write`},
+		{`{"jsonrpc":"2.0","id":4,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"summary"},"argument":{"name":"topic","value":"a"}}}`, `prompt 'summary' requires notes:write`},
+		{`{"jsonrpc":"2.0","id":4,"method":"completion/complete","params":{"ref":{"type":"ref/resource","uri":"notes://secret"},"argument":{"name":"x","value":"a"}}}`, `resource 'notes://secret' requires notes:write`},
+		{`{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"notes://42"}}`, `resource 'notes://42' requires notes:write`},
+		{`{"jsonrpc":"2.0","id":4,"method":"resources/subscribe","params":{"uri":"notes://42"}}`, `resource 'notes://42' requires notes:write`},
+		{`{"jsonrpc":"2.0","id":4,"method":"completion/complete","params":{"ref":{"type":"ref/resource","uri":"notes://{id}"},"argument":{"name":"id","value":"4"}}}`, `resource 'notes://{id}' requires notes:write`},
 	}
 	for _, c := range cases {
 		before := len(sink.all())
@@ -465,7 +465,7 @@ func TestAllowedTenants(t *testing.T) {
 	initialize(t, h, "alice-token")
 	w := do(h, "POST", "/notes/mcp", "carol-token", initBody)
 	assertRefusal(t, w, http.StatusForbidden, float64(1), "access_denied",
-		`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="access_denied", error_description="tenant \"globex\" is not allowed on this resource"`)
+		`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="access_denied", error_description="tenant 'globex' is not allowed on this resource"`)
 	assert.Equal(t, audit.ReasonTenantNotAllowed, sink.all()[1].Reason)
 }
 
@@ -526,10 +526,10 @@ func TestSessionBinderFullRefusesNewSessions(t *testing.T) {
 	require.NoError(t, err)
 	quick := mw(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) }))
 	flood := httptest.NewRequest("POST", "/notes/mcp", nil)
-	flood.Header.Set("Authorization", "Bearer carol-token")
 	flood.Header.Set("Content-Type", "application/json")
 	for i := range 200000 {
 		flood.Header.Set("Mcp-Session-Id", fmt.Sprintf("mcp-session-%08x-0000-4000-8000-000000000000", i))
+		flood.Header.Set("Authorization", "Bearer carol-token") // the middleware removes it
 		w := httptest.NewRecorder()
 		quick.ServeHTTP(w, flood)
 		require.Equal(t, http.StatusAccepted, w.Code)
@@ -603,7 +603,9 @@ func TestChallengeEscaping(t *testing.T) {
 		Error:            "invalid_token",
 		Description:      "bad \"quote\" \\ and\r\nnewline é",
 	}
-	assert.Equal(t, `Bearer resource_metadata="https://x/y", scope="a b", error="invalid_token", error_description="bad \"quote\" \\ and??newline ??"`, c.String())
+	// error_description may not hold '"' or '\' (RFC 6750 §3): they are replaced.
+	assert.Equal(t, `Bearer resource_metadata="https://x/y", scope="a b", error="invalid_token", error_description="bad 'quote' / and??newline ??"`, c.String())
+	assert.Equal(t, `Bearer resource_metadata="https://x/\"y\\"`, middleware.Challenge{ResourceMetadata: `https://x/"y\`}.String())
 	assert.Equal(t, "Bearer", middleware.Challenge{}.String())
 }
 
@@ -675,4 +677,31 @@ func TestStreamsEndWhenTheTokenExpires(t *testing.T) {
 
 	closed := <-getDone
 	assert.False(t, closed.Before(exp.Add(-50*time.Millisecond)), "the GET stream closed before the token expired")
+}
+
+// No token passthrough: the MCP server and its tools never see the caller's token.
+func TestTokenNeverReachesTheServer(t *testing.T) {
+	var seen []string
+	h, _, srv := newMCPHandler(t, nil)
+	srv.AddTool(mcp.NewTool("peek"), func(_ context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		seen = append(seen, req.Header.Get("Authorization"))
+		return mcp.NewToolResultText("peeked"), nil
+	})
+	sid := initialize(t, h, "alice-token")
+	w := do(h, "POST", "/notes/mcp", "alice-token", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"peek"}}`, "Mcp-Session-Id", sid)
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, []string{""}, seen)
+}
+
+// A stateless (2026-07-28) request has no session: an Mcp-Session-Id on it is ignored,
+// never checked against its owner nor refused as malformed.
+func TestStatelessRequestsIgnoreSessionIDs(t *testing.T) {
+	h, _ := newHandler(t, nil)
+	alices := initialize(t, h, "alice-token")
+	for _, sid := range []string{alices, strings.Repeat("x", 300)} {
+		w := do(h, "POST", "/notes/mcp", "bob-token", modern(3, "tools/call", `{"name":"list_notes"}`), append(modernHeaders("tools/call", "list_notes"), "Mcp-Session-Id", sid)...)
+		assert.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	}
+	// The same id on a legacy request is still refused to anyone but its owner.
+	assert.Equal(t, http.StatusForbidden, do(h, "POST", "/notes/mcp", "bob-token", callList, "Mcp-Session-Id", alices).Code)
 }

@@ -18,15 +18,17 @@ type Challenge struct {
 	Description string
 }
 
-// String renders the challenge as a header value. Attribute values are quoted strings;
-// backslashes and double quotes are escaped, and characters outside printable ASCII
-// (including CR and LF) are replaced by '?', so that no value can break the header.
+// String renders the challenge as a header value. Attribute values are quoted strings.
+// In error and error_description, which RFC 6750 §3 restricts to printable ASCII without
+// '"' and '\', a double quote becomes a single quote and a backslash a slash; in the
+// other attributes they are escaped. Characters outside printable ASCII (CR and LF
+// included) become '?' everywhere, so that no value can break the header.
 func (c Challenge) String() string {
 	var b strings.Builder
 	b.Grow(64 + len(c.ResourceMetadata) + len(c.Description))
 	b.WriteString("Bearer")
 	first := true
-	attr := func(name, value string) {
+	attr := func(name, value string, restricted bool) {
 		if value == "" {
 			return
 		}
@@ -38,22 +40,26 @@ func (c Challenge) String() string {
 		}
 		b.WriteString(name)
 		b.WriteString(`="`)
-		writeQuoted(&b, value)
+		writeQuoted(&b, value, restricted)
 		b.WriteByte('"')
 	}
-	attr("resource_metadata", c.ResourceMetadata)
+	attr("resource_metadata", c.ResourceMetadata, false)
 	if len(c.Scope) > 0 {
-		attr("scope", strings.Join(c.Scope, " "))
+		attr("scope", strings.Join(c.Scope, " "), false)
 	}
-	attr("error", c.Error)
-	attr("error_description", c.Description)
+	attr("error", c.Error, true)
+	attr("error_description", c.Description, true)
 	return b.String()
 }
 
-func writeQuoted(b *strings.Builder, s string) {
+func writeQuoted(b *strings.Builder, s string, restricted bool) {
 	for i := 0; i < len(s); i++ {
 		ch := s[i]
 		switch {
+		case restricted && ch == '"':
+			b.WriteByte('\'')
+		case restricted && ch == '\\':
+			b.WriteByte('/')
 		case ch == '"' || ch == '\\':
 			b.WriteByte('\\')
 			b.WriteByte(ch)

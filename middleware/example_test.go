@@ -53,5 +53,5 @@ func Example() {
 	fmt.Println(resp.Header.Get("WWW-Authenticate"))
 	// Output:
 	// 403
-	// Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp", scope="notes:read notes:write", error="insufficient_scope", error_description="tool \"add_note\" requires notes:write"
+	// Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp", scope="notes:read notes:write", error="insufficient_scope", error_description="tool 'add_note' requires notes:write"
 }

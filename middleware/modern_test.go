@@ -48,7 +48,7 @@ func TestStatelessProtocolSameDecisions(t *testing.T) {
 
 	w = do(h, "POST", "/notes/mcp", "bob-token", modern(2, "tools/call", `{"name":"add_note","arguments":{"text":"x"}}`), modernHeaders("tools/call", "add_note")...)
 	assertRefusal(t, w, http.StatusForbidden, float64(2), "insufficient_scope",
-		`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="insufficient_scope", error_description="tool \"add_note\" requires notes:write"`)
+		`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="insufficient_scope", error_description="tool 'add_note' requires notes:write"`)
 	ev := sink.all()
 	assert.Equal(t, "tools/call", ev[len(ev)-1].RPCMethod)
 	assert.Equal(t, "add_note", ev[len(ev)-1].Target)
