@@ -183,7 +183,9 @@ func New(cfg Config) (*Hub, error) {
 		servers:  map[*server.MCPServer]string{},
 	}
 	h.mux.HandleFunc("GET /healthz", h.health)
-	h.mux.HandleFunc("GET /.well-known/oauth-protected-resource", h.hubMetadata)
+	// RFC 9728 §3.1: the metadata of resource https://host/base is at
+	// https://host/.well-known/oauth-protected-resource/base.
+	h.mux.HandleFunc("GET /.well-known/oauth-protected-resource"+base.Path, h.hubMetadata)
 	if cfg.AuthorizationServerMetadata != nil {
 		h.mux.Handle("/.well-known/oauth-authorization-server", cfg.AuthorizationServerMetadata)
 		h.mux.Handle("/.well-known/oauth-authorization-server/", cfg.AuthorizationServerMetadata)

@@ -635,3 +635,21 @@ func TestScopeHierarchyIsExplicit(t *testing.T) {
 	_, err := hub.New(hub.Config{BaseURL: "https://x", ScopeHierarchy: scopes.Hierarchy{"a": {""}}})
 	require.ErrorContains(t, err, "Config.ScopeHierarchy")
 }
+
+// The hub's own metadata document sits where RFC 9728 puts it for a base URL with a
+// path, and names that URL as its resource.
+func TestHubMetadataUnderABasePath(t *testing.T) {
+	h, err := hub.New(hub.Config{BaseURL: "https://mcp.example.com/base/", AuthorizationServers: []string{"https://as.example.com"}, Audit: audit.Discard})
+	require.NoError(t, err)
+	require.NoError(t, h.Mount("notes", adminServer(), hub.Public()))
+	assert.Equal(t, "https://mcp.example.com/base/notes/mcp", h.ResourceURL("notes"), "a trailing slash does not double")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/.well-known/oauth-protected-resource/base", nil))
+	require.Equal(t, http.StatusOK, w.Code)
+	var md hub.ProtectedResourceMetadata
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &md))
+	assert.Equal(t, "https://mcp.example.com/base", md.Resource)
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/.well-known/oauth-protected-resource", nil))
+	assert.Equal(t, http.StatusNotFound, w.Code)
+}

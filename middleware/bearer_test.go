@@ -705,3 +705,50 @@ func TestStatelessRequestsIgnoreSessionIDs(t *testing.T) {
 	// The same id on a legacy request is still refused to anyone but its owner.
 	assert.Equal(t, http.StatusForbidden, do(h, "POST", "/notes/mcp", "bob-token", callList, "Mcp-Session-Id", alices).Code)
 }
+
+// A session id alone authenticates nothing.
+func TestSessionIDWithoutTokenIs401(t *testing.T) {
+	h, _ := newHandler(t, nil)
+	sid := initialize(t, h, "alice-token")
+	w := do(h, "POST", "/notes/mcp", "", callList, "Mcp-Session-Id", sid)
+	assert.Equal(t, http.StatusUnauthorized, w.Code)
+	assert.NotEqual(t, sid, initialize(t, h, "alice-token"), "every initialize gets a new session id")
+}
+
+// A 403 step-up never asks for offline_access, even for an operation annotated with it.
+func TestStepUpNeverAsksForOfflineAccess(t *testing.T) {
+	h, _, srv := newMCPHandler(t, nil)
+	srv.AddTool(mcp.NewTool("sync", scopes.Required("notes:sync", "offline_access")), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultText("synced"), nil
+	})
+	sid := initialize(t, h, "bob-token")
+	w := do(h, "POST", "/notes/mcp", "bob-token", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"sync"}}`, "Mcp-Session-Id", sid)
+	assert.Equal(t, http.StatusForbidden, w.Code)
+	assert.Contains(t, w.Header().Get("WWW-Authenticate"), `scope="notes:read notes:sync"`, "offline_access is never asked for")
+}
+
+func TestOriginValidation(t *testing.T) {
+	sink := &recordingSink{}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	h := middleware.Origin(middleware.OriginConfig{Allowed: []string{"https://mcp.example.com", "http://localhost:6274"}, Service: "notes", Audit: sink})(ok)
+	for origin, want := range map[string]int{
+		"":                         http.StatusNoContent, // a non-browser client
+		"https://mcp.example.com":  http.StatusNoContent,
+		"HTTP://LOCALHOST:6274":    http.StatusNoContent,
+		"https://evil.example":     http.StatusForbidden,
+		"https://mcp.example.com.": http.StatusForbidden,
+		"null":                     http.StatusForbidden,
+	} {
+		r := httptest.NewRequest("POST", "/notes/mcp", nil)
+		if origin != "" {
+			r.Header.Set("Origin", origin)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		assert.Equal(t, want, w.Code, origin)
+	}
+	ev := sink.all()
+	require.Len(t, ev, 3)
+	assert.Equal(t, audit.ReasonOriginNotAllowed, ev[0].Reason)
+	assert.Equal(t, http.StatusForbidden, ev[0].Status)
+}

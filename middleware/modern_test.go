@@ -69,7 +69,8 @@ func TestStatelessProtocolSameDecisions(t *testing.T) {
 func TestStatelessHeadersCannotSmuggleACall(t *testing.T) {
 	h, sink := newHandler(t, nil)
 	w := do(h, "POST", "/notes/mcp", "bob-token", modern(6, "tools/call", `{"name":"add_note","arguments":{"text":"x"}}`), modernHeaders("tools/call", "list_notes")...)
-	assert.NotEqual(t, http.StatusOK, w.Code, w.Body.String())
+	assert.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+	assert.Contains(t, w.Body.String(), `"code":-32020`, "mcp-go's HeaderMismatch")
 	assert.NotContains(t, w.Body.String(), "added")
 	for _, e := range sink.all() {
 		assert.False(t, e.Decision == audit.Allow && e.Target == "add_note", "an allow was recorded for add_note")
