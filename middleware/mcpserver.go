@@ -42,8 +42,9 @@ type ServerConfig struct {
 //   - tools/call is decided on the tool mcp-go will really run (a session's own tool
 //     shadows the server's), before any tool middleware of the server's own and before
 //     a call is routed to a task: mcp-go checks its tool filters first;
-//   - prompts/get, resources/read, resources/subscribe and completion/complete (for a
-//     prompt or a resource) are decided the same way;
+//   - prompts/get, resources/read, resources/subscribe, the resource subscriptions of
+//     subscriptions/listen and completion/complete (for a prompt or a resource) are
+//     decided the same way;
 //   - a resource read through a template needs the template's scopes
 //     (scopes.ResourceTemplateRequired; when several of the server's templates match
 //     a URI, all of their scopes, since mcp-go may use any of them). Finding the
@@ -99,6 +100,20 @@ func (e *enforcer) installHooks(s *server.MCPServer) {
 		if e.authorize(ctx, string(mcp.MethodResourcesSubscribe), kindResource, uri, resourceRequirement(ctx, uri)) != nil {
 			req.Params.URI = "" // mcp-go refuses a subscription without a URI, with no side effect
 		}
+	})
+	hooks.AddBeforeSubscriptionsListen(func(ctx context.Context, _ any, req *mcp.SubscriptionsListenRequest) {
+		// The stateless protocol's subscriptions: each resource is decided like a
+		// resources/subscribe. A forbidden one is dropped from the request (mcp-go's
+		// acknowledgement then leaves it out), and behind the bearer middleware the
+		// refusal is rendered as a 403 step-up.
+		uris := req.Params.Notifications.ResourceSubscriptions
+		kept := uris[:0:0]
+		for _, uri := range uris {
+			if e.authorize(ctx, string(mcp.MethodSubscriptionsListen), kindResource, uri, resourceRequirement(ctx, uri)) == nil {
+				kept = append(kept, uri)
+			}
+		}
+		req.Params.Notifications.ResourceSubscriptions = kept
 	})
 	hooks.AddBeforeComplete(func(ctx context.Context, _ any, req *mcp.CompleteRequest) {
 		var err error

@@ -79,3 +79,15 @@ func TestStatelessHeadersCannotSmuggleACall(t *testing.T) {
 	assert.NotEqual(t, http.StatusOK, w.Code, w.Body.String())
 	assert.NotContains(t, w.Body.String(), "added")
 }
+
+// subscriptions/listen (2026-07-28) subscribes to resources like resources/subscribe,
+// and is decided the same way.
+func TestStatelessListenSubscriptionsAreDecided(t *testing.T) {
+	h, sink := newHandler(t, nil)
+	w := do(h, "POST", "/notes/mcp", "bob-token", modern(8, "subscriptions/listen", `{"notifications":{"resourceSubscriptions":["notes://secret"]}}`), modernHeaders("subscriptions/listen", "")...)
+	assertRefusal(t, w, http.StatusForbidden, float64(8), "insufficient_scope",
+		`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="insufficient_scope", error_description="resource 'notes://secret' requires notes:write"`)
+	ev := sink.all()
+	assert.Equal(t, "subscriptions/listen", ev[len(ev)-1].RPCMethod)
+	assert.Equal(t, "notes://secret", ev[len(ev)-1].Target)
+}
