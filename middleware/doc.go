@@ -1,15 +1,20 @@
-// Package middleware enforces mcpauth's rules at two depths.
+// Package middleware decides, once per request, whether a caller may do what it asks,
+// and renders that decision over HTTP.
 //
-// At the HTTP layer, [Bearer] wraps any http.Handler (typically mcp-go's Streamable
-// HTTP server): it takes the token from the Authorization header only, verifies it,
-// checks service-level scopes and tenants, inspects tools/call requests to answer 403
-// insufficient_scope with a step-up challenge before the MCP server runs anything, binds
-// MCP sessions to the principal that created them, and puts the verified token in the
-// request context. Every failure carries an RFC 6750 challenge with the RFC 9728
-// resource_metadata URL, a JSON body, and one audit event.
+// Inside mcp-go, [ServerOptions] is the one place that decides per operation: tool and
+// prompt filters at call time, prompt, tool and resource middlewares, and hooks for
+// resources/subscribe, subscriptions/listen and completion/complete apply the scope
+// annotations of package scopes to the item mcp-go will really use (a session's own
+// tool shadows the server's) and to the token in the context. On stdio, where
+// [StdioContext] supplies the principal, that decision is mcp-go's error reply.
 //
-// Inside mcp-go, [ServerOptions] installs a tool filter, tool middleware, a prompt filter
-// and resource middleware that apply the same scope annotations (package scopes) to the
-// token in the context: the defense in depth behind the HTTP layer, and the only
-// enforcement on stdio, where [StdioContext] supplies the principal.
+// At the HTTP layer, [Bearer] wraps mcp-go's Streamable HTTP server and keeps what only
+// it can know: the token from the Authorization header only (never passed on), its
+// verification, service-level scopes, tenants, and the owner of each MCP session
+// (bound when mcp-go issues it). It puts a per-request slot in the context where the
+// in-server decision is written, and turns a refusal into 403 with an
+// insufficient_scope step-up challenge on mcp-go's first reply header, reading no body
+// itself. Every refusal has one shape (an RFC 6750 challenge with the RFC 9728
+// resource_metadata URL and a JSON-RPC error body for a JSON-RPC request), and every
+// request exactly one audit event. [Origin] validates the Origin header.
 package middleware
