@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -61,13 +62,20 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Validate reports a configuration mistake, naming the field.
+// Validate reports every configuration mistake at once, naming the field and the fix.
 func (c *Config) Validate() error {
+	var problems []string
 	if c.Verifier == nil {
-		return errors.New("middleware: Config.Verifier is nil: set a token verifier (for example bearer.New) or serve the handler without this middleware if it is meant to be public")
+		problems = append(problems, "Config.Verifier is nil: set a token verifier (for example bearer.New) or serve the handler without this middleware if it is meant to be public")
+	}
+	if u, err := url.Parse(c.ResourceMetadataURL); c.ResourceMetadataURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		problems = append(problems, fmt.Sprintf("Config.ResourceMetadataURL %q is not an absolute http(s) URL: set the URL of this resource's protected resource metadata (RFC 9728), such as https://mcp.example.com/.well-known/oauth-protected-resource/mcp, which every challenge names so that clients can find where to sign in", c.ResourceMetadataURL))
 	}
 	if c.MaxBodyBytes < 0 {
-		return errors.New("middleware: Config.MaxBodyBytes is negative: leave it 0 for the default or set a positive limit")
+		problems = append(problems, "Config.MaxBodyBytes is negative: leave it 0 for the default or set a positive limit")
+	}
+	if len(problems) > 0 {
+		return errors.New("middleware: " + strings.Join(problems, "; "))
 	}
 	return nil
 }

@@ -522,7 +522,7 @@ func TestSessionBinderFullRefusesNewSessions(t *testing.T) {
 	// A flood of 200,000 made-up ids changes nothing: none is stored, and the owner
 	// keeps the session while the attacker stays refused. (The flood goes through the
 	// same binder in front of a handler that answers at once, to keep the test fast.)
-	mw, err := middleware.NewBearer(middleware.Config{Verifier: fakeVerifier, Sessions: binder, Audit: audit.Discard, Now: func() time.Time { return now }})
+	mw, err := middleware.NewBearer(middleware.Config{Verifier: fakeVerifier, ResourceMetadataURL: prm, Sessions: binder, Audit: audit.Discard, Now: func() time.Time { return now }})
 	require.NoError(t, err)
 	quick := mw(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) }))
 	flood := httptest.NewRequest("POST", "/notes/mcp", nil)
@@ -592,7 +592,10 @@ func TestAuditNeverLogsToken(t *testing.T) {
 func TestConfigValidation(t *testing.T) {
 	_, err := middleware.NewBearer(middleware.Config{})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "Config.Verifier")
+	assert.Contains(t, err.Error(), "Config.Verifier is nil")
+	assert.Contains(t, err.Error(), `Config.ResourceMetadataURL "" is not an absolute http(s) URL`)
+	_, err = middleware.NewBearer(middleware.Config{Verifier: fakeVerifier, ResourceMetadataURL: "/.well-known/oauth-protected-resource"})
+	assert.ErrorContains(t, err, "Config.ResourceMetadataURL")
 	assert.Panics(t, func() { middleware.Bearer(middleware.Config{}) })
 }
 
