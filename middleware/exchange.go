@@ -92,14 +92,11 @@ func (x *exchange) decide(kind, target string, need scopes.Requirement, refusal 
 	x.mu.Unlock()
 }
 
-// decided returns the decision recorded for kind and target, if any.
-func (x *exchange) decided(kind, target string) *operation {
+// decided reports whether the request's operation on target was already decided.
+func (x *exchange) decided(kind, target string) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.op != nil && x.op.kind == kind && x.op.target == target {
-		return x.op
-	}
-	return nil
+	return x.op != nil && x.op.kind == kind && x.op.target == target
 }
 
 // WriteHeader renders the request's outcome on mcp-go's first reply header: a refusal

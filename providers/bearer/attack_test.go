@@ -205,6 +205,20 @@ func TestAttacks(t *testing.T) {
 		{"wrong aud", rs, func(t *testing.T, f *attackFixture) string {
 			return mustSign(t, f.is.iss, claimsAt(f.clock).WithAudience("https://mcp.example.com/admin"))
 		}, "token audience does not match this resource", nil},
+		// testAudience is https://mcp.example.com/notes: only its scheme and host are
+		// case-insensitive.
+		{"aud path in another case", rs, func(t *testing.T, f *attackFixture) string {
+			return mustSign(t, f.is.iss, claimsAt(f.clock).WithAudience("https://mcp.example.com/Notes"))
+		}, "token audience does not match this resource", nil},
+		{"aud with a trailing slash", rs, func(t *testing.T, f *attackFixture) string {
+			return mustSign(t, f.is.iss, claimsAt(f.clock).WithAudience(testAudience+"/"))
+		}, "token audience does not match this resource", nil},
+		{"aud of another host", rs, func(t *testing.T, f *attackFixture) string {
+			return mustSign(t, f.is.iss, claimsAt(f.clock).WithAudience("https://evil.example.com/notes"))
+		}, "token audience does not match this resource", nil},
+		{"aud of another host in upper case", rs, func(t *testing.T, f *attackFixture) string {
+			return mustSign(t, f.is.iss, claimsAt(f.clock).WithAudience("HTTPS://EVIL.EXAMPLE.COM/notes"))
+		}, "token audience does not match this resource", nil},
 		{"missing aud", rs, func(t *testing.T, f *attackFixture) string {
 			return mustSign(t, f.is.iss, claimsAt(f.clock).WithAudience())
 		}, "token has no audience", nil},

@@ -94,7 +94,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		require.NoError(t, err)
 		v, err := f("https://mcp.example.com/x")
 		require.NoError(t, err)
-		require.Equal(t, []string{"https://mcp.example.com/x"}, v.(*Verifier).audience)
+		require.Equal(t, []string{"https://mcp.example.com/x"}, v.(*Verifier).audience.Audiences())
 	})
 }
 

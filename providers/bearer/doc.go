@@ -33,7 +33,8 @@
 // public keys and HS256/384/512 for an HMAC secret; "none" never, and HMAC never with
 // public keys) and must fit the key's type, curve and JWK "alg". A "crit" header is
 // refused, and "typ", when present, must be JWT, at+jwt or application/at+jwt. "iss" must
-// be one of Config.Issuers and "aud" must contain one of Config.Audience. "exp" is
+// be one of Config.Issuers and "aud" must contain one of Config.Audience (the scheme and
+// host of an http(s) URI compared case-insensitively, see Config.Audience). "exp" is
 // required (unless Config.ExpirationOptional) and, with "nbf" and "iat", checked against
 // Config.Now with Config.Leeway. "sub" is required and must not be empty (unless
 // Config.AllowMissingSubject), so that two clients without a subject are never the same

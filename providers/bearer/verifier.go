@@ -11,6 +11,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/audience"
 )
 
 // Verifier verifies JWT access tokens against one key source, issuer list and audience.
@@ -19,7 +20,7 @@ import (
 type Verifier struct {
 	s        *settings
 	src      keySource
-	audience []string
+	audience audience.Matcher
 	methods  []pinnedMethod
 }
 
@@ -48,7 +49,7 @@ func New(cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newVerifier(s, src, s.audience), nil
+	return newVerifier(s, src, audience.NewMatcher(s.audience)), nil
 }
 
 // NewFactory validates cfg like New, except that Config.Audience may be empty, and
@@ -68,13 +69,14 @@ func NewFactory(cfg Config) (mcpauth.VerifierFactory, error) {
 	if err != nil {
 		return nil, err
 	}
+	fixed := audience.NewMatcher(s.audience) // normalised once, shared by every verifier
 	return func(resource string) (mcpauth.TokenVerifier, error) {
-		aud := s.audience
-		if len(aud) == 0 && !s.skipAud {
+		aud := fixed
+		if len(s.audience) == 0 && !s.skipAud {
 			if strings.TrimSpace(resource) == "" {
 				return nil, errors.New("bearer: the resource URI is empty and Config.Audience is not set: pass the resource URI of the service or set Config.Audience")
 			}
-			aud = []string{resource}
+			aud = audience.NewMatcher([]string{resource})
 		}
 		return newVerifier(s, src, aud), nil
 	}, nil
@@ -89,8 +91,8 @@ func newSource(s *settings, cfg Config) (keySource, error) {
 	}
 }
 
-func newVerifier(s *settings, src keySource, aud []string) *Verifier {
-	v := &Verifier{s: s, src: src, audience: slices.Clone(aud)}
+func newVerifier(s *settings, src keySource, aud audience.Matcher) *Verifier {
+	v := &Verifier{s: s, src: src, audience: aud}
 	for _, alg := range s.algs {
 		if m := jwt.GetSigningMethod(alg); m != nil {
 			v.methods = append(v.methods, pinnedMethod{alg: alg, method: m})
@@ -358,7 +360,8 @@ func (v *Verifier) accessToken(claims map[string]any) (*mcpauth.AccessToken, err
 		if len(aud) == 0 {
 			return nil, mcpauth.InvalidToken("token has no audience (aud claim)", nil)
 		}
-		if !slices.ContainsFunc(aud, func(a string) bool { return slices.Contains(v.audience, a) }) {
+		// Scheme and host of an http(s) URI are compared case-insensitively (RFC 3986).
+		if !v.audience.Match(aud) {
 			return nil, mcpauth.InvalidToken("token audience does not match this resource", nil)
 		}
 	}

@@ -143,6 +143,57 @@ func TestAudiences(t *testing.T) {
 	_, err = v.VerifyToken(ctx, mustSign(t, is.iss, claimsAt(clock).AddClaim("aud", []any{"https://a.example", 1})))
 	requireInvalid(t, err, "aud claim must be a string or an array of strings")
 
+	// MCP authorization (2026-07-28), RFC 3986 §6.2.2.1 and §6.2.3: the scheme and host of
+	// the resource URI are case-insensitive and a default port is the same as none; the
+	// path and the rest are compared exactly.
+	t.Run("scheme and host are case-insensitive", func(t *testing.T) {
+		const resource = "https://mcp.example.com/notes/mcp"
+		accepted := []string{
+			"HTTPS://MCP.Example.COM/notes/mcp",
+			"https://mcp.example.com:443/notes/mcp",
+		}
+		refused := []string{
+			"https://mcp.example.com/Notes/mcp",  // the path is case-sensitive
+			"https://mcp.example.com/notes/mcp/", // a trailing slash is another path
+			"https://evil.example.com/notes/mcp",
+			"HTTPS://EVIL.EXAMPLE.COM/notes/mcp",
+			"https://mcp.example.com:8443/notes/mcp",
+			"http://mcp.example.com/notes/mcp",
+			"https://mcp.example.com/notes/mcp?x",
+			"https://mcp.example.com/notes/mc%70", // no percent-decoding
+		}
+		cfg := is.config(clock)
+		cfg.Audience = []string{resource}
+		v := newVerifierT(t, cfg)
+		cfg.Audience = nil
+		factory, err := NewFactory(cfg)
+		require.NoError(t, err)
+		fv, err := factory(resource)
+		require.NoError(t, err)
+		defer fv.(io.Closer).Close()
+		cfg.Audience = []string{"HTTPS://MCP.EXAMPLE.COM:443/notes/mcp"} // configured in upper case
+		upper := newVerifierT(t, cfg)
+
+		for name, v := range map[string]mcpauth.TokenVerifier{"New": v, "NewFactory": fv, "upper-case Config.Audience": upper} {
+			for _, aud := range append([]string{resource}, accepted...) {
+				tok, err := v.VerifyToken(ctx, mustSign(t, is.iss, claimsAt(clock).WithAudience(aud)))
+				require.NoErrorf(t, err, "%s: aud %q", name, aud)
+				require.Equalf(t, []string{aud}, tok.Audience, "%s: the token's audience is reported as sent", name)
+			}
+			for _, aud := range refused {
+				_, err := v.VerifyToken(ctx, mustSign(t, is.iss, claimsAt(clock).WithAudience(aud)))
+				requireInvalid(t, err, "token audience does not match this resource")
+			}
+		}
+		// A non-URI audience stays an exact match.
+		cfg.Audience = []string{"api://Notes"}
+		api := newVerifierT(t, cfg)
+		_, err = api.VerifyToken(ctx, mustSign(t, is.iss, claimsAt(clock).WithAudience("api://Notes")))
+		require.NoError(t, err)
+		_, err = api.VerifyToken(ctx, mustSign(t, is.iss, claimsAt(clock).WithAudience("API://notes")))
+		requireInvalid(t, err, "token audience does not match this resource")
+	})
+
 	t.Run("SkipAudienceCheck", func(t *testing.T) {
 		cfg := is.config(clock)
 		cfg.Audience, cfg.SkipAudienceCheck = nil, true

@@ -65,7 +65,10 @@ type Config struct {
 	// Audience lists this resource's identifiers (RFC 8707 resource URIs): the
 	// introspection response's "aud" must contain at least one of them. Required by New
 	// unless SkipAudienceCheck is set; NewFactory fills it with each resource's URI when
-	// it is empty.
+	// it is empty. An audience that is an http(s) URI matches whatever the letter case
+	// of its scheme and host, and with or without a default port (RFC 3986):
+	// "HTTPS://MCP.Example.COM:443/mcp" matches "https://mcp.example.com/mcp". Its path,
+	// query and fragment, and any other audience, must match exactly.
 	Audience []string
 	// SkipAudienceCheck accepts tokens whatever their audience. A token issued for
 	// another resource server of the same authorization server is then accepted too.

@@ -28,9 +28,11 @@
 //     (the authorization server's clock and this one may differ); "exp" becomes
 //     AccessToken.ExpiresAt, which bounds the cache entry.
 //   - "aud" (a string or an array) must contain one of Config.Audience, the resource URI
-//     of this service (RFC 8707), unless Config.SkipAudienceCheck is set. A token without
-//     an audience is refused: an authorization server that issues tokens usable at every
-//     resource server lets any of them replay the token here.
+//     of this service (RFC 8707), unless Config.SkipAudienceCheck is set; the scheme and
+//     host of an http(s) URI are compared case-insensitively and a default port is
+//     ignored, the rest exactly (see Config.Audience). A token without an audience is
+//     refused: an authorization server that issues tokens usable at every resource
+//     server lets any of them replay the token here.
 //   - "iss" must be one of Config.Issuers when that list is set.
 //   - "token_type", when present, must not be "refresh_token", and sender-constrained
 //     tokens ("token_type": "DPoP", or a "cnf" member) are refused: this verifier sees a

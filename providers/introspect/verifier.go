@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mcpauth/mcpauth"
+	audiences "github.com/mcpauth/mcpauth/internal/audience"
 )
 
 // Verifier verifies opaque access tokens by asking the authorization server's RFC 7662
@@ -18,7 +19,7 @@ import (
 type Verifier struct {
 	s        *settings
 	up       *upstream
-	audience []string
+	audience audiences.Matcher
 }
 
 var _ mcpauth.TokenVerifier = (*Verifier)(nil)
@@ -30,7 +31,7 @@ func New(cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Verifier{s: s, up: newUpstream(s), audience: s.audience}, nil
+	return &Verifier{s: s, up: newUpstream(s), audience: audiences.NewMatcher(s.audience)}, nil
 }
 
 // NewFactory validates cfg like New, except that Config.Audience may be empty, and
@@ -56,15 +57,16 @@ func NewFactory(cfg Config) (mcpauth.VerifierFactory, error) {
 		return nil, err
 	}
 	up := newUpstream(s)
+	fixed := audiences.NewMatcher(s.audience) // normalised once, shared by every verifier
 	return func(resource string) (mcpauth.TokenVerifier, error) {
-		aud := s.audience
-		if len(aud) == 0 && !s.skipAud {
+		aud := fixed
+		if len(s.audience) == 0 && !s.skipAud {
 			if strings.TrimSpace(resource) == "" {
 				return nil, errors.New("introspect: the resource URI is empty and Config.Audience is not set: pass the resource URI of the service or set Config.Audience")
 			}
-			aud = []string{resource}
+			aud = audiences.NewMatcher([]string{resource})
 		}
-		return &Verifier{s: s, up: up, audience: slices.Clone(aud)}, nil
+		return &Verifier{s: s, up: up, audience: aud}, nil
 	}, nil
 }
 
@@ -189,7 +191,8 @@ func (v *Verifier) accessToken(resp map[string]any) (*mcpauth.AccessToken, error
 		if len(aud) == 0 {
 			return nil, mcpauth.InvalidToken(descNoAudience, nil)
 		}
-		if !slices.ContainsFunc(aud, func(a string) bool { return slices.Contains(v.audience, a) }) {
+		// Scheme and host of an http(s) URI are compared case-insensitively (RFC 3986).
+		if !v.audience.Match(aud) {
 			return nil, mcpauth.InvalidToken(descAudience, nil)
 		}
 	}

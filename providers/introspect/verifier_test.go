@@ -127,6 +127,13 @@ func TestRefusals(t *testing.T) {
 		{"audience of another resource", map[string]any{"aud": otherRes}, nil, descAudience},
 		{"audience array without this resource", map[string]any{"aud": []any{otherRes, "https://x.example"}}, nil, descAudience},
 		{"audience prefix is not a match", map[string]any{"aud": testResource + "/extra"}, nil, descAudience},
+		// testResource is https://mcp.example.com/notes/mcp: only its scheme and host are
+		// case-insensitive (RFC 3986); the path and the rest are compared exactly.
+		{"audience path in another case", map[string]any{"aud": "https://mcp.example.com/Notes/mcp"}, nil, descAudience},
+		{"audience with a trailing slash", map[string]any{"aud": "https://mcp.example.com/notes/mcp/"}, nil, descAudience},
+		{"audience of another host", map[string]any{"aud": "https://evil.example.com/notes/mcp"}, nil, descAudience},
+		{"audience of another host in upper case", map[string]any{"aud": "HTTPS://EVIL.EXAMPLE.COM/notes/mcp"}, nil, descAudience},
+		{"audience with another port", map[string]any{"aud": "https://mcp.example.com:8443/notes/mcp"}, nil, descAudience},
 		{"no audience", map[string]any{"aud": nil}, nil, descNoAudience},
 		{"empty audience array", map[string]any{"aud": []any{}}, nil, descNoAudience},
 		{"issuer not accepted", nil, func(c *Config) { c.Issuers = []string{"https://other-as.example"} }, descIssuer},
@@ -229,6 +236,13 @@ func TestAcceptedVariants(t *testing.T) {
 			require.Empty(t, tok.Audience)
 		}},
 		{"one of several audiences", map[string]any{"aud": otherRes}, func(c *Config) { c.Audience = []string{testResource, otherRes} }, nil},
+		// MCP authorization (2026-07-28), RFC 3986: scheme and host are case-insensitive,
+		// a default port is the same as none. The token's audience is reported as sent.
+		{"audience scheme and host in upper case", map[string]any{"aud": "HTTPS://MCP.Example.COM/notes/mcp"}, nil, func(t *testing.T, tok *mcpauth.AccessToken) {
+			require.Equal(t, []string{"HTTPS://MCP.Example.COM/notes/mcp"}, tok.Audience)
+		}},
+		{"audience with the default port", map[string]any{"aud": "https://mcp.example.com:443/notes/mcp"}, nil, nil},
+		{"configured audience in upper case", nil, func(c *Config) { c.Audience = []string{"HTTPS://MCP.EXAMPLE.COM:443/notes/mcp"} }, nil},
 		{"issuer not checked when Issuers is empty", map[string]any{"iss": "https://whatever.example"}, nil, func(t *testing.T, tok *mcpauth.AccessToken) {
 			require.Equal(t, "https://whatever.example", tok.Issuer)
 		}},
@@ -344,6 +358,19 @@ func TestFactory(t *testing.T) {
 
 	_, err = factory(" ")
 	require.ErrorContains(t, err, "the resource URI is empty")
+
+	t.Run("resource scheme and host are case-insensitive", func(t *testing.T) {
+		upper, err := factory("HTTPS://MCP.Example.COM:443/notes/mcp")
+		require.NoError(t, err)
+		_, err = upper.VerifyToken(context.Background(), "notes-token")
+		require.NoError(t, err)
+		as.issue("notes-upper", map[string]any{"aud": "HTTPS://MCP.Example.COM/notes/mcp"})
+		_, err = notes.VerifyToken(context.Background(), "notes-upper")
+		require.NoError(t, err)
+		as.issue("notes-path-case", map[string]any{"aud": "https://mcp.example.com/Notes/mcp"})
+		_, err = notes.VerifyToken(context.Background(), "notes-path-case")
+		requireInvalid(t, err, descAudience)
+	})
 
 	t.Run("fixed audience wins", func(t *testing.T) {
 		cfg := as.config()
