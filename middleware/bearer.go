@@ -185,7 +185,7 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil && tok == nil {
 		err = mcpauth.InvalidToken("the token was not accepted", nil)
 	}
-	if err == nil && tok.Expired(h.cfg.Now()) {
+	if err == nil && tok.Expired(x.start) {
 		err = mcpauth.InvalidToken("token is expired", nil)
 	}
 	if err != nil {

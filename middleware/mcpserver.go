@@ -168,7 +168,7 @@ func canRunAsTask(t mcp.Tool) bool {
 // task routing: that call-time check is where a tools/call is decided.
 func (e *enforcer) filterTools(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
 	if x := exchangeFrom(ctx); x != nil && len(tools) == 1 && x.rpc() == string(mcp.MethodToolsCall) {
-		if e.authorize(ctx, string(mcp.MethodToolsCall), kindTool, tools[0].Name, scopes.ForTool(tools[0])) != nil {
+		if e.authorizeIn(ctx, x, string(mcp.MethodToolsCall), kindTool, tools[0].Name, scopes.ForTool(tools[0])) != nil {
 			return nil
 		}
 		return tools
@@ -187,7 +187,7 @@ func (e *enforcer) filterTools(ctx context.Context, tools []mcp.Tool) []mcp.Tool
 // prompt it is about to get for prompts/get (where a prompts/get is decided).
 func (e *enforcer) filterPrompts(ctx context.Context, prompts []mcp.Prompt) []mcp.Prompt {
 	if x := exchangeFrom(ctx); x != nil && len(prompts) == 1 && x.rpc() == string(mcp.MethodPromptsGet) {
-		if e.authorize(ctx, string(mcp.MethodPromptsGet), kindPrompt, prompts[0].Name, scopes.ForPrompt(prompts[0])) != nil {
+		if e.authorizeIn(ctx, x, string(mcp.MethodPromptsGet), kindPrompt, prompts[0].Name, scopes.ForPrompt(prompts[0])) != nil {
 			return nil
 		}
 		return prompts
@@ -251,12 +251,27 @@ func decidedHere(ctx context.Context, kind, target string) bool {
 // records the request's audit event; elsewhere (stdio, in-process) it records the event
 // itself. It returns the refusal, if any.
 func (e *enforcer) authorize(ctx context.Context, method, kind, target string, need scopes.Requirement) error {
-	tok, have := granted(ctx)
+	return e.authorizeIn(ctx, exchangeFrom(ctx), method, kind, target, need)
+}
+
+// authorizeIn is authorize for a caller that already looked up the request's slot x
+// (nil when there is none).
+func (e *enforcer) authorizeIn(ctx context.Context, x *exchange, method, kind, target string, need scopes.Requirement) error {
+	var tok *mcpauth.AccessToken
+	if x != nil {
+		tok = x.tok
+	} else {
+		tok = mcpauth.AccessTokenFromContext(ctx)
+	}
+	var have []string
+	if tok != nil {
+		have = tok.Scopes
+	}
 	var refusal *mcpauth.Error
 	if !need.Satisfied(have) {
 		refusal = mcpauth.InsufficientScope(fmt.Sprintf("%s %q requires %s", kind, target, need.Missing(have)))
 	}
-	if x := exchangeFrom(ctx); x != nil {
+	if x != nil {
 		x.decide(kind, target, need, refusal)
 	} else {
 		e.record(ctx, tok, method, kind, target, need, refusal)
