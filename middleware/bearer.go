@@ -58,9 +58,17 @@ type Config struct {
 	// MaxTokenBytes bounds the bearer token (default DefaultMaxTokenBytes); a larger
 	// token gets 401 invalid_token before any verification.
 	MaxTokenBytes int
+	// StreamRecheck is how often the token of a long-lived reply (a GET event stream,
+	// a streamed POST reply) is verified again, so that a stream ends once its token is
+	// found revoked, not only when it expires (default DefaultStreamRecheck; negative:
+	// never). With a cached verifier, the cache answers until its entry lapses.
+	StreamRecheck time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
+
+// DefaultStreamRecheck is how often a stream's token is verified again by default.
+const DefaultStreamRecheck = time.Minute
 
 // Validate reports every configuration mistake at once, naming the field and the fix.
 func (c *Config) Validate() error {
@@ -126,6 +134,9 @@ func NewBearer(cfg Config) (func(http.Handler) http.Handler, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.StreamRecheck == 0 {
+		cfg.StreamRecheck = DefaultStreamRecheck
 	}
 	return func(next http.Handler) http.Handler {
 		return &bearerHandler{cfg: cfg, next: next, serviceScopes: cfg.RequiredScopes.Scopes()}
@@ -233,11 +244,17 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := mcpauth.WithAccessToken(r.Context(), tok)
 	ctx = context.WithValue(ctx, exchangeKey{}, x)
-	if r.Method == http.MethodGet && !tok.ExpiresAt.IsZero() {
-		// A GET opens a server-to-client event stream: it must not outlive the token.
+	if r.Method == http.MethodGet {
+		// A GET opens a server-to-client event stream: it must not outlive the token,
+		// nor its revocation.
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, tok.ExpiresAt.Sub(h.cfg.Now()))
+		if tok.ExpiresAt.IsZero() {
+			ctx, cancel = context.WithCancel(ctx)
+		} else {
+			ctx, cancel = context.WithTimeout(ctx, tok.ExpiresAt.Sub(h.cfg.Now()))
+		}
 		defer cancel()
+		x.watch(cancel)
 	}
 	h.next.ServeHTTP(x, r.WithContext(ctx))
 	x.finish()

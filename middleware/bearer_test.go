@@ -755,3 +755,50 @@ func TestOriginValidation(t *testing.T) {
 	assert.Equal(t, audit.ReasonOriginNotAllowed, ev[0].Reason)
 	assert.Equal(t, http.StatusForbidden, ev[0].Status)
 }
+
+// A stream ends once its token is found revoked, not only at expiry; an outage of the
+// verifier does not end it.
+func TestStreamEndsWhenItsTokenIsRevoked(t *testing.T) {
+	var mu sync.Mutex
+	state := "valid"
+	checks := 0
+	verifier := mcpauth.TokenVerifierFunc(func(context.Context, string) (*mcpauth.AccessToken, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		checks++
+		switch state {
+		case "down":
+			state = "revoked" // one outage, then the revocation is seen
+			return nil, mcpauth.UpstreamUnavailable("down", 0, nil)
+		case "revoked":
+			return nil, mcpauth.InvalidToken("token revoked", nil)
+		}
+		return &mcpauth.AccessToken{Subject: "sam", Issuer: "iss", Scopes: []string{"notes:read"}, ExpiresAt: time.Now().Add(time.Hour)}, nil
+	})
+	h, _, _ := newMCPHandler(t, func(c *middleware.Config) {
+		c.Verifier, c.Now, c.StreamRecheck = verifier, time.Now, 20*time.Millisecond
+	})
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	sid := initialize(t, h, "sam-token")
+	req, err := http.NewRequest(http.MethodGet, ts.URL+"/notes/mcp", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer sam-token")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Mcp-Session-Id", sid)
+	req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	client := &http.Client{Timeout: 20 * time.Second} // fails the test, rather than hangs, if the stream never ends
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	mu.Lock()
+	state = "down"
+	mu.Unlock()
+	_, err = io.Copy(io.Discard, resp.Body) // returns when the server ends the stream
+	require.NoError(t, err, "the server ended the stream (not the client's timeout)")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, "revoked", state)
+	assert.GreaterOrEqual(t, checks, 4, "initialize, the GET, the outage, then the revocation")
+}

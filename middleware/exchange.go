@@ -43,8 +43,10 @@ type exchange struct {
 	opv       operation
 	// Response state.
 	expiry      *time.Timer // ends a streamed reply when the token expires
-	expired     bool
+	recheck     *time.Timer // verifies a stream's token again (watch)
+	expired     bool        // the token expired or was found revoked: nothing more is written
 	wroteHeader bool
+	finished    bool // finish ran: no more timers
 	swallow     bool // a refusal was rendered: mcp-go's own reply is dropped
 	status      int
 	dec         audit.Decision
@@ -140,8 +142,38 @@ func (x *exchange) writeHeaderLocked(code int) {
 		// A streamed reply must not outlive the token: nothing more is written once it
 		// expires. (A GET stream's context ends then; see bearerHandler.)
 		x.expiry = time.AfterFunc(x.tok.ExpiresAt.Sub(x.h.cfg.Now()), x.expire)
+		x.watchLocked(nil)
 	}
 	x.ResponseWriter.WriteHeader(code)
+}
+
+// watch verifies the token of a long-lived reply again every StreamRecheck, and ends
+// the reply (cancel, when not nil, and no more writes) once the token is refused. An
+// upstream outage is not a refusal: the stream goes on and is checked again later.
+func (x *exchange) watch(cancel context.CancelFunc) {
+	x.mu.Lock()
+	x.watchLocked(cancel)
+	x.mu.Unlock()
+}
+
+func (x *exchange) watchLocked(cancel context.CancelFunc) {
+	if x.h.cfg.StreamRecheck < 0 || x.finished {
+		return
+	}
+	x.recheck = time.AfterFunc(x.h.cfg.StreamRecheck, func() {
+		ctx, done := context.WithTimeout(context.Background(), x.h.cfg.StreamRecheck)
+		tok, err := x.h.cfg.Verifier.VerifyToken(ctx, x.token)
+		done()
+		refused := (err != nil && !errors.Is(err, mcpauth.ErrUpstreamUnavailable)) || tok == nil && err == nil || tok != nil && tok.Expired(x.h.cfg.Now())
+		if refused {
+			x.expire()
+			if cancel != nil {
+				cancel()
+			}
+			return
+		}
+		x.watch(cancel)
+	})
 }
 
 // errTokenExpired is what writing a streamed reply returns once its token has expired.
@@ -301,8 +333,12 @@ func (x *exchange) jsonrpcIDLocked() (any, bool) {
 // finish records the request's audit event, once the reply has been written.
 func (x *exchange) finish() {
 	x.mu.Lock()
+	x.finished = true
 	if x.expiry != nil {
 		x.expiry.Stop()
+	}
+	if x.recheck != nil {
+		x.recheck.Stop()
 	}
 	if !x.wroteHeader {
 		// The handler wrote nothing: net/http answers 200.
