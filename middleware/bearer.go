@@ -225,7 +225,7 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				x.refuse(mcpauth.InvalidRequest("the Mcp-Session-Id header is malformed: at most 256 visible ASCII characters", nil), audit.ReasonInvalidSessionID, scopes.Requirement{})
 				return
 			}
-			if owner, known := h.cfg.Sessions.Owner(sid); known && owner != principalOf(tok) {
+			if owner, known := h.cfg.Sessions.Owner(sid); known && owner != PrincipalOf(tok) {
 				x.refuse(mcpauth.AccessDenied("this MCP session belongs to another principal"), audit.ReasonSessionMismatch, scopes.Requirement{})
 				return
 			}

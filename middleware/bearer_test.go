@@ -802,3 +802,19 @@ func TestStreamEndsWhenItsTokenIsRevoked(t *testing.T) {
 	assert.Equal(t, "revoked", state)
 	assert.GreaterOrEqual(t, checks, 4, "initialize, the GET, the outage, then the revocation")
 }
+
+// A binding ends with mcp-go's session, whoever ends it (DELETE, mcp-go's idle sweeper,
+// the application).
+func TestBindingEndsWithTheSession(t *testing.T) {
+	binder := middleware.NewSessionBinder(0)
+	h, _, srv := newMCPHandler(t, func(c *middleware.Config) { c.Sessions = binder })
+	sid := initialize(t, h, "alice-token")
+	other := initialize(t, h, "bob-token")
+	require.Equal(t, 2, binder.Len())
+	srv.UnregisterSession(context.Background(), sid) // what the idle sweeper does
+	assert.Equal(t, 1, binder.Len())
+	_, known := binder.Owner(sid)
+	assert.False(t, known)
+	assert.Equal(t, http.StatusOK, do(h, "DELETE", "/notes/mcp", "bob-token", "", "Mcp-Session-Id", other).Code)
+	assert.Equal(t, 0, binder.Len())
+}

@@ -127,7 +127,7 @@ func (x *exchange) writeHeaderLocked(code int) {
 	}
 	if x.bindSession && code < 300 {
 		if sid := x.Header().Get(sessionHeader); sid != "" {
-			if err := x.h.cfg.Sessions.Bind(sid, principalOf(x.tok)); err != nil {
+			if err := x.h.cfg.Sessions.Bind(sid, PrincipalOf(x.tok)); err != nil {
 				x.Header().Del(sessionHeader)
 				x.renderLocked(mcpauth.UpstreamUnavailable("too many MCP sessions are open: try again later", sessionRetryAfter, err), audit.ReasonSessionLimit, scopes.Requirement{})
 				return

@@ -26,11 +26,13 @@ func validSessionID(id string) bool {
 	return true
 }
 
-// principal is who owns a session: a token's issuer, subject and client.
-type principal struct{ issuer, subject, client string }
+// Principal is who owns a session: a token's issuer, subject and client. Two tokens are
+// the same caller only when all three match.
+type Principal struct{ Issuer, Subject, ClientID string }
 
-func principalOf(tok *mcpauth.AccessToken) principal {
-	return principal{tok.Issuer, tok.Subject, tok.ClientID}
+// PrincipalOf returns the principal of a verified token.
+func PrincipalOf(tok *mcpauth.AccessToken) Principal {
+	return Principal{tok.Issuer, tok.Subject, tok.ClientID}
 }
 
 // ErrSessionLimit is returned by SessionBinder.Bind when the binder holds as many
@@ -46,7 +48,7 @@ var ErrSessionLimit = errors.New("middleware: the session binder is full")
 // sessions are refused; existing bindings are never evicted.
 type SessionBinder struct {
 	mu       sync.Mutex
-	bindings map[string]principal
+	bindings map[string]Principal
 	max      int
 }
 
@@ -59,11 +61,11 @@ func NewSessionBinder(maxSessions int) *SessionBinder {
 	if maxSessions <= 0 {
 		maxSessions = DefaultMaxSessions
 	}
-	return &SessionBinder{bindings: map[string]principal{}, max: maxSessions}
+	return &SessionBinder{bindings: map[string]Principal{}, max: maxSessions}
 }
 
 // Owner returns the principal session id is bound to, if it is bound.
-func (b *SessionBinder) Owner(id string) (p principal, known bool) {
+func (b *SessionBinder) Owner(id string) (p Principal, known bool) {
 	b.mu.Lock()
 	p, known = b.bindings[id]
 	b.mu.Unlock()
@@ -72,7 +74,7 @@ func (b *SessionBinder) Owner(id string) (p principal, known bool) {
 
 // Bind records that session id was issued to p. It returns ErrSessionLimit when the
 // binder is full.
-func (b *SessionBinder) Bind(id string, p principal) error {
+func (b *SessionBinder) Bind(id string, p Principal) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, exists := b.bindings[id]; !exists && len(b.bindings) >= b.max {
