@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"time"
+
+	"github.com/mcpauth/mcpauth"
 )
 
 // Decision is the outcome an event records.
@@ -76,6 +78,19 @@ type Event struct {
 	RequestID      string
 	Status         int
 	Latency        time.Duration
+}
+
+// SetCaller fills the event's caller fields from a verified token (nil: none), and its
+// TokenRef from the token's jti or, failing that, from raw, the bearer token as received
+// ("" when unknown). An unverified token's jti is never trusted: pass tok nil for it.
+func (e *Event) SetCaller(tok *mcpauth.AccessToken, raw string) {
+	if tok == nil {
+		e.TokenRef = TokenRef("", raw)
+		return
+	}
+	e.Subject, e.ClientID, e.TenantID, e.Issuer = tok.Subject, tok.ClientID, tok.TenantID, tok.Issuer
+	e.Provider, e.GrantedScopes = tok.Provider, tok.Scopes
+	e.TokenRef = TokenRef(tok.ID, raw)
 }
 
 // Sink receives audit events. Record must be safe for concurrent use and should not block

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/audit"
 )
 
@@ -50,4 +51,14 @@ func TestEnabled(t *testing.T) {
 	sink := audit.NewSlogSink(slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))) // Info and above
 	assert.False(t, audit.Enabled(ctx, sink, audit.Allow), "allow events are Debug by default")
 	assert.True(t, audit.Enabled(ctx, sink, audit.Deny))
+}
+
+func TestSetCaller(t *testing.T) {
+	var e audit.Event
+	e.SetCaller(&mcpauth.AccessToken{Subject: "alice", ClientID: "c", TenantID: "acme", Issuer: "iss", Provider: "bearer", Scopes: []string{"a"}, ID: "j1"}, "raw-secret")
+	assert.Equal(t, audit.Event{Subject: "alice", ClientID: "c", TenantID: "acme", Issuer: "iss", Provider: "bearer", GrantedScopes: []string{"a"}, TokenRef: "jti:j1"}, e)
+	var u audit.Event
+	u.SetCaller(nil, "raw-secret")
+	assert.Equal(t, audit.TokenRef("", "raw-secret"), u.TokenRef, "an unverified token is referred to by hash")
+	assert.NotContains(t, u.TokenRef, "secret")
 }

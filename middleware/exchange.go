@@ -371,14 +371,7 @@ func (x *exchange) finish() {
 	if !need.IsZero() {
 		ev.RequiredScopes = x.h.cfg.RequiredScopes.And(need).Scopes()
 	}
-	if x.tok != nil {
-		ev.Subject, ev.ClientID, ev.TenantID = x.tok.Subject, x.tok.ClientID, x.tok.TenantID
-		ev.Issuer, ev.Provider, ev.GrantedScopes = x.tok.Issuer, x.tok.Provider, x.tok.Scopes
-		ev.TokenRef = audit.TokenRef(x.tok.ID, x.token)
-	} else {
-		// An unverified token's jti is not trusted; refer to it by hash only.
-		ev.TokenRef = audit.TokenRef("", x.token)
-	}
+	ev.SetCaller(x.tok, x.token)
 	x.h.cfg.Audit.Record(x.r.Context(), ev)
 }
 

@@ -302,10 +302,6 @@ func (e *enforcer) record(ctx context.Context, tok *mcpauth.AccessToken, method,
 	if refusal != nil {
 		ev.Reason, ev.Description = audit.ReasonInsufficientScope, refusal.Description
 	}
-	if tok != nil {
-		ev.Subject, ev.ClientID, ev.TenantID, ev.Issuer = tok.Subject, tok.ClientID, tok.TenantID, tok.Issuer
-		ev.Provider, ev.GrantedScopes = tok.Provider, tok.Scopes
-		ev.TokenRef = audit.TokenRef(tok.ID, "")
-	}
+	ev.SetCaller(tok, "")
 	e.cfg.Audit.Record(ctx, ev)
 }
