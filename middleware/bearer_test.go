@@ -615,12 +615,12 @@ func TestChallengeEscaping(t *testing.T) {
 // Long-lived replies end when the token does: a GET event stream closes at expiry, and
 // a streamed POST reply carries nothing sent after it.
 func TestStreamsEndWhenTheTokenExpires(t *testing.T) {
-	exp := time.Now().Add(time.Second)
+	exp := time.Now().Add(2 * time.Second) // a 2-second token
 	users["short-token"] = &mcpauth.AccessToken{Subject: "sam", Issuer: "iss", Scopes: []string{"notes:read"}, ExpiresAt: exp}
 	t.Cleanup(func() { delete(users, "short-token") })
 	h, _, srv := newMCPHandler(t, func(c *middleware.Config) { c.Now = time.Now })
 	srv.AddTool(mcp.NewTool("tick"), func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		for range 20 { // two seconds of ticks, each carrying the time it was sent
+		for range 30 { // three seconds of ticks, each carrying the time it was sent
 			_ = srv.SendNotificationToClient(ctx, "notifications/message", map[string]any{"level": "info", "data": time.Now().UnixMilli()})
 			select {
 			case <-time.After(100 * time.Millisecond):
