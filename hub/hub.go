@@ -89,6 +89,8 @@ type Hub struct {
 type service struct {
 	name         string
 	resource     string
+	endpoint     string // the MCP endpoint's path on the service's own server: /<name>/mcp
+	path         string // the pattern the hub routes: the base URL's path + endpoint
 	metadataPath string
 	srv          *server.MCPServer
 	public       bool
@@ -216,20 +218,45 @@ func (h *Hub) Mount(name string, srv *server.MCPServer, opts ...Option) error {
 	if name != "" {
 		path = "/" + name + "/mcp"
 	}
-	s := &service{name: name, resource: h.base.String() + path, metadataPath: "/.well-known/oauth-protected-resource" + h.base.Path + path, srv: srv}
+	s := &service{name: name, resource: h.base.String() + path, endpoint: path, path: h.base.Path + path, metadataPath: "/.well-known/oauth-protected-resource" + h.base.Path + path, srv: srv}
 	for _, o := range opts {
 		o(s)
 	}
 
+	// Reserve the name and the server, then build the service without holding the lock:
+	// building calls code of the caller's (VerifierFor, options), which may call the hub.
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if _, dup := h.services[name]; dup {
+		h.mu.Unlock()
 		return fmt.Errorf("hub: service %q is already mounted", name)
 	}
 	if other, dup := h.servers[srv]; dup {
+		h.mu.Unlock()
 		return fmt.Errorf("hub: this MCP server is already mounted as %q; create one server per service", other)
 	}
+	h.services[name] = s
+	h.servers[srv] = name
+	h.mu.Unlock()
+	handler, err := h.build(s)
+	if err != nil {
+		h.mu.Lock()
+		delete(h.services, name)
+		delete(h.servers, srv)
+		h.mu.Unlock()
+		return err
+	}
+	if !s.public {
+		h.mux.HandleFunc("GET "+s.metadataPath, func(w http.ResponseWriter, r *http.Request) { h.serviceMetadata(w, s) })
+	}
+	h.mux.Handle(s.path, handler)
+	return nil
+}
 
+// build completes s with the hub's defaults and returns its handler: the mcp-go server
+// with the in-server enforcement, behind the bearer middleware unless s is public, and
+// the Origin guard.
+func (h *Hub) build(s *service) (http.Handler, error) {
+	name, srv := s.name, s.srv
 	if !s.requiredSet {
 		s.required = h.cfg.RequiredScopes
 	}
@@ -248,13 +275,13 @@ func (h *Hub) Mount(name string, srv *server.MCPServer, opts ...Option) error {
 		case h.cfg.VerifierFor != nil:
 			v, err := h.cfg.VerifierFor(s.resource)
 			if err != nil {
-				return fmt.Errorf("hub: building the verifier of service %q: %w", name, err)
+				return nil, fmt.Errorf("hub: building the verifier of service %q: %w", name, err)
 			}
 			s.verifier = v
 		case h.cfg.Verifier != nil:
 			s.verifier = h.cfg.Verifier
 		default:
-			return fmt.Errorf("hub: service %q has no verifier: set Config.VerifierFor or Config.Verifier, pass hub.WithVerifier, or mount it with hub.Public()", name)
+			return nil, fmt.Errorf("hub: service %q has no verifier: set Config.VerifierFor or Config.Verifier, pass hub.WithVerifier, or mount it with hub.Public()", name)
 		}
 	}
 	if s.verifier != nil {
@@ -267,11 +294,8 @@ func (h *Hub) Mount(name string, srv *server.MCPServer, opts ...Option) error {
 		}
 	}
 
-	for _, o := range middleware.ServerOptions(middleware.ServerConfig{HideForbidden: hide, Service: name, Audit: h.cfg.Audit, Sessions: h.sessions}) {
-		o(srv)
-	}
-	httpOpts := append([]server.StreamableHTTPOption{server.WithEndpointPath(path), server.WithSessionIdleTTL(h.cfg.SessionIdleTTL)}, s.httpOpts...)
-	var handler http.Handler = server.NewStreamableHTTPServer(srv, httpOpts...)
+	// Everything that can fail comes before the server is changed.
+	wrap := func(h http.Handler) http.Handler { return h }
 	if !s.public {
 		mw, err := middleware.NewBearer(middleware.Config{
 			Verifier:            s.verifier,
@@ -285,15 +309,15 @@ func (h *Hub) Mount(name string, srv *server.MCPServer, opts ...Option) error {
 			MaxBodyBytes:        h.cfg.MaxBodyBytes,
 		})
 		if err != nil {
-			return fmt.Errorf("hub: service %q: %w", name, err)
+			return nil, fmt.Errorf("hub: service %q: %w", name, err)
 		}
-		handler = mw(handler)
-		h.mux.HandleFunc("GET "+s.metadataPath, func(w http.ResponseWriter, r *http.Request) { h.serviceMetadata(w, s) })
+		wrap = mw
 	}
-	h.mux.Handle(h.base.Path+path, h.guard(name, handler))
-	h.services[name] = s
-	h.servers[srv] = name
-	return nil
+	for _, o := range middleware.ServerOptions(middleware.ServerConfig{HideForbidden: hide, Service: name, Audit: h.cfg.Audit, Sessions: h.sessions}) {
+		o(srv)
+	}
+	httpOpts := append([]server.StreamableHTTPOption{server.WithEndpointPath(s.endpoint), server.WithSessionIdleTTL(h.cfg.SessionIdleTTL)}, s.httpOpts...)
+	return h.guard(name, wrap(server.NewStreamableHTTPServer(srv, httpOpts...))), nil
 }
 
 // ResourceURL returns the resource URI of the named service ("" when not mounted).

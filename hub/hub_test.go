@@ -653,3 +653,25 @@ func TestHubMetadataUnderABasePath(t *testing.T) {
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/.well-known/oauth-protected-resource", nil))
 	assert.Equal(t, http.StatusNotFound, w.Code)
 }
+
+// Mount calls the caller's code (VerifierFor) without holding the hub's lock, and a
+// failed Mount leaves the name free.
+func TestMountCallsUserCodeWithoutItsLock(t *testing.T) {
+	var h *hub.Hub
+	fail := true
+	h, err := hub.New(hub.Config{BaseURL: "https://mcp.example.com", AuthorizationServers: []string{"https://as.example.com"}, Audit: audit.Discard,
+		VerifierFor: func(resource string) (mcpauth.TokenVerifier, error) {
+			_ = h.ResourceURL("notes") // took the hub's lock: a deadlock before
+			if fail {
+				return nil, errors.New("no keys yet")
+			}
+			return mcpauth.TokenVerifierFunc(func(context.Context, string) (*mcpauth.AccessToken, error) { return nil, mcpauth.InvalidToken("", nil) }), nil
+		}})
+	require.NoError(t, err)
+	require.ErrorContains(t, h.Mount("notes", adminServer()), `building the verifier of service "notes": no keys yet`)
+	assert.Equal(t, "", h.ResourceURL("notes"), "a failed mount leaves nothing behind")
+	fail = false
+	require.NoError(t, h.Mount("notes", adminServer()))
+	assert.Equal(t, "https://mcp.example.com/notes/mcp", h.ResourceURL("notes"))
+	require.ErrorContains(t, h.Mount("notes", adminServer()), "already mounted")
+}
