@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
-
-	"golang.org/x/sync/singleflight"
 )
 
 const cacheShards = 32
@@ -43,9 +41,26 @@ func WithNegativeTTL(d time.Duration) CacheOption {
 }
 
 // WithMaxConcurrent bounds how many verifications (upstream calls, for opaque tokens)
-// run at once; further misses wait for a slot or for their request's context to end.
+// run at once. Further verifications wait for a slot, at most 4n of them; more fail at
+// once with 503 (ErrUpstreamUnavailable). A verification whose every caller has gone
+// (their contexts ended) is cancelled, and never reaches the upstream if it had not yet.
 // 0, the default, sets no bound.
 func WithMaxConcurrent(n int) CacheOption { return func(c *cacheConfig) { c.maxConcurrent = n } }
+
+// CachePolicy is implemented by verifiers that know how they should be cached, such as
+// opaque-token verifiers that make an upstream call per verification. Cached applies
+// the policy's options before its own, so that wrapping such a verifier (as the hub
+// does) gets the right negative TTL and concurrency bound without asking.
+type CachePolicy interface {
+	CacheOptions() []CacheOption
+}
+
+// OpaqueCachePolicy returns the cache options suited to opaque tokens checked by an
+// upstream call: rejections remembered for 10 seconds and at most 32 upstream calls at
+// once. Opaque-token verifiers return it from CacheOptions.
+func OpaqueCachePolicy() []CacheOption {
+	return []CacheOption{WithNegativeTTL(10 * time.Second), WithMaxConcurrent(32)}
+}
 
 // WithCacheClock sets the clock used for entry lifetimes (default time.Now).
 func WithCacheClock(now func() time.Time) CacheOption { return func(c *cacheConfig) { c.now = now } }
@@ -58,7 +73,11 @@ type CachedVerifier struct {
 	slots  chan struct{} // nil when verifications are not bounded
 	perShd int
 	shards [cacheShards]cacheShard
-	group  singleflight.Group
+
+	// flights are the verifications in progress, one per token, shared by its callers.
+	flightsMu sync.Mutex
+	flights   map[[sha256.Size]byte]*flight
+	waiting   atomic.Int64 // verifications waiting for a slot
 
 	hits, misses, verifications atomic.Uint64
 }
@@ -85,21 +104,28 @@ type CacheStats struct {
 	Verifications uint64
 	// Entries is the number of entries held now.
 	Entries int
+	// Waiting is the number of verifications waiting for a slot now
+	// (WithMaxConcurrent).
+	Waiting int
 }
 
 // Cached wraps v with a cache keyed by the SHA-256 of the token (the raw token is never
 // kept). An entry lives until the token expires or the maximum TTL passes, whichever is
 // first; a token without an expiry is trusted for the maximum TTL. Concurrent misses for
-// one token are collapsed into a single call to v.
+// one token are collapsed into a single call to v. When v is a CachePolicy, its options
+// apply first and opts after them.
 func Cached(v TokenVerifier, opts ...CacheOption) *CachedVerifier {
 	cfg := cacheConfig{maxEntries: 10000, maxTTL: 5 * time.Minute, now: time.Now}
+	if p, ok := v.(CachePolicy); ok {
+		opts = append(p.CacheOptions(), opts...)
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if cfg.maxEntries < cacheShards {
 		cfg.maxEntries = cacheShards
 	}
-	c := &CachedVerifier{next: v, cfg: cfg, perShd: cfg.maxEntries / cacheShards}
+	c := &CachedVerifier{next: v, cfg: cfg, perShd: cfg.maxEntries / cacheShards, flights: map[[sha256.Size]byte]*flight{}}
 	if cfg.maxConcurrent > 0 {
 		c.slots = make(chan struct{}, cfg.maxConcurrent)
 	}
@@ -115,7 +141,7 @@ func Cached(v TokenVerifier, opts ...CacheOption) *CachedVerifier {
 // once, and accepted tokens are trusted for at most 5 minutes (never past their expiry).
 // opts override these defaults.
 func CachedOpaque(v TokenVerifier, opts ...CacheOption) *CachedVerifier {
-	return Cached(v, append([]CacheOption{WithNegativeTTL(10 * time.Second), WithMaxConcurrent(32)}, opts...)...)
+	return Cached(v, append(OpaqueCachePolicy(), opts...)...)
 }
 
 // VerifyToken answers from the cache when it can and asks the wrapped verifier otherwise.
@@ -134,34 +160,105 @@ func (c *CachedVerifier) VerifyToken(ctx context.Context, token string) (*Access
 	return c.verifyMiss(ctx, shard, key, token)
 }
 
+// flight is one verification in progress, shared by every caller of its token.
+type flight struct {
+	done    chan struct{} // closed when tok and err are set
+	tok     *AccessToken
+	err     error
+	waiters int                // callers still waiting; guarded by flightsMu
+	cancel  context.CancelFunc // ends the verification once no caller waits
+}
+
+// errAbandoned ends a verification nobody waits for any more; no caller sees it.
+var errAbandoned = errors.New("mcpauth: every caller of this verification has gone")
+
 // verifyMiss verifies a token the cache does not hold, once for all concurrent callers.
-// (It is apart from VerifyToken so that only a miss moves the key to the heap, for the
-// closure.)
+// A caller whose context ends gets its context's error (its own cancellation, not an
+// upstream outage); when the last one leaves, the verification is cancelled.
 func (c *CachedVerifier) verifyMiss(ctx context.Context, shard *cacheShard, key [sha256.Size]byte, token string) (*AccessToken, error) {
-	ch := c.group.DoChan(string(key[:]), func() (any, error) {
-		// A flight for this token may have finished and stored its result between
-		// our lookup and joining the group: use it rather than verifying again.
+	c.flightsMu.Lock()
+	f, ok := c.flights[key]
+	if !ok {
+		// A flight for this token may have finished and stored its result between our
+		// lookup and now: use it rather than verifying again.
 		if e, ok := c.lookup(shard, key, c.cfg.now()); ok {
+			c.flightsMu.Unlock()
 			return e.tok, e.err
 		}
-		if c.slots != nil {
-			c.slots <- struct{}{}
-			defer func() { <-c.slots }()
-		}
-		c.verifications.Add(1)
-		// The verification is shared by every waiter, so one waiter's cancellation
-		// must not fail the others; the wrapped verifier bounds its own upstream calls.
-		tok, err := c.next.VerifyToken(context.WithoutCancel(ctx), token)
-		c.store(shard, key, tok, err)
-		return tok, err
-	})
-	select {
-	case r := <-ch:
-		tok, _ := r.Val.(*AccessToken)
-		return tok, r.Err
-	case <-ctx.Done():
-		return nil, UpstreamUnavailable("the request was cancelled while the token was being verified", 0, ctx.Err())
+		// The verification belongs to no single caller: it outlives the one that
+		// started it, until every caller has gone.
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		f = &flight{done: make(chan struct{}), cancel: cancel}
+		c.flights[key] = f
+		go c.fly(fctx, f, shard, key, token)
 	}
+	f.waiters++
+	c.flightsMu.Unlock()
+
+	select {
+	case <-f.done:
+		return f.tok, f.err
+	case <-ctx.Done():
+		c.flightsMu.Lock()
+		f.waiters--
+		if f.waiters == 0 {
+			// Nobody wants the answer: stop the verification, and let the next caller
+			// of this token start a new one.
+			f.cancel()
+			if c.flights[key] == f {
+				delete(c.flights, key)
+			}
+		}
+		c.flightsMu.Unlock()
+		return nil, ctx.Err()
+	}
+}
+
+// fly runs one verification: it waits for a slot when verifications are bounded, asks
+// the wrapped verifier, and stores the answer, unless every caller has gone first.
+func (c *CachedVerifier) fly(ctx context.Context, f *flight, shard *cacheShard, key [sha256.Size]byte, token string) {
+	defer func() {
+		c.flightsMu.Lock()
+		if c.flights[key] == f {
+			delete(c.flights, key)
+		}
+		c.flightsMu.Unlock()
+		f.cancel()
+		close(f.done)
+	}()
+	if c.slots != nil {
+		select {
+		case c.slots <- struct{}{}:
+		default:
+			if c.waiting.Add(1) > int64(4*cap(c.slots)) {
+				c.waiting.Add(-1)
+				f.err = UpstreamUnavailable("too many token verifications are in progress", time.Second, nil)
+				return
+			}
+			select {
+			case c.slots <- struct{}{}:
+				c.waiting.Add(-1)
+			case <-ctx.Done():
+				c.waiting.Add(-1)
+				f.err = errAbandoned // never reached the upstream
+				return
+			}
+		}
+		defer func() { <-c.slots }()
+	}
+	if ctx.Err() != nil {
+		f.err = errAbandoned
+		return
+	}
+	c.verifications.Add(1)
+	tok, err := c.next.VerifyToken(ctx, token)
+	if ctx.Err() != nil {
+		// Abandoned midway: whatever the verifier answered, it is not kept.
+		f.err = errAbandoned
+		return
+	}
+	c.store(shard, key, tok, err)
+	f.tok, f.err = tok, err
 }
 
 func (c *CachedVerifier) lookup(shard *cacheShard, key [sha256.Size]byte, now time.Time) (cacheEntry, bool) {
@@ -230,7 +327,7 @@ func (c *CachedVerifier) Stats() CacheStats {
 		n += len(c.shards[i].entries)
 		c.shards[i].mu.Unlock()
 	}
-	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Verifications: c.verifications.Load(), Entries: n}
+	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Verifications: c.verifications.Load(), Entries: n, Waiting: int(c.waiting.Load())}
 }
 
 // Purge drops every cached entry.

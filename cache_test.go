@@ -178,7 +178,8 @@ func TestCachedCancelledWaiter(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := c.VerifyToken(ctx, "good-x")
-	require.ErrorIs(t, err, mcpauth.ErrUpstreamUnavailable)
+	require.ErrorIs(t, err, context.Canceled, "the caller's own cancellation, not an upstream outage")
+	assert.NotErrorIs(t, err, mcpauth.ErrUpstreamUnavailable)
 	close(v.gate)
 }
 
@@ -292,4 +293,106 @@ func TestCachedMaxConcurrent(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, 3, g.max)
 	assert.EqualValues(t, 10, c.Stats().Verifications)
+}
+
+// 500 callers that give up during a slow upstream cause at most the concurrency limit in
+// upstream calls: a verification nobody waits for never reaches the upstream, queued
+// verifications past 4x the limit fail fast with 503, and no goroutine is left behind.
+func TestCachedAbandonedVerificationsNeverReachTheUpstream(t *testing.T) {
+	before := runtime.NumGoroutine()
+	g := &gatedVerifier{release: make(chan struct{}), entered: make(chan struct{}, 1000)}
+	c := mcpauth.Cached(g, mcpauth.WithMaxConcurrent(3))
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	errs := make(chan error, 500)
+	for i := range 500 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.VerifyToken(ctx, fmt.Sprintf("tok-%d", i))
+			errs <- err
+		}()
+	}
+	for range 3 {
+		<-g.entered // three verifications are at the upstream
+	}
+	// Every caller is parked (counted as a miss) before they all give up.
+	for c.Stats().Misses < 500 {
+		runtime.Gosched()
+	}
+	cancel()
+	wg.Wait()
+	close(errs)
+	var cancelled, overflow int
+	for err := range errs {
+		switch {
+		case errors.Is(err, context.Canceled):
+			cancelled++
+		case errors.Is(err, mcpauth.ErrUpstreamUnavailable):
+			overflow++
+		default:
+			t.Fatalf("unexpected answer: %v", err)
+		}
+	}
+	assert.Equal(t, 500, cancelled+overflow, "every caller got its own cancellation or a fast 503")
+	close(g.release)
+	// The three running verifications end; nothing else ever reaches the upstream.
+	for runtime.NumGoroutine() > before {
+		runtime.Gosched()
+	}
+	assert.EqualValues(t, 3, c.Stats().Verifications)
+	assert.Equal(t, 3, g.max)
+	select {
+	case <-g.entered:
+		t.Fatal("an abandoned verification reached the upstream")
+	default:
+	}
+	assert.Zero(t, c.Stats().Entries, "answers nobody waited for are not kept")
+}
+
+type policyVerifier struct{ countingVerifier }
+
+func (*policyVerifier) CacheOptions() []mcpauth.CacheOption { return mcpauth.OpaqueCachePolicy() }
+
+// A verifier that declares its cache policy gets it from Cached without asking.
+func TestCachedAppliesTheVerifiersPolicy(t *testing.T) {
+	v := &policyVerifier{}
+	c := mcpauth.Cached(v)
+	for range 3 {
+		_, err := c.VerifyToken(context.Background(), "bad-token")
+		require.ErrorIs(t, err, mcpauth.ErrInvalidToken)
+	}
+	assert.EqualValues(t, 1, v.calls.Load(), "the policy's negative TTL remembers the refusal")
+	// Options given to Cached still win.
+	c = mcpauth.Cached(&policyVerifier{}, mcpauth.WithNegativeTTL(0))
+	for range 2 {
+		_, _ = c.VerifyToken(context.Background(), "bad-token")
+	}
+	assert.EqualValues(t, 2, c.Stats().Verifications)
+}
+
+// Past four times the concurrency limit, a verification waiting for a slot fails at once
+// with 503 instead of queueing.
+func TestCachedQueueOverflowFailsFast(t *testing.T) {
+	g := &gatedVerifier{release: make(chan struct{}), entered: make(chan struct{}, 10)}
+	c := mcpauth.Cached(g, mcpauth.WithMaxConcurrent(1))
+	var wg sync.WaitGroup
+	for i := range 5 { // one runs, four wait
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.VerifyToken(context.Background(), fmt.Sprintf("tok-%d", i))
+			assert.NoError(t, err)
+		}()
+	}
+	<-g.entered
+	for c.Stats().Waiting < 4 {
+		runtime.Gosched()
+	}
+	_, err := c.VerifyToken(context.Background(), "tok-overflow")
+	require.ErrorIs(t, err, mcpauth.ErrUpstreamUnavailable)
+	assert.Equal(t, time.Second, mcpauth.AsError(err).RetryAfter)
+	close(g.release)
+	wg.Wait()
+	assert.EqualValues(t, 5, c.Stats().Verifications)
 }

@@ -23,6 +23,9 @@ const (
 	AuthFailure Decision = "auth_failure"
 	// Unavailable: the token could not be checked because an upstream was down.
 	Unavailable Decision = "unavailable"
+	// Cancelled: the caller went away (its request's context ended) before the token
+	// was checked; nothing was decided about it.
+	Cancelled Decision = "cancelled"
 )
 
 // Reason is a short machine-friendly reason for a decision other than an allow.
@@ -44,6 +47,7 @@ const (
 	ReasonOriginNotAllowed       Reason = "origin_not_allowed"
 	ReasonBodyTooLarge           Reason = "body_too_large"
 	ReasonAccessDenied           Reason = "access_denied"
+	ReasonCancelled              Reason = "cancelled"
 )
 
 // Event is one decision: exactly one is recorded per HTTP request (and one per message

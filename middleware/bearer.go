@@ -200,7 +200,12 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = mcpauth.InvalidToken("token is expired", nil)
 	}
 	if err != nil {
-		x.refuse(err, "", scopes.Requirement{})
+		var reason audit.Reason
+		if r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			// The caller went away while its token was being checked: not an outage.
+			reason, err = audit.ReasonCancelled, mcpauth.UpstreamUnavailable("the request ended before its token was checked", 0, err)
+		}
+		x.refuse(err, reason, scopes.Requirement{})
 		return
 	}
 	x.tok = tok

@@ -295,6 +295,8 @@ func (x *exchange) renderLocked(e *mcpauth.Error, reason audit.Reason, need scop
 	switch {
 	case reason == audit.ReasonUpstreamUnavailable:
 		dec = audit.Unavailable
+	case reason == audit.ReasonCancelled:
+		dec = audit.Cancelled
 	case x.tok == nil:
 		dec = audit.AuthFailure
 	}
