@@ -9,6 +9,10 @@
 // The verified token travels in the request context; tool handlers read it with
 // [AccessTokenFromContext].
 //
+// A [Secret] holds a client secret, an HMAC key or an API key in a configuration: it
+// shows as "[redacted]" wherever fmt, log/slog or encoding/json print it, and
+// [Secret.Reveal] reads it where it is used.
+//
 // Providers live in subpackages (providers/bearer, …), HTTP and mcp-go enforcement in
 // middleware, scope requirements in scopes, audit events in audit, and the multi-service
 // front door in hub. This package imports none of them.

@@ -2,7 +2,10 @@ package mcpauth_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/mcpauth/mcpauth"
@@ -26,4 +29,32 @@ func Example() {
 	// Output:
 	// robot true <nil>
 	// 401 invalid_token
+}
+
+// A Secret in a configuration shows as [redacted] wherever the configuration is printed,
+// logged or encoded; Reveal reads it where it is used.
+func ExampleSecret() {
+	type upstream struct {
+		URL    string
+		APIKey mcpauth.Secret
+	}
+	cfg := upstream{URL: "https://api.example.com", APIKey: mcpauth.NewSecret("sk_live_0123456789")}
+
+	fmt.Printf("%v\n%+v\n%#v\n", cfg, cfg, cfg.APIKey)
+	b, _ := json.Marshal(cfg)
+	fmt.Println(string(b))
+	slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}})).Info("calling upstream", "key", cfg.APIKey)
+	fmt.Println(len(cfg.APIKey.Reveal()))
+	// Output:
+	// {https://api.example.com [redacted]}
+	// {URL:https://api.example.com APIKey:[redacted]}
+	// "[redacted]"
+	// {"URL":"https://api.example.com","APIKey":"[redacted]"}
+	// level=INFO msg="calling upstream" key=[redacted]
+	// 18
 }
