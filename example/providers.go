@@ -60,7 +60,7 @@ func providersFromEnv() (*providerSet, error) {
 			ps.metadata = md
 			ps.names = append(ps.names, "workos authkit")
 		}
-		if cfg.APIKey != "" {
+		if !cfg.APIKey.IsZero() {
 			v, err := workos.NewProfileVerifier(cfg)
 			if err != nil {
 				return nil, err

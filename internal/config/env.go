@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mcpauth/mcpauth"
 )
 
 // DefaultPrefix is the prefix of the environment variables when none is given.
@@ -179,9 +181,9 @@ type Secret struct {
 
 // Secret reads a secret from the variable s.Name, or from the file named by
 // s.Name+"_FILE", whose trailing new lines ("\n", "\r\n") are dropped. Setting both
-// variables, an unreadable file and an empty one are errors. The value of s.Name is
-// taken as it is unless s.TrimSpace is set.
-func (e *Env) Secret(s Secret) string {
+// variables, an unreadable file and an empty one are errors (the empty Secret is
+// returned then). The value of s.Name is taken as it is unless s.TrimSpace is set.
+func (e *Env) Secret(s Secret) mcpauth.Secret {
 	value := e.raw(s.Name)
 	file := e.Get(s.Name + "_FILE")
 	set := value != ""
@@ -193,21 +195,21 @@ func (e *Env) Secret(s Secret) string {
 	case set && file != "":
 		e.errorf("%s and %s are both set: set only one of them", e.Name(s.Name), e.Name(s.Name+"_FILE"))
 	case set:
-		return value
+		return mcpauth.NewSecret(value)
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
 			e.errorf("%s: cannot read the %s file: %w: check the path and its permissions", e.Name(s.Name+"_FILE"), cmp.Or(s.FileNoun, "secret"), err)
-			return ""
+			return mcpauth.Secret{}
 		}
 		b = bytes.TrimRight(b, "\r\n")
 		if len(b) == 0 {
 			e.errorf("%s: the file %q is empty: write the %s into it", e.Name(s.Name+"_FILE"), file, cmp.Or(s.Noun, "secret"))
-			return ""
+			return mcpauth.Secret{}
 		}
-		return string(b)
+		return mcpauth.NewSecret(string(b))
 	}
-	return ""
+	return mcpauth.Secret{}
 }
 
 // Seen reports whether any variable read so far was set (to anything but "").

@@ -138,11 +138,12 @@ func TestEnvSecret(t *testing.T) {
 			got := env.Secret(tc.s)
 			if tc.err != "" {
 				require.EqualError(t, env.Err(), tc.err)
-				require.Empty(t, got)
+				require.True(t, got.IsZero())
 				return
 			}
 			require.NoError(t, env.Err())
-			require.Equal(t, tc.want, got)
+			require.Equal(t, tc.want, got.Reveal())
+			require.Equal(t, tc.want == "", got.IsZero())
 		})
 	}
 

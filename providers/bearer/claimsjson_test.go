@@ -110,7 +110,7 @@ func TestParseHeader(t *testing.T) {
 func FuzzVerifyToken(f *testing.F) {
 	secret := []byte("fuzzing-secret-fuzzing-secret-fuzzing-secret")
 	clock := newTestClock()
-	v, err := New(Config{HMACSecret: secret, SkipIssuerCheck: true, SkipAudienceCheck: true, ExpirationOptional: true, Now: clock.Now})
+	v, err := New(Config{HMACSecret: mcpauth.NewSecret(string(secret)), SkipIssuerCheck: true, SkipAudienceCheck: true, ExpirationOptional: true, Now: clock.Now})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/internal/config"
 	"github.com/mcpauth/mcpauth/scopes"
 )
@@ -44,9 +45,8 @@ var hmacAlgorithms = []string{"HS256", "HS384", "HS512"}
 // is a safe default, except Issuers and Audience, which must be set unless their checks
 // are skipped explicitly.
 //
-// Config values print safely: String, GoString, Format, MarshalJSON and LogValue show
-// HMACSecret as "[redacted]", so fmt (%v, %+v, %#v, ...), encoding/json and log/slog
-// never reveal it.
+// HMACSecret is an mcpauth.Secret, so a Config printed with fmt (any verb), logged with
+// log/slog or encoded with encoding/json shows it as "[redacted]".
 type Config struct {
 	// JWKSURI is the URL of a JSON Web Key Set to fetch the verification keys from.
 	// It must use https, except for loopback hosts (127.0.0.0/8, ::1, localhost).
@@ -61,7 +61,7 @@ type Config struct {
 	PublicKeys []crypto.PublicKey
 	// HMACSecret is a shared secret for HS256/HS384/HS512 tokens (development and
 	// closed systems). It must be at least 32 bytes.
-	HMACSecret []byte
+	HMACSecret mcpauth.Secret
 
 	// Issuers lists the accepted "iss" values, compared exactly. At least one is
 	// required unless SkipIssuerCheck is set.
@@ -115,7 +115,7 @@ type Config struct {
 
 	// HTTPClient fetches the JWKS. The default is a client with HTTPTimeout. Either way,
 	// responses larger than 1 MiB and redirects to non-https URLs are refused.
-	HTTPClient *http.Client
+	HTTPClient *http.Client `json:"-"`
 	// HTTPTimeout bounds each JWKS fetch (default 5s).
 	HTTPTimeout time.Duration
 	// RefreshInterval is how often the JWKS is fetched again in the background (default 1h).
@@ -125,9 +125,13 @@ type Config struct {
 	// with an unknown kid fail at once with invalid_token.
 	UnknownKIDRefreshInterval time.Duration
 
+	// Logger receives a warning when a JWKS fetch fails (never a token or a key).
+	// Default: slog.Default() as it is when New or NewFactory is called.
+	Logger *slog.Logger `json:"-"`
+
 	// Now is the clock (default time.Now). It drives token time checks and the
 	// unknown-kid refresh limiter.
-	Now func() time.Time
+	Now func() time.Time `json:"-"`
 	// ProviderName is copied to AccessToken.Provider (default "bearer").
 	ProviderName string
 
@@ -154,6 +158,7 @@ type settings struct {
 	maxSize     int
 	now         func() time.Time
 	provider    string
+	logger      *slog.Logger
 
 	jwksURI        string
 	httpTimeout    time.Duration
@@ -202,6 +207,7 @@ func (c Config) prepare(requireAudience bool) (*settings, error) {
 		maxSize:        c.MaxTokenSize,
 		now:            c.Now,
 		provider:       c.ProviderName,
+		logger:         c.Logger,
 		jwksURI:        c.JWKSURI,
 		httpTimeout:    c.HTTPTimeout,
 		refresh:        c.RefreshInterval,
@@ -218,7 +224,7 @@ func (c Config) prepare(requireAudience bool) (*settings, error) {
 		sources = append(sources, "Config.PublicKeyFiles/PublicKeys")
 		s.kind = sourceStatic
 	}
-	if len(c.HMACSecret) > 0 {
+	if !c.HMACSecret.IsZero() {
 		sources = append(sources, "Config.HMACSecret")
 		s.kind = sourceHMAC
 	}
@@ -237,9 +243,9 @@ func (c Config) prepare(requireAudience bool) (*settings, error) {
 			add("Config.JWKSURI: %v (%s)", err, c.env("JWKS_URI"))
 		}
 	}
-	if len(c.HMACSecret) > 0 && len(c.HMACSecret) < MinHMACSecretSize {
+	if n := len(c.HMACSecret.Reveal()); n > 0 && n < MinHMACSecretSize {
 		add("Config.HMACSecret is %d bytes: an HMAC secret must be at least %d bytes (%s; generate one with `openssl rand -base64 48`)",
-			len(c.HMACSecret), MinHMACSecretSize, c.env("HMAC_SECRET"))
+			n, MinHMACSecretSize, c.env("HMAC_SECRET"))
 	}
 	for i, f := range c.PublicKeyFiles {
 		if strings.TrimSpace(f) == "" {
@@ -366,6 +372,9 @@ func (c Config) prepare(requireAudience bool) (*settings, error) {
 	if s.provider == "" {
 		s.provider = "bearer"
 	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
 	if s.httpTimeout == 0 {
 		s.httpTimeout = DefaultHTTPTimeout
 	}
@@ -376,7 +385,7 @@ func (c Config) prepare(requireAudience bool) (*settings, error) {
 		s.unknownRefresh = DefaultUnknownKIDRefreshInterval
 	}
 	if s.kind == sourceHMAC {
-		s.staticKeys = []*verificationKey{{family: famHMAC, key: slices.Clone(c.HMACSecret)}}
+		s.staticKeys = []*verificationKey{{family: famHMAC, key: []byte(c.HMACSecret.Reveal())}}
 	}
 	return s, nil
 }
@@ -427,61 +436,6 @@ func checkJWKSURL(u *url.URL) error {
 	}
 }
 
-// ---- redaction ----
-
-// fields lists the non-zero fields of c, secrets redacted.
-func (c Config) fields() config.Fields {
-	var f config.Fields
-	f.URL("JWKSURI", c.JWKSURI)
-	f.List("PublicKeyFiles", c.PublicKeyFiles)
-	if len(c.PublicKeys) > 0 {
-		types := make([]string, len(c.PublicKeys))
-		for i, k := range c.PublicKeys {
-			types[i] = fmt.Sprintf("%T", k)
-		}
-		f.Add("PublicKeys", "["+strings.Join(types, " ")+"]")
-	}
-	f.Secret("HMACSecret", len(c.HMACSecret) > 0)
-	f.List("Issuers", c.Issuers)
-	f.Bool("SkipIssuerCheck", c.SkipIssuerCheck)
-	f.List("Audience", c.Audience)
-	f.Bool("SkipAudienceCheck", c.SkipAudienceCheck)
-	f.List("Algorithms", c.Algorithms)
-	f.Duration("Leeway", c.Leeway)
-	f.Bool("ExpirationOptional", c.ExpirationOptional)
-	f.Bool("AllowMissingSubject", c.AllowMissingSubject)
-	f.List("ScopeClaims", c.ScopeClaims)
-	f.Quote("RolesClaim", c.RolesClaim)
-	f.Map("RoleScopes", c.RoleScopes)
-	f.Quote("TenantClaim", c.TenantClaim)
-	f.Int("MaxTokenSize", c.MaxTokenSize)
-	f.Set("HTTPClient", c.HTTPClient != nil)
-	f.Duration("HTTPTimeout", c.HTTPTimeout)
-	f.Duration("RefreshInterval", c.RefreshInterval)
-	f.Duration("UnknownKIDRefreshInterval", c.UnknownKIDRefreshInterval)
-	f.Set("Now", c.Now != nil)
-	f.Quote("ProviderName", c.ProviderName)
-	return f
-}
-
-// String describes c for logs and error messages. Only fields that are set are shown,
-// and HMACSecret is shown as "[redacted]".
-func (c Config) String() string { return c.fields().Render("bearer.Config") }
-
-// GoString is used by the %#v verb; it is String, with HMACSecret redacted.
-func (c Config) GoString() string { return c.String() }
-
-// Format implements fmt.Formatter so that every verb (%v, %+v, %#v, %s, %q, %x, %d...)
-// prints the redacted form of String and never the HMAC secret.
-func (c Config) Format(f fmt.State, verb rune) { config.Format(f, verb, c.String()) }
-
-// LogValue implements slog.LogValuer: the fields that are set, HMACSecret redacted.
-func (c Config) LogValue() slog.Value { return c.fields().LogValue() }
-
-// MarshalJSON renders the same redacted view as LogValue, so that a Config dumped as
-// JSON never contains the HMAC secret.
-func (c Config) MarshalJSON() ([]byte, error) { return c.fields().MarshalJSON() }
-
 // ---- environment ----
 
 // ConfigFromEnv reads a Config from environment variables named prefix + "_" + NAME
@@ -512,9 +466,7 @@ func ConfigFromEnv(prefix string) (Config, error) {
 	c.TenantClaim = env.Get("TENANT_CLAIM")
 	c.RolesClaim = env.Get("ROLES_CLAIM")
 	c.Leeway = env.Duration("LEEWAY", "30s or 1m")
-	if secret := env.Secret(config.Secret{Name: "HMAC_SECRET"}); secret != "" {
-		c.HMACSecret = []byte(secret)
-	}
+	c.HMACSecret = env.Secret(config.Secret{Name: "HMAC_SECRET"})
 	if err := env.Err(); err != nil {
 		return Config{envPrefix: env.Prefix}, err
 	}

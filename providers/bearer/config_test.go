@@ -1,11 +1,10 @@
 package bearer
 
 import (
-	"bytes"
 	"crypto"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -16,12 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/testutil"
 	"github.com/mcpauth/mcpauth/scopes"
 	"github.com/stretchr/testify/require"
 )
 
 func TestValidateNamesTheField(t *testing.T) {
-	secret := []byte(strings.Repeat("s", 32))
+	secret := mcpauth.NewSecret(strings.Repeat("s", 32))
 	jwks := "https://idp.example.com/.well-known/jwks.json"
 	ok := Config{JWKSURI: jwks, Issuers: []string{"https://idp.example.com"}, Audience: []string{"https://mcp.example.com"}}
 	require.NoError(t, ok.Validate())
@@ -38,7 +39,7 @@ func TestValidateNamesTheField(t *testing.T) {
 			"bearer: no signing keys are configured: set Config.JWKSURI (MCPAUTH_JWKS_URI), Config.PublicKeyFiles (MCPAUTH_PUBLIC_KEY_FILE), Config.PublicKeys or Config.HMACSecret (MCPAUTH_HMAC_SECRET)"}},
 		{"two key sources", func(c *Config) { c.HMACSecret = secret }, []string{"Config.JWKSURI and Config.HMACSecret are all set: configure exactly one key source"}},
 		{"three key sources", func(c *Config) { c.HMACSecret = secret; c.PublicKeys = []crypto.PublicKey{&rsaKey.PublicKey} }, []string{"Config.JWKSURI and Config.PublicKeyFiles/PublicKeys and Config.HMACSecret"}},
-		{"short HMAC secret", func(c *Config) { c.JWKSURI = ""; c.HMACSecret = []byte("short") }, []string{"Config.HMACSecret is 5 bytes: an HMAC secret must be at least 32 bytes"}},
+		{"short HMAC secret", func(c *Config) { c.JWKSURI = ""; c.HMACSecret = mcpauth.NewSecret("short") }, []string{"Config.HMACSecret is 5 bytes: an HMAC secret must be at least 32 bytes"}},
 		{"missing issuers", func(c *Config) { c.Issuers = nil }, []string{`bearer: Config.Issuers is empty: set MCPAUTH_ISSUER (the "iss" value of the tokens to accept) or set SkipIssuerCheck`}},
 		{"empty issuer", func(c *Config) { c.Issuers = []string{"a", " "} }, []string{"Config.Issuers[1] is empty"}},
 		{"missing audience", func(c *Config) { c.Audience = nil }, []string{"bearer: Config.Audience is empty: set MCPAUTH_AUDIENCE (the resource URI of the service) or set SkipAudienceCheck"}},
@@ -122,19 +123,19 @@ func TestConfigFromEnv(t *testing.T) {
 		require.Equal(t, 45*time.Second, c.Leeway)
 		require.Equal(t, "org_id", c.TenantClaim)
 		require.Equal(t, "groups", c.RolesClaim)
-		require.Nil(t, c.HMACSecret)
+		require.True(t, c.HMACSecret.IsZero())
 	})
 	t.Run("HMAC secret", func(t *testing.T) {
 		t.Setenv("MCPAUTH_HMAC_SECRET", "env-secret-0123456789abcdef0123456789")
 		c, err := ConfigFromEnv("MCPAUTH")
 		require.NoError(t, err)
-		require.Equal(t, []byte("env-secret-0123456789abcdef0123456789"), c.HMACSecret)
+		require.Equal(t, "env-secret-0123456789abcdef0123456789", c.HMACSecret.Reveal())
 	})
 	t.Run("HMAC secret file, trailing newline trimmed", func(t *testing.T) {
 		t.Setenv("MCPAUTH_HMAC_SECRET_FILE", secretFile)
 		c, err := ConfigFromEnv("MCPAUTH")
 		require.NoError(t, err)
-		require.Equal(t, []byte("file-secret-0123456789abcdef0123456789"), c.HMACSecret)
+		require.Equal(t, "file-secret-0123456789abcdef0123456789", c.HMACSecret.Reveal())
 	})
 	t.Run("both secrets", func(t *testing.T) {
 		t.Setenv("MCPAUTH_HMAC_SECRET", "env-secret-0123456789abcdef0123456789")
@@ -193,57 +194,39 @@ func TestConfigFromEnv(t *testing.T) {
 	})
 }
 
-func TestConfigRedaction(t *testing.T) {
-	secret := []byte("TOP-SECRET-hmac-value-0123456789abcdef")
+func TestConfigPrintsNoSecret(t *testing.T) {
+	const secret = "TOP-SECRET-hmac-value-0123456789abcdef"
 	c := Config{
-		HMACSecret:  secret,
+		HMACSecret:  mcpauth.NewSecret(secret),
 		Issuers:     []string{"https://issuer.example"},
 		Audience:    []string{"https://mcp.example.com"},
 		Algorithms:  []string{"HS256"},
 		Leeway:      time.Second,
 		RoleScopes:  scopes.RoleMap{"admin": {"admin"}},
-		HTTPClient:  http.DefaultClient,
-		Now:         time.Now,
 		ScopeClaims: []string{"permissions"},
 	}
-	forbidden := []string{string(secret), hex.EncodeToString(secret), fmt.Sprint(secret), fmt.Sprintf("%x", secret), "TOP-SECRET"}
-	check := func(name, out string) {
-		t.Helper()
-		for _, f := range forbidden {
-			require.NotContains(t, out, f, "%s leaked the secret: %s", name, out)
-		}
-		if !strings.Contains(out, "redacted") {
-			require.Contains(t, strings.ToLower(out), hex.EncodeToString([]byte("[redacted]")), "%s: %s", name, out)
-		}
-	}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%10v", "%-v"} {
-		check(verb, fmt.Sprintf(verb, c))
-		check(verb+" pointer", fmt.Sprintf(verb, &c))
-	}
-	check("Sprint", fmt.Sprint(c))
-	check("Sprintln", fmt.Sprintln([]Config{c}))
-	check("map value", fmt.Sprintf("%+v", map[string]Config{"x": c}))
-	check("String", c.String())
-	check("GoString", c.GoString())
-
-	var buf bytes.Buffer
-	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", c)
-	check("slog JSON", buf.String())
-	require.True(t, json.Valid(bytes.TrimSpace(buf.Bytes())))
-	require.Contains(t, buf.String(), `"Issuers":"[\"https://issuer.example\"]"`)
-	buf.Reset()
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("config", "config", c)
-	check("slog text", buf.String())
-
+	// Default printing shows every field, the secret as [redacted].
+	require.Equal(t, "{JWKSURI: PublicKeyFiles:[] PublicKeys:[] HMACSecret:[redacted] Issuers:[https://issuer.example] SkipIssuerCheck:false "+
+		"Audience:[https://mcp.example.com] SkipAudienceCheck:false Algorithms:[HS256] Leeway:1s ExpirationOptional:false AllowMissingSubject:false "+
+		"ScopeClaims:[permissions] RolesClaim: RoleScopes:map[admin:[admin]] TenantClaim: MaxTokenSize:0 HTTPClient:<nil> HTTPTimeout:0s "+
+		"RefreshInterval:0s UnknownKIDRefreshInterval:0s Logger:<nil> Now:<nil> ProviderName: envPrefix:}", fmt.Sprintf("%+v", c))
 	b, err := json.Marshal(c)
 	require.NoError(t, err)
-	check("json.Marshal", string(b))
-	require.True(t, json.Valid(b))
+	require.Equal(t, `{"JWKSURI":"","PublicKeyFiles":null,"PublicKeys":null,"HMACSecret":"[redacted]","Issuers":["https://issuer.example"],`+
+		`"SkipIssuerCheck":false,"Audience":["https://mcp.example.com"],"SkipAudienceCheck":false,"Algorithms":["HS256"],"Leeway":1000000000,`+
+		`"ExpirationOptional":false,"AllowMissingSubject":false,"ScopeClaims":["permissions"],"RolesClaim":"","RoleScopes":{"admin":["admin"]},`+
+		`"TenantClaim":"","MaxTokenSize":0,"HTTPTimeout":0,"RefreshInterval":0,"UnknownKIDRefreshInterval":0,"ProviderName":""}`, string(b))
+	testutil.NoSecret(t, c, secret)
 
-	// The other fields are still shown.
-	s := c.String()
-	for _, want := range []string{`Issuers:["https://issuer.example"]`, `Audience:["https://mcp.example.com"]`, "Leeway:1s", `RoleScopes:map["admin":["admin"]]`, "HTTPClient:(set)", "Now:(set)"} {
-		require.Contains(t, s, want)
-	}
-	require.Equal(t, "bearer.Config{}", Config{}.String())
+	// With every kind of field set, and from the environment.
+	c.HTTPClient, c.Now, c.Logger = http.DefaultClient, time.Now, slog.Default()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	c.PublicKeys = []crypto.PublicKey{pub}
+	testutil.NoSecret(t, c, secret)
+	t.Setenv("MCPAUTH_HMAC_SECRET", secret)
+	fromEnv, err := ConfigFromEnv("")
+	require.NoError(t, err)
+	require.Equal(t, secret, fromEnv.HMACSecret.Reveal())
+	testutil.NoSecret(t, fromEnv, secret)
 }

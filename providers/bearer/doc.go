@@ -17,7 +17,8 @@
 //
 // Keys are selected only by the "kid" header among the configured keys. The jku, x5u,
 // jwk and x5c headers are ignored, so a token cannot bring its own key. JWKS fetch
-// failures are logged with slog.Default at level Warn (without any token or secret).
+// failures are logged to Config.Logger (default slog.Default()) at level Warn (without
+// any token or secret).
 //
 // # Checks
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/providers/bearer"
@@ -75,13 +76,17 @@ func ExampleNewFactory() {
 	// Output: true true
 }
 
-// A Config prints without its secret.
-func ExampleConfig_String() {
+// HMACSecret is an mcpauth.Secret: a Config printed, logged or encoded shows it as
+// [redacted].
+func ExampleConfig_secret() {
 	cfg := bearer.Config{
-		HMACSecret: []byte("a-development-secret-of-32-bytes-or-more"),
+		HMACSecret: mcpauth.NewSecret("a-development-secret-of-32-bytes-or-more"),
 		Issuers:    []string{"https://dev.local"},
 		Audience:   []string{"https://mcp.example.com"},
 	}
-	fmt.Println(cfg)
-	// Output: bearer.Config{HMACSecret:[redacted], Issuers:["https://dev.local"], Audience:["https://mcp.example.com"]}
+	fmt.Println(cfg.HMACSecret)
+	fmt.Println(strings.Contains(fmt.Sprintf("%+v", cfg), "HMACSecret:[redacted] Issuers:[https://dev.local]"))
+	// Output:
+	// [redacted]
+	// true
 }

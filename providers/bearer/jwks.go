@@ -41,6 +41,7 @@ type jwksSource struct {
 	limiter  *rate.Limiter
 	now      func() time.Time
 	interval time.Duration
+	logger   *slog.Logger
 
 	ctx    context.Context // lives until close; bounds every fetch
 	cancel context.CancelFunc
@@ -97,6 +98,7 @@ func newJWKSSource(s *settings, client *http.Client) (*jwksSource, error) {
 		limiter:  rate.NewLimiter(rate.Every(s.unknownRefresh), 1),
 		now:      s.now,
 		interval: s.unknownRefresh,
+		logger:   s.logger,
 		ctx:      ctx,
 		cancel:   cancel,
 	}
@@ -141,7 +143,7 @@ func (s *jwksSource) fetchFailed(ctx context.Context, err error) {
 	if p, perr := url.Parse(s.uri); perr == nil {
 		u = p.Redacted()
 	}
-	slog.Default().WarnContext(ctx, "bearer: JWKS fetch failed", "jwks_uri", u, "error", err)
+	s.logger.WarnContext(ctx, "bearer: JWKS fetch failed", "jwks_uri", u, "error", err)
 }
 
 // current returns the key index, rebuilding it when jwkset replaced the keys.

@@ -3,6 +3,8 @@ package bearer
 import (
 	"context"
 	"errors"
+	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/testutil"
 	"github.com/stretchr/testify/require"
 )
 
@@ -315,4 +318,48 @@ func TestJWKSOneBrokenKeyRejectsTheWholeSet(t *testing.T) {
 	clock.Advance(time.Minute)
 	_, err = v.VerifyToken(context.Background(), tok)
 	require.NoError(t, err, "keys of unsupported types are skipped")
+}
+
+// A failed JWKS fetch is a warning on Config.Logger, without the token or any key.
+func TestJWKSFetchFailureLogged(t *testing.T) {
+	clock := newTestClock()
+	is := newIssuerServer(t)
+	is.down.Store(true)
+	logger, logs := testutil.NewLogger()
+	cfg := is.config(clock)
+	cfg.Logger = logger
+	v := newVerifierT(t, cfg)
+	tok := mustSign(t, is.iss, claimsAt(clock))
+	_, err := v.VerifyToken(context.Background(), tok)
+	require.ErrorIs(t, err, mcpauth.ErrUpstreamUnavailable)
+
+	// One warning for the fetch in New, one for the fetch the token triggered.
+	line := `level=WARN msg="bearer: JWKS fetch failed" jwks_uri=` + is.srv.URL + `/jwks.json error="invalid HTTP status code: 503"`
+	require.Equal(t, []string{line, line}, logs.Lines())
+	require.NotContains(t, logs.String(), tok)
+	require.NotContains(t, logs.String(), strings.Split(tok, ".")[2], "no part of the token")
+}
+
+// Without Config.Logger, warnings go to the slog.Default() of the time New was called.
+func TestJWKSFetchFailureDefaultLogger(t *testing.T) {
+	clock := newTestClock()
+	is := newIssuerServer(t)
+	is.down.Store(true)
+	logger, logs := testutil.NewLogger()
+	// slog.SetDefault redirects the log package too: restore both.
+	before, out, flags := slog.Default(), log.Writer(), log.Flags()
+	slog.SetDefault(logger)
+	v, err := New(is.config(clock))
+	slog.SetDefault(before)
+	log.SetOutput(out)
+	log.SetFlags(flags)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = v.Close() })
+	line := `level=WARN msg="bearer: JWKS fetch failed" jwks_uri=` + is.srv.URL + `/jwks.json error="invalid HTTP status code: 503"`
+	require.Equal(t, []string{line}, logs.Lines())
+
+	// A later change of the default does not move the verifier's warnings.
+	_, err = v.VerifyToken(context.Background(), mustSign(t, is.iss, claimsAt(clock)))
+	require.ErrorIs(t, err, mcpauth.ErrUpstreamUnavailable)
+	require.Equal(t, []string{line, line}, logs.Lines())
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/mcpauth/mcpauth"
 	"github.com/stretchr/testify/require"
 )
 
@@ -224,7 +225,7 @@ func TestHMACMode(t *testing.T) {
 	ctx := context.Background()
 	secret := []byte("0123456789abcdef0123456789abcdef-dev")
 	v := newVerifierT(t, Config{
-		HMACSecret: secret,
+		HMACSecret: mcpauth.NewSecret(string(secret)),
 		Issuers:    []string{fileIssuer},
 		Audience:   []string{testAudience},
 		Now:        clock.Now,
@@ -243,7 +244,7 @@ func TestHMACMode(t *testing.T) {
 	requireInvalid(t, err, "unexpected signing algorithm")
 
 	t.Run("algorithm subset", func(t *testing.T) {
-		v := newVerifierT(t, Config{HMACSecret: secret, Algorithms: []string{"hs512"}, SkipIssuerCheck: true, SkipAudienceCheck: true, Now: clock.Now})
+		v := newVerifierT(t, Config{HMACSecret: mcpauth.NewSecret(string(secret)), Algorithms: []string{"hs512"}, SkipIssuerCheck: true, SkipAudienceCheck: true, Now: clock.Now})
 		_, err := v.VerifyToken(ctx, signRaw(t, jwt.SigningMethodHS512, secret, nil, filePayload(clock)))
 		require.NoError(t, err)
 		_, err = v.VerifyToken(ctx, signRaw(t, jwt.SigningMethodHS256, secret, nil, filePayload(clock)))

@@ -422,7 +422,6 @@ func TestMissingSubjectIsRefusedByDefault(t *testing.T) {
 	t.Run("AllowMissingSubject", func(t *testing.T) {
 		cfg := is.config(clock)
 		cfg.AllowMissingSubject = true
-		require.Contains(t, cfg.String(), "AllowMissingSubject:true")
 		v := newVerifierT(t, cfg)
 		for i, token := range noSub {
 			tok, err := v.VerifyToken(ctx, token)

@@ -3,13 +3,13 @@ package github
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/internal/config"
 )
 
@@ -32,8 +32,8 @@ const DefaultUserAgent = "mcpauth-github"
 // is an active member of. GitHub's own OAuth scopes never become MCP scopes; they are
 // reported in Claims["github_scopes"].
 //
-// Config values print safely: String, GoString, Format, MarshalJSON and LogValue show
-// ClientSecret as "[redacted]".
+// ClientSecret is an mcpauth.Secret, so a Config printed with fmt (any verb), logged
+// with log/slog or encoded with encoding/json shows it as "[redacted]".
 type Config struct {
 	// AllowedUsers lists the GitHub logins allowed in, compared case-insensitively.
 	// Logins can be renamed on GitHub (and the old name re-registered by someone else);
@@ -86,12 +86,12 @@ type Config struct {
 	// here so that one configuration describes the provider. ClientSecret is never
 	// printed.
 	ClientID     string
-	ClientSecret string
+	ClientSecret mcpauth.Secret
 
 	// HTTPClient makes the API calls. The default is a client with HTTPTimeout. A
 	// client given here is copied: its Timeout is set to HTTPTimeout when zero, and
 	// redirects are followed only within APIBaseURL's host.
-	HTTPClient *http.Client
+	HTTPClient *http.Client `json:"-"`
 	// HTTPTimeout bounds each API call (default 5s).
 	HTTPTimeout time.Duration
 	// UserAgent is sent with every API call (default "mcpauth-github"). GitHub asks for
@@ -103,7 +103,7 @@ type Config struct {
 	SkipFormatCheck bool
 	// Now is the clock (default time.Now), used to turn X-RateLimit-Reset into a
 	// Retry-After.
-	Now func() time.Time
+	Now func() time.Time `json:"-"`
 
 	envPrefix string // the prefix ConfigFromEnv read, so that errors name the variables
 	envSeen   bool   // ConfigFromEnv saw at least one PREFIX_GITHUB_* variable
@@ -149,7 +149,7 @@ func (c Config) Configured() bool {
 	return c.envSeen || c.Enabled || len(c.AllowedUsers) > 0 || len(c.AllowedOrgs) > 0 ||
 		len(c.AllowedTeams) > 0 || len(c.AllowedClientIDs) > 0 || len(c.Scopes) > 0 ||
 		len(c.OrgScopes) > 0 || len(c.TeamScopes) > 0 || c.APIBaseURL != "" ||
-		c.WebBaseURL != "" || c.ClientID != "" || c.ClientSecret != ""
+		c.WebBaseURL != "" || c.ClientID != "" || !c.ClientSecret.IsZero()
 }
 
 // Validate reports every problem of the configuration, one error per problem joined
@@ -283,7 +283,7 @@ func (c Config) prepare() (*settings, error) {
 	if strings.ContainsAny(c.UserAgent, "\r\n") {
 		add("Config.UserAgent contains a line break: give a single-line product name")
 	}
-	if c.ClientSecret != "" && strings.TrimSpace(c.ClientID) == "" {
+	if !c.ClientSecret.IsZero() && strings.TrimSpace(c.ClientID) == "" {
 		add("Config.ClientSecret is set without Config.ClientID: set %s too, or remove the secret", c.env("CLIENT_ID"))
 	}
 
@@ -442,48 +442,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
-
-// ---- redaction ----
-
-// fields lists the non-zero fields of c, the secret redacted.
-func (c Config) fields() config.Fields {
-	var f config.Fields
-	f.List("AllowedUsers", c.AllowedUsers)
-	f.List("AllowedOrgs", c.AllowedOrgs)
-	f.List("AllowedTeams", c.AllowedTeams)
-	f.List("AllowedClientIDs", c.AllowedClientIDs)
-	f.List("Scopes", c.Scopes)
-	f.Map("OrgScopes", c.OrgScopes)
-	f.Map("TeamScopes", c.TeamScopes)
-	f.Bool("Enabled", c.Enabled)
-	f.URL("APIBaseURL", c.APIBaseURL)
-	f.URL("WebBaseURL", c.WebBaseURL)
-	f.Quote("ClientID", c.ClientID)
-	f.Secret("ClientSecret", c.ClientSecret != "")
-	f.Set("HTTPClient", c.HTTPClient != nil)
-	f.Duration("HTTPTimeout", c.HTTPTimeout)
-	f.Quote("UserAgent", c.UserAgent)
-	f.Bool("SkipFormatCheck", c.SkipFormatCheck)
-	f.Set("Now", c.Now != nil)
-	return f
-}
-
-// String describes c for logs and error messages: the fields that are set, with
-// ClientSecret shown as "[redacted]".
-func (c Config) String() string { return c.fields().Render("github.Config") }
-
-// GoString is used by the %#v verb; it is String, with ClientSecret redacted.
-func (c Config) GoString() string { return c.String() }
-
-// Format implements fmt.Formatter so that every verb prints the redacted form of String
-// and never the client secret.
-func (c Config) Format(f fmt.State, verb rune) { config.Format(f, verb, c.String()) }
-
-// LogValue implements slog.LogValuer: the fields that are set, ClientSecret redacted.
-func (c Config) LogValue() slog.Value { return c.fields().LogValue() }
-
-// MarshalJSON renders the same redacted view as LogValue.
-func (c Config) MarshalJSON() ([]byte, error) { return c.fields().MarshalJSON() }
 
 // ---- environment ----
 

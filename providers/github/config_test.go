@@ -1,18 +1,18 @@
 package github
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/testutil"
 )
 
 func TestValidateNamesTheField(t *testing.T) {
@@ -46,7 +46,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"ftp web URL", func(c *Config) { c.WebBaseURL = "ftp://ghe.example.com" }, []string{`github: Config.WebBaseURL: "ftp://ghe.example.com" has scheme "ftp": use an https:// URL (MCPAUTH_GITHUB_WEB_URL)`}},
 		{"negative timeout", func(c *Config) { c.HTTPTimeout = -time.Second }, []string{"github: Config.HTTPTimeout -1s is negative: leave it 0 for the default (5s) (MCPAUTH_GITHUB_HTTP_TIMEOUT)"}},
 		{"user agent with a line break", func(c *Config) { c.UserAgent = "a\r\nX: y" }, []string{"Config.UserAgent contains a line break"}},
-		{"secret without id", func(c *Config) { c.ClientSecret = "s" }, []string{"github: Config.ClientSecret is set without Config.ClientID: set MCPAUTH_GITHUB_CLIENT_ID too, or remove the secret"}},
+		{"secret without id", func(c *Config) { c.ClientSecret = mcpauth.NewSecret("s") }, []string{"github: Config.ClientSecret is set without Config.ClientID: set MCPAUTH_GITHUB_CLIENT_ID too, or remove the secret"}},
 		{"several problems", func(c *Config) { c.AllowedOrgs = []string{"a/b"}; c.HTTPTimeout = -1 }, []string{"Config.AllowedOrgs[0]", "Config.HTTPTimeout"}},
 	}
 	for _, tc := range cases {
@@ -100,7 +100,9 @@ func TestEndpoint(t *testing.T) {
 	e = Endpoint("https://ghe.example.com/")
 	require.Equal(t, "https://ghe.example.com/login/oauth/authorize", e.AuthURL)
 	require.Equal(t, "https://ghe.example.com/login/oauth/access_token", e.TokenURL)
-	require.Equal(t, []string{"read:user", "read:org"}, DefaultScopes)
+	require.Equal(t, []string{"read:user", "read:org"}, DefaultScopes())
+	DefaultScopes()[0] = "admin:org"
+	require.Equal(t, []string{"read:user", "read:org"}, DefaultScopes(), "a caller's change stays in its copy")
 }
 
 func TestConfigFromEnv(t *testing.T) {
@@ -135,7 +137,7 @@ func TestConfigFromEnv(t *testing.T) {
 		require.Equal(t, "https://ghe.example.com/api/v3", c.APIBaseURL)
 		require.Equal(t, "https://ghe.example.com", c.WebBaseURL)
 		require.Equal(t, "Iv1.abc", c.ClientID)
-		require.Equal(t, "s3cret", c.ClientSecret)
+		require.Equal(t, "s3cret", c.ClientSecret.Reveal())
 		require.Equal(t, 3*time.Second, c.HTTPTimeout)
 		require.True(t, c.Configured())
 		require.NoError(t, c.Validate())
@@ -156,7 +158,7 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Setenv("MCPAUTH_GITHUB_CLIENT_SECRET_FILE", secretFile)
 		c, err := ConfigFromEnv("MCPAUTH")
 		require.NoError(t, err)
-		require.Equal(t, "file-secret", c.ClientSecret)
+		require.Equal(t, "file-secret", c.ClientSecret.Reveal())
 	})
 	t.Run("enabled alone", func(t *testing.T) {
 		t.Setenv("MCPAUTH_GITHUB_ENABLED", "1")
@@ -215,33 +217,32 @@ func TestConfigFromEnv(t *testing.T) {
 	})
 }
 
-func TestConfigRedaction(t *testing.T) {
+func TestConfigPrintsNoSecret(t *testing.T) {
+	const secret = "very-secret-value"
 	c := Config{
 		AllowedOrgs:  []string{"acme"},
 		OrgScopes:    map[string][]string{"acme": {"notes:write"}},
 		ClientID:     "Iv1.abc",
-		ClientSecret: "very-secret-value",
+		ClientSecret: mcpauth.NewSecret(secret),
 		APIBaseURL:   "https://ghe.example.com/api/v3",
-		HTTPClient:   http.DefaultClient,
 	}
-	want := `github.Config{AllowedOrgs:["acme"], OrgScopes:map["acme":["notes:write"]], APIBaseURL:"https://ghe.example.com/api/v3", ClientID:"Iv1.abc", ClientSecret:[redacted], HTTPClient:(set)}`
-	require.Equal(t, want, c.String())
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d", "%10v"} {
-		out := fmt.Sprintf(verb, c)
-		require.NotContains(t, out, "very-secret", verb)
-		require.NotContains(t, out, fmt.Sprintf("%x", "very-secret"), verb)
-	}
-	require.Equal(t, want, fmt.Sprintf("%#v", c))
-	require.Equal(t, want, fmt.Sprintf("%v", &c))
-
+	// Default printing shows every field, the secret as [redacted].
+	require.Equal(t, "{AllowedUsers:[] AllowedOrgs:[acme] AllowedTeams:[] AllowedClientIDs:[] Scopes:[] OrgScopes:map[acme:[notes:write]] "+
+		"TeamScopes:map[] Enabled:false APIBaseURL:https://ghe.example.com/api/v3 WebBaseURL: ClientID:Iv1.abc ClientSecret:[redacted] "+
+		"HTTPClient:<nil> HTTPTimeout:0s UserAgent: SkipFormatCheck:false Now:<nil> envPrefix: envSeen:false disabled:false}", fmt.Sprintf("%+v", c))
 	b, err := json.Marshal(c)
 	require.NoError(t, err)
-	require.NotContains(t, string(b), "very-secret")
-	require.Contains(t, string(b), `"ClientSecret":"[redacted]"`)
+	require.Equal(t, `{"AllowedUsers":null,"AllowedOrgs":["acme"],"AllowedTeams":null,"AllowedClientIDs":null,"Scopes":null,`+
+		`"OrgScopes":{"acme":["notes:write"]},"TeamScopes":null,"Enabled":false,"APIBaseURL":"https://ghe.example.com/api/v3","WebBaseURL":"",`+
+		`"ClientID":"Iv1.abc","ClientSecret":"[redacted]","HTTPTimeout":0,"UserAgent":"","SkipFormatCheck":false}`, string(b))
+	testutil.NoSecret(t, c, secret)
 
-	var buf bytes.Buffer
-	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "github", c)
-	require.NotContains(t, buf.String(), "very-secret")
-	require.Contains(t, buf.String(), `"ClientSecret":"[redacted]"`)
-	require.True(t, strings.Contains(buf.String(), `"AllowedOrgs":"[\"acme\"]"`), buf.String())
+	// With every kind of field set, and from the environment.
+	c.HTTPClient, c.Now = http.DefaultClient, time.Now
+	testutil.NoSecret(t, c, secret)
+	t.Setenv("MCPAUTH_GITHUB_CLIENT_SECRET", secret)
+	fromEnv, err := ConfigFromEnv("")
+	require.NoError(t, err)
+	require.Equal(t, secret, fromEnv.ClientSecret.Reveal())
+	testutil.NoSecret(t, fromEnv, secret)
 }

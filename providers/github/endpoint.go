@@ -12,15 +12,16 @@ const (
 	DefaultWebBaseURL = "https://github.com"
 )
 
-// DefaultScopes are the GitHub OAuth scopes to request when signing users in for this
-// verifier: "read:user" to read the profile, and "read:org", which GitHub needs to show
-// organization and team memberships. read:org is needed only when AllowedOrgs,
-// AllowedTeams, OrgScopes or TeamScopes are set; without org or team rules, request
-// "read:user" alone. These are GitHub's scopes, not the MCP server's (see Config.Scopes).
+// DefaultScopes returns the GitHub OAuth scopes to request when signing users in for
+// this verifier, in a new slice on every call: "read:user" to read the profile, and
+// "read:org", which GitHub needs to show organization and team memberships. read:org is
+// needed only when AllowedOrgs, AllowedTeams, OrgScopes or TeamScopes are set; without
+// org or team rules, request "read:user" alone. These are GitHub's scopes, not the MCP
+// server's (see Config.Scopes).
 //
 // GitHub Apps ignore OAuth scopes: their user tokens carry the app's fine-grained
 // permissions, and membership checks need the "Members" organization permission (read).
-var DefaultScopes = []string{"read:user", "read:org"}
+func DefaultScopes() []string { return []string{"read:user", "read:org"} }
 
 // Endpoint returns GitHub's OAuth 2.0 endpoints on webBaseURL: the github.com origin
 // when it is empty, or a GitHub Enterprise Server origin such as

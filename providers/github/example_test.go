@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/providers/github"
@@ -68,16 +69,20 @@ func Example() {
 func ExampleEndpoint() {
 	fmt.Println(github.Endpoint("").AuthURL)
 	fmt.Println(github.Endpoint("https://github.example.com").TokenURL)
-	fmt.Println(github.DefaultScopes)
+	fmt.Println(github.DefaultScopes())
 	// Output:
 	// https://github.com/login/oauth/authorize
 	// https://github.example.com/login/oauth/access_token
 	// [read:user read:org]
 }
 
-// A Config prints without its client secret.
-func ExampleConfig_String() {
-	cfg := github.Config{AllowedTeams: []string{"acme/platform"}, ClientID: "Iv1.8a61f9b3a7aba766", ClientSecret: "s3cr3t"}
-	fmt.Println(cfg)
-	// Output: github.Config{AllowedTeams:["acme/platform"], ClientID:"Iv1.8a61f9b3a7aba766", ClientSecret:[redacted]}
+// ClientSecret is an mcpauth.Secret: a Config printed, logged or encoded shows it as
+// [redacted].
+func ExampleConfig_secret() {
+	cfg := github.Config{AllowedTeams: []string{"acme/platform"}, ClientID: "Iv1.8a61f9b3a7aba766", ClientSecret: mcpauth.NewSecret("s3cr3t")}
+	fmt.Println(cfg.ClientSecret)
+	fmt.Println(strings.Contains(fmt.Sprintf("%+v", cfg), "ClientID:Iv1.8a61f9b3a7aba766 ClientSecret:[redacted]"))
+	// Output:
+	// [redacted]
+	// true
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/internal/config"
 )
 
@@ -30,8 +31,11 @@ const (
 	MaxTokenSize = 8192
 )
 
-// Issuers are the "iss" values of Google ID tokens.
-var Issuers = []string{"https://accounts.google.com", "accounts.google.com"}
+// issuer is the "iss" of Google ID tokens; some carry it without its scheme.
+const issuer = "https://accounts.google.com"
+
+// Issuers returns the "iss" values of Google ID tokens, in a new slice on every call.
+func Issuers() []string { return []string{issuer, "accounts.google.com"} }
 
 // Config configures a Verifier. Only ClientIDs is required; the zero value of every
 // other field is a safe default.
@@ -64,8 +68,8 @@ var Issuers = []string{"https://accounts.google.com", "accounts.google.com"}
 // account, plus DomainScopes[d] where d is the account's hosted domain (as the
 // HostedDomains rule sees it) or the domain of its verified e-mail address.
 //
-// Config values print safely: String, GoString, Format, MarshalJSON and LogValue show
-// ClientSecret as "[redacted]".
+// ClientSecret is an mcpauth.Secret, so a Config printed with fmt (any verb), logged
+// with log/slog or encoded with encoding/json shows it as "[redacted]".
 type Config struct {
 	// ClientIDs are the OAuth client IDs of your application
 	// ("….apps.googleusercontent.com"). An access token is accepted only when its "aud"
@@ -74,7 +78,7 @@ type Config struct {
 	// ClientSecret is the OAuth client secret. The Verifier does not use it; it is here
 	// so that one Config also serves an OAuth authorization-code flow (see Endpoint).
 	// It is never printed.
-	ClientSecret string
+	ClientSecret mcpauth.Secret
 
 	// HostedDomains lists the accepted Google Workspace domains (see Rules).
 	HostedDomains []string
@@ -109,7 +113,7 @@ type Config struct {
 	JWKSURI string
 	// HTTPClient makes the upstream calls. The default is a client with HTTPTimeout that
 	// follows no redirects. Either way each call is bounded by HTTPTimeout.
-	HTTPClient *http.Client
+	HTTPClient *http.Client `json:"-"`
 	// HTTPTimeout bounds each upstream call (default 5s).
 	HTTPTimeout time.Duration
 	// Leeway is the clock skew allowed when checking expiry (and, for ID tokens, "iat"
@@ -117,7 +121,10 @@ type Config struct {
 	// a few seconds should set it, or fresh ID tokens look issued in the future.
 	Leeway time.Duration
 	// Now is the clock (default time.Now).
-	Now func() time.Time
+	Now func() time.Time `json:"-"`
+	// Logger receives a warning when fetching the ID-token key set fails (never a
+	// token or a secret). Default: slog.Default() as it is when New is called.
+	Logger *slog.Logger `json:"-"`
 
 	// envPrefix is the prefix the Config was read with, so that errors name the right
 	// variables.
@@ -140,6 +147,7 @@ type settings struct {
 	timeout        time.Duration
 	leeway         time.Duration
 	now            func() time.Time
+	logger         *slog.Logger
 }
 
 // env names the environment variable for suffix, with the Config's prefix.
@@ -172,6 +180,7 @@ func (c Config) prepare() (*settings, error) {
 		timeout:        c.HTTPTimeout,
 		leeway:         c.Leeway,
 		now:            c.Now,
+		logger:         c.Logger,
 	}
 
 	if len(c.ClientIDs) == 0 {
@@ -284,6 +293,9 @@ func (c Config) prepare() (*settings, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
 	if s.client == nil {
 		s.client = &http.Client{
 			Timeout: s.timeout,
@@ -319,47 +331,6 @@ func checkURL(raw string) error {
 		return fmt.Errorf("%q has scheme %q: use an https:// URL", u.Redacted(), u.Scheme)
 	}
 }
-
-// ---- redaction ----
-
-// fields lists the non-zero fields of c, the secret redacted.
-func (c Config) fields() config.Fields {
-	var f config.Fields
-	f.List("ClientIDs", c.ClientIDs)
-	f.Secret("ClientSecret", c.ClientSecret != "")
-	f.List("HostedDomains", c.HostedDomains)
-	f.Bool("StrictHostedDomain", c.StrictHostedDomain)
-	f.List("AllowedEmailDomains", c.AllowedEmailDomains)
-	f.List("AllowedEmails", c.AllowedEmails)
-	f.List("Scopes", c.Scopes)
-	f.Map("DomainScopes", c.DomainScopes)
-	f.Bool("AnyTokenFormat", c.AnyTokenFormat)
-	f.URL("TokenInfoURL", c.TokenInfoURL)
-	f.URL("JWKSURI", c.JWKSURI)
-	f.Set("HTTPClient", c.HTTPClient != nil)
-	f.Duration("HTTPTimeout", c.HTTPTimeout)
-	f.Duration("Leeway", c.Leeway)
-	f.Set("Now", c.Now != nil)
-	return f
-}
-
-// String describes c for logs and error messages: the fields that are set, with
-// ClientSecret shown as "[redacted]".
-func (c Config) String() string { return c.fields().Render("google.Config") }
-
-// GoString is used by the %#v verb; it is String, with ClientSecret redacted.
-func (c Config) GoString() string { return c.String() }
-
-// Format implements fmt.Formatter so that every verb prints the redacted form of
-// String and never the client secret.
-func (c Config) Format(f fmt.State, verb rune) { config.Format(f, verb, c.String()) }
-
-// LogValue implements slog.LogValuer: the fields that are set, ClientSecret redacted.
-func (c Config) LogValue() slog.Value { return c.fields().LogValue() }
-
-// MarshalJSON renders the same redacted view as LogValue, so that a Config dumped as
-// JSON never contains the client secret.
-func (c Config) MarshalJSON() ([]byte, error) { return c.fields().MarshalJSON() }
 
 // ---- environment ----
 

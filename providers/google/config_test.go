@@ -1,7 +1,6 @@
 package google
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
+
+	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/testutil"
 )
 
 func TestValidate(t *testing.T) {
@@ -132,7 +134,7 @@ func TestConfigFromEnv(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, c.Configured())
 	require.Equal(t, []string{"a.apps.googleusercontent.com", "b.apps.googleusercontent.com"}, c.ClientIDs)
-	require.Equal(t, "GOCSPX-file-secret", c.ClientSecret)
+	require.Equal(t, "GOCSPX-file-secret", c.ClientSecret.Reveal())
 	require.Equal(t, []string{"example.com", "corp.example"}, c.HostedDomains)
 	require.True(t, c.StrictHostedDomain)
 	require.Equal(t, []string{"example.com"}, c.AllowedEmailDomains)
@@ -152,7 +154,7 @@ func TestConfigFromEnv(t *testing.T) {
 	c, err = ConfigFromEnv("ACME_")
 	require.NoError(t, err)
 	require.Equal(t, []string{"x.apps.googleusercontent.com"}, c.ClientIDs)
-	require.Equal(t, "GOCSPX-inline", c.ClientSecret)
+	require.Equal(t, "GOCSPX-inline", c.ClientSecret.Reveal())
 	require.Empty(t, c.HostedDomains)
 }
 
@@ -206,55 +208,63 @@ func TestConfigured(t *testing.T) {
 	require.True(t, c.Configured())
 }
 
-func TestConfigRedaction(t *testing.T) {
+func TestConfigPrintsNoSecret(t *testing.T) {
 	const secret = "GOCSPX-very-secret-value"
 	c := Config{
 		ClientIDs:     []string{testClientID},
-		ClientSecret:  secret,
+		ClientSecret:  mcpauth.NewSecret(secret),
 		HostedDomains: []string{"example.com"},
 		DomainScopes:  map[string][]string{"example.com": {"notes:write"}},
-		TokenInfoURL:  "https://user:pw@proxy.example.com/tokeninfo",
-		HTTPClient:    http.DefaultClient,
-		Now:           time.Now,
 	}
-	want := `google.Config{ClientIDs:["` + testClientID + `"], ClientSecret:[redacted], HostedDomains:["example.com"], DomainScopes:map["example.com":["notes:write"]], TokenInfoURL:"https://user:xxxxx@proxy.example.com/tokeninfo", HTTPClient:(set), Now:(set)}`
-	require.Equal(t, want, c.String())
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d", "%20v"} {
-		out := fmt.Sprintf(verb, c)
-		require.NotContains(t, out, secret, verb)
-		require.NotContains(t, out, "pw@", verb)
-		require.NotContains(t, out, fmt.Sprintf("%x", secret), verb)
-	}
-	require.Equal(t, want, fmt.Sprintf("%#v", c))
-	require.Equal(t, want, fmt.Sprint(&c))
-
+	// Default printing shows every field, the secret as [redacted].
+	require.Equal(t, "{ClientIDs:["+testClientID+"] ClientSecret:[redacted] HostedDomains:[example.com] StrictHostedDomain:false "+
+		"AllowedEmailDomains:[] AllowedEmails:[] Scopes:[] DomainScopes:map[example.com:[notes:write]] AnyTokenFormat:false "+
+		"TokenInfoURL: JWKSURI: HTTPClient:<nil> HTTPTimeout:0s Leeway:0s Now:<nil> Logger:<nil> envPrefix:}", fmt.Sprintf("%+v", c))
 	b, err := json.Marshal(c)
 	require.NoError(t, err)
-	require.NotContains(t, string(b), secret)
-	require.Contains(t, string(b), `"ClientSecret":"[redacted]"`)
-	var m map[string]string
-	require.NoError(t, json.Unmarshal(b, &m))
+	require.Equal(t, `{"ClientIDs":["`+testClientID+`"],"ClientSecret":"[redacted]","HostedDomains":["example.com"],"StrictHostedDomain":false,`+
+		`"AllowedEmailDomains":null,"AllowedEmails":null,"Scopes":null,"DomainScopes":{"example.com":["notes:write"]},"AnyTokenFormat":false,`+
+		`"TokenInfoURL":"","JWKSURI":"","HTTPTimeout":0,"Leeway":0}`, string(b))
+	testutil.NoSecret(t, c, secret)
 
-	var buf bytes.Buffer
-	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "google", c)
-	require.NotContains(t, buf.String(), secret)
-	require.Contains(t, buf.String(), `"ClientSecret":"[redacted]"`)
+	// With every kind of field set, and from the environment.
+	c.HTTPClient, c.Now, c.Logger = http.DefaultClient, time.Now, slog.Default()
+	testutil.NoSecret(t, c, secret)
+	t.Setenv("MCPAUTH_GOOGLE_CLIENT_SECRET", secret)
+	fromEnv, err := ConfigFromEnv("")
+	require.NoError(t, err)
+	require.Equal(t, secret, fromEnv.ClientSecret.Reveal())
+	testutil.NoSecret(t, fromEnv, secret)
 
-	// Validation errors never carry the secret either.
+	// Validation errors never carry the secret either. A URL with credentials is
+	// refused, and its password is not repeated.
 	c.ClientIDs = nil
-	require.NotContains(t, c.Validate().Error(), secret)
+	c.TokenInfoURL = "https://user:pw@proxy.example.com/tokeninfo"
+	err = c.Validate()
+	require.EqualError(t, err, "google: Config.ClientIDs is empty: set MCPAUTH_GOOGLE_CLIENT_ID to your OAuth client ID (….apps.googleusercontent.com; several may be given, comma separated)\n"+
+		`google: Config.TokenInfoURL: "https://user:xxxxx@proxy.example.com/tokeninfo" contains credentials: remove them from the URL (MCPAUTH_GOOGLE_TOKENINFO_URL)`)
 }
 
 func TestEndpoint(t *testing.T) {
-	require.Equal(t, "https://accounts.google.com/o/oauth2/v2/auth", Endpoint.AuthURL)
-	require.Equal(t, "https://oauth2.googleapis.com/token", Endpoint.TokenURL)
-	require.Equal(t, oauth2.AuthStyleInParams, Endpoint.AuthStyle)
-	require.Equal(t, []string{"openid", "email", "profile"}, DefaultScopes)
-	require.Equal(t, []string{"https://accounts.google.com", "accounts.google.com"}, Issuers)
+	require.Equal(t, oauth2.Endpoint{
+		AuthURL:       "https://accounts.google.com/o/oauth2/v2/auth",
+		TokenURL:      "https://oauth2.googleapis.com/token",
+		DeviceAuthURL: "https://oauth2.googleapis.com/device/code",
+		AuthStyle:     oauth2.AuthStyleInParams,
+	}, Endpoint())
+	require.Equal(t, []string{"openid", "email", "profile"}, DefaultScopes())
+	require.Equal(t, []string{"https://accounts.google.com", "accounts.google.com"}, Issuers())
+
+	// Each call returns a fresh value: a caller changing its copy changes nobody else's.
+	e, scopes, issuers := Endpoint(), DefaultScopes(), Issuers()
+	e.TokenURL, scopes[0], issuers[0] = "https://evil.example/token", "evil", "https://evil.example"
+	require.Equal(t, "https://oauth2.googleapis.com/token", Endpoint().TokenURL)
+	require.Equal(t, []string{"openid", "email", "profile"}, DefaultScopes())
+	require.Equal(t, []string{"https://accounts.google.com", "accounts.google.com"}, Issuers())
 
 	// It plugs into an oauth2.Config as is.
-	oc := oauth2.Config{ClientID: testClientID, Endpoint: Endpoint, Scopes: DefaultScopes, RedirectURL: "https://mcp.example.com/oauth/callback"}
+	oc := oauth2.Config{ClientID: testClientID, Endpoint: Endpoint(), Scopes: DefaultScopes(), RedirectURL: "https://mcp.example.com/oauth/callback"}
 	u := oc.AuthCodeURL("state-123")
-	require.True(t, strings.HasPrefix(u, Endpoint.AuthURL+"?"))
+	require.True(t, strings.HasPrefix(u, Endpoint().AuthURL+"?"))
 	require.Contains(t, u, "scope=openid+email+profile")
 }

@@ -95,9 +95,9 @@ func ExampleConfigFromEnv() {
 
 // Endpoint and DefaultScopes configure the OAuth flow that obtains Google tokens.
 func ExampleEndpoint() {
-	fmt.Println(google.Endpoint.AuthURL)
-	fmt.Println(google.Endpoint.TokenURL)
-	fmt.Println(google.DefaultScopes)
+	fmt.Println(google.Endpoint().AuthURL)
+	fmt.Println(google.Endpoint().TokenURL)
+	fmt.Println(google.DefaultScopes())
 	// Output:
 	// https://accounts.google.com/o/oauth2/v2/auth
 	// https://oauth2.googleapis.com/token

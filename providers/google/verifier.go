@@ -46,7 +46,7 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	idCfg := bearer.Config{
 		JWKSURI:      s.jwksURI,
-		Issuers:      slices.Clone(Issuers),
+		Issuers:      Issuers(),
 		Audience:     slices.Clone(s.clientIDs),
 		Algorithms:   []string{"RS256"},
 		TenantClaim:  "hd",
@@ -56,6 +56,7 @@ func New(cfg Config) (*Verifier, error) {
 		Leeway:       s.leeway,
 		Now:          s.now,
 		ProviderName: ProviderName,
+		Logger:       s.logger,
 		// verifyIDToken refuses an ID token without "sub" itself, with a description
 		// that names Google.
 		AllowMissingSubject: true,
@@ -269,7 +270,7 @@ func (v *Verifier) verifyAccessToken(ctx context.Context, token string) (*mcpaut
 	tok := &mcpauth.AccessToken{
 		Subject:   sub,
 		ClientID:  azp,
-		Issuer:    Issuers[0],
+		Issuer:    issuer,
 		TenantID:  tenant,
 		Scopes:    scopes,
 		ExpiresAt: expiresAt,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/testutil"
 	"github.com/stretchr/testify/require"
 )
 
@@ -441,6 +442,30 @@ func TestIDTokenJWKSUnavailable(t *testing.T) {
 	var me *mcpauth.Error
 	require.True(t, errors.As(err, &me))
 	require.Equal(t, http.StatusServiceUnavailable, me.Status)
+}
+
+// A failed fetch of the ID-token key set is a warning on Config.Logger, without the
+// token or the client secret.
+func TestIDTokenJWKSFailureLogged(t *testing.T) {
+	clock := newTestClock()
+	f := newFakeGoogle(t, clock.Now)
+	f.setCertsDown(true)
+	logger, logs := testutil.NewLogger()
+	cfg := f.config(clock)
+	cfg.ClientSecret = mcpauth.NewSecret("GOCSPX-the-client-secret")
+	cfg.Logger = logger
+	v := newVerifierT(t, cfg)
+	require.Empty(t, logs.Lines(), "New fetches nothing")
+
+	token := f.signID(t, f.idClaims("1", "", false, ""))
+	_, err := v.VerifyToken(ctx, token)
+	require.ErrorIs(t, err, mcpauth.ErrUpstreamUnavailable)
+	// One warning for the fetch when the ID-token verifier is created, one for the
+	// fetch the token's key triggered.
+	line := `level=WARN msg="bearer: JWKS fetch failed" jwks_uri=` + f.srv.URL + `/oauth2/v3/certs error="invalid HTTP status code: 500"`
+	require.Equal(t, []string{line, line}, logs.Lines())
+	require.NotContains(t, logs.String(), token)
+	require.NotContains(t, logs.String(), "GOCSPX-the-client-secret")
 }
 
 func TestClose(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/internal/config"
 )
 
@@ -46,9 +47,8 @@ const (
 // and so is Audience unless SkipAudienceCheck is set (NewFactory fills it per resource).
 // The zero value of every other field is a safe default.
 //
-// Config values print safely: String, GoString, Format, MarshalJSON and LogValue show
-// ClientSecret as "[redacted]", so fmt (%v, %+v, %#v, ...), encoding/json and log/slog
-// never reveal it.
+// ClientSecret is an mcpauth.Secret, so a Config printed with fmt (any verb), logged
+// with log/slog or encoded with encoding/json shows it as "[redacted]".
 type Config struct {
 	// IntrospectionURL is the authorization server's RFC 7662 introspection endpoint
 	// (its metadata's "introspection_endpoint"). It must use https, except for loopback
@@ -57,7 +57,7 @@ type Config struct {
 	// ClientID identifies this resource server to the authorization server.
 	ClientID string
 	// ClientSecret authenticates this resource server. It is never printed or logged.
-	ClientSecret string
+	ClientSecret mcpauth.Secret
 	// AuthMethod is how the credentials are sent: AuthMethodClientSecretBasic (the
 	// default) or AuthMethodClientSecretPost.
 	AuthMethod string
@@ -105,16 +105,17 @@ type Config struct {
 	// HTTPClient sends the introspection requests. The default is a client with
 	// HTTPTimeout. Either way, redirects are never followed (the request carries the
 	// token and the credentials) and responses larger than 1 MiB are refused.
-	HTTPClient *http.Client
+	HTTPClient *http.Client `json:"-"`
 	// HTTPTimeout bounds each introspection request (default 5s).
 	HTTPTimeout time.Duration
 	// Logger receives one line, at most once a minute, when introspection fails for a
 	// reason the operator must fix or watch (rejected credentials, an endpoint that is
-	// down). It never contains a token or a secret. Default slog.Default().
-	Logger *slog.Logger
+	// down). It never contains a token or a secret. Default: slog.Default() as it is
+	// when New or NewFactory is called.
+	Logger *slog.Logger `json:"-"`
 
 	// Now is the clock for "exp" and "nbf" (default time.Now).
-	Now func() time.Time
+	Now func() time.Time `json:"-"`
 	// ProviderName is copied to AccessToken.Provider (default "introspect").
 	ProviderName string
 
@@ -132,7 +133,7 @@ func (c Config) Configured() bool { return strings.TrimSpace(c.IntrospectionURL)
 type settings struct {
 	endpoint     string
 	clientID     string
-	clientSecret string
+	clientSecret mcpauth.Secret
 	authMethod   string
 	audience     []string
 	skipAud      bool
@@ -194,7 +195,7 @@ func (c Config) prepare(requireAudience bool) (*settings, error) {
 	if strings.TrimSpace(c.ClientID) == "" {
 		add("Config.ClientID is empty: set %s to the client_id this resource server was registered with", c.env("INTROSPECTION_CLIENT_ID"))
 	}
-	if c.ClientSecret == "" {
+	if c.ClientSecret.IsZero() {
 		add("Config.ClientSecret is empty: set %s (or %s) to this resource server's client secret", c.env("INTROSPECTION_CLIENT_SECRET"), c.env("INTROSPECTION_CLIENT_SECRET_FILE"))
 	}
 	switch s.authMethod {
@@ -312,50 +313,6 @@ func checkEndpoint(raw string) error {
 		return fmt.Errorf("%q has scheme %q: use an https:// URL", u.Redacted(), u.Scheme)
 	}
 }
-
-// ---- redaction ----
-
-// fields lists the non-zero fields of c, the secret redacted.
-func (c Config) fields() config.Fields {
-	var f config.Fields
-	f.URL("IntrospectionURL", c.IntrospectionURL)
-	f.Quote("ClientID", c.ClientID)
-	f.Secret("ClientSecret", c.ClientSecret != "")
-	f.Quote("AuthMethod", c.AuthMethod)
-	f.List("Audience", c.Audience)
-	f.Bool("SkipAudienceCheck", c.SkipAudienceCheck)
-	f.List("Issuers", c.Issuers)
-	f.Bool("AllowMissingSubject", c.AllowMissingSubject)
-	f.Quote("TokenTypeHint", c.TokenTypeHint)
-	f.List("Scopes", c.Scopes)
-	f.Quote("TenantClaim", c.TenantClaim)
-	f.Duration("Leeway", c.Leeway)
-	f.Int("MaxTokenSize", c.MaxTokenSize)
-	f.Set("HTTPClient", c.HTTPClient != nil)
-	f.Duration("HTTPTimeout", c.HTTPTimeout)
-	f.Set("Logger", c.Logger != nil)
-	f.Set("Now", c.Now != nil)
-	f.Quote("ProviderName", c.ProviderName)
-	return f
-}
-
-// String describes c for logs and error messages. Only fields that are set are shown,
-// and ClientSecret is shown as "[redacted]".
-func (c Config) String() string { return c.fields().Render("introspect.Config") }
-
-// GoString is used by the %#v verb; it is String, with ClientSecret redacted.
-func (c Config) GoString() string { return c.String() }
-
-// Format implements fmt.Formatter so that every verb (%v, %+v, %#v, %s, %q, %x, %d...)
-// prints the redacted form of String and never the client secret.
-func (c Config) Format(f fmt.State, verb rune) { config.Format(f, verb, c.String()) }
-
-// LogValue implements slog.LogValuer: the fields that are set, ClientSecret redacted.
-func (c Config) LogValue() slog.Value { return c.fields().LogValue() }
-
-// MarshalJSON renders the same redacted view as LogValue, so that a Config dumped as
-// JSON never contains the client secret.
-func (c Config) MarshalJSON() ([]byte, error) { return c.fields().MarshalJSON() }
 
 // ---- environment ----
 

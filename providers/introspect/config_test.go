@@ -1,7 +1,6 @@
 package introspect
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -13,13 +12,16 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/testutil"
 )
 
 func validConfig() Config {
 	return Config{
 		IntrospectionURL: "https://as.example.com/oauth2/introspect",
 		ClientID:         "rs",
-		ClientSecret:     "top-secret-value",
+		ClientSecret:     mcpauth.NewSecret("top-secret-value"),
 		Audience:         []string{testResource},
 	}
 }
@@ -94,34 +96,30 @@ func TestRedirectPolicyDoesNotChangeTheCallersClient(t *testing.T) {
 	require.NotNil(t, s.client.CheckRedirect)
 }
 
-func TestConfigRedaction(t *testing.T) {
+func TestConfigPrintsNoSecret(t *testing.T) {
+	const secret = "top-secret-value"
 	c := validConfig()
 	c.AuthMethod = AuthMethodClientSecretPost
 	c.IntrospectionURL = "https://as.example.com/introspect?tenant=acme"
-	c.HTTPClient = http.DefaultClient
-	c.Now = time.Now
-	const want = `introspect.Config{IntrospectionURL:"https://as.example.com/introspect?tenant=acme", ClientID:"rs", ClientSecret:[redacted], AuthMethod:"client_secret_post", Audience:["https://mcp.example.com/notes/mcp"], HTTPClient:(set), Now:(set)}`
-	require.Equal(t, want, c.String())
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d", "%100v"} {
-		out := fmt.Sprintf(verb, c)
-		require.NotContains(t, out, "top-secret-value", verb)
-		require.NotContains(t, out, fmt.Sprintf("%x", "top-secret-value"), verb)
-	}
-	require.Equal(t, want, fmt.Sprintf("%#v", c))
-	require.Equal(t, want, fmt.Sprintf("%v", &c))
-
+	// Default printing shows every field, the secret as [redacted].
+	require.Equal(t, "{IntrospectionURL:https://as.example.com/introspect?tenant=acme ClientID:rs ClientSecret:[redacted] AuthMethod:client_secret_post "+
+		"Audience:[https://mcp.example.com/notes/mcp] SkipAudienceCheck:false Issuers:[] AllowMissingSubject:false TokenTypeHint: Scopes:[] "+
+		"TenantClaim: Leeway:0s MaxTokenSize:0 HTTPClient:<nil> HTTPTimeout:0s Logger:<nil> Now:<nil> ProviderName: envPrefix:}", fmt.Sprintf("%+v", c))
 	b, err := json.Marshal(c)
 	require.NoError(t, err)
-	require.NotContains(t, string(b), "top-secret-value")
-	require.Contains(t, string(b), `"ClientSecret":"[redacted]"`)
-	var m map[string]string
-	require.NoError(t, json.Unmarshal(b, &m))
-	require.Equal(t, "rs", m["ClientID"])
+	require.Equal(t, `{"IntrospectionURL":"https://as.example.com/introspect?tenant=acme","ClientID":"rs","ClientSecret":"[redacted]",`+
+		`"AuthMethod":"client_secret_post","Audience":["https://mcp.example.com/notes/mcp"],"SkipAudienceCheck":false,"Issuers":null,`+
+		`"AllowMissingSubject":false,"TokenTypeHint":"","Scopes":null,"TenantClaim":"","Leeway":0,"MaxTokenSize":0,"HTTPTimeout":0,"ProviderName":""}`, string(b))
+	testutil.NoSecret(t, c, secret)
 
-	var buf bytes.Buffer
-	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "cfg", c)
-	require.NotContains(t, buf.String(), "top-secret-value")
-	require.Contains(t, buf.String(), `"ClientSecret":"[redacted]"`)
+	// With every kind of field set, and from the environment.
+	c.HTTPClient, c.Now, c.Logger = http.DefaultClient, time.Now, slog.Default()
+	testutil.NoSecret(t, c, secret)
+	t.Setenv("MCPAUTH_INTROSPECTION_CLIENT_SECRET", secret)
+	fromEnv, err := ConfigFromEnv("")
+	require.NoError(t, err)
+	require.Equal(t, secret, fromEnv.ClientSecret.Reveal())
+	testutil.NoSecret(t, fromEnv, secret)
 }
 
 func TestConfigFromEnv(t *testing.T) {
@@ -142,7 +140,7 @@ func TestConfigFromEnv(t *testing.T) {
 		require.True(t, c.Configured())
 		require.Equal(t, "https://as.example.com/introspect", c.IntrospectionURL)
 		require.Equal(t, "rs", c.ClientID)
-		require.Equal(t, "s3cret with spaces ", c.ClientSecret, "the secret is taken verbatim")
+		require.Equal(t, "s3cret with spaces ", c.ClientSecret.Reveal(), "the secret is taken verbatim")
 		require.Equal(t, AuthMethodClientSecretPost, c.AuthMethod)
 		require.Equal(t, "access_token", c.TokenTypeHint)
 		require.Equal(t, []string{"notes:read", "profile"}, c.Scopes)
@@ -166,7 +164,7 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Setenv("APP_INTROSPECTION_CLIENT_SECRET_FILE", path)
 		c, err := ConfigFromEnv("APP_")
 		require.NoError(t, err)
-		require.Equal(t, "from-file", c.ClientSecret)
+		require.Equal(t, "from-file", c.ClientSecret.Reveal())
 		err = c.Validate()
 		require.ErrorContains(t, err, "set APP_INTROSPECTION_CLIENT_ID", "errors name the variables of the prefix used")
 		require.ErrorContains(t, err, "set APP_AUDIENCE")

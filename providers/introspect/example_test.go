@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/mcpauth/mcpauth"
@@ -44,7 +45,7 @@ func Example() {
 	v, err := introspect.New(introspect.Config{
 		IntrospectionURL: as.URL + "/introspect", // https in production; http only on loopback
 		ClientID:         "notes-rs",
-		ClientSecret:     "rs-secret",
+		ClientSecret:     mcpauth.NewSecret("rs-secret"),
 		Audience:         []string{resource},
 	})
 	if err != nil {
@@ -85,14 +86,18 @@ func ExampleConfigFromEnv() {
 	// Output: introspection not configured
 }
 
-// A Config prints without its secret.
-func ExampleConfig_String() {
+// ClientSecret is an mcpauth.Secret: a Config printed, logged or encoded shows it as
+// [redacted].
+func ExampleConfig_secret() {
 	cfg := introspect.Config{
 		IntrospectionURL: "https://auth.example.com/oauth2/introspect",
 		ClientID:         "notes-rs",
-		ClientSecret:     "rs-secret",
+		ClientSecret:     mcpauth.NewSecret("rs-secret"),
 		Audience:         []string{"https://mcp.example.com/notes/mcp"},
 	}
-	fmt.Println(cfg)
-	// Output: introspect.Config{IntrospectionURL:"https://auth.example.com/oauth2/introspect", ClientID:"notes-rs", ClientSecret:[redacted], Audience:["https://mcp.example.com/notes/mcp"]}
+	fmt.Println(cfg.ClientSecret)
+	fmt.Println(strings.Contains(fmt.Sprintf("%+v", cfg), "ClientID:notes-rs ClientSecret:[redacted]"))
+	// Output:
+	// [redacted]
+	// true
 }

@@ -242,7 +242,7 @@ func (f *fakeAS) config() Config {
 	return Config{
 		IntrospectionURL: f.url(),
 		ClientID:         basicID,
-		ClientSecret:     basicSecret,
+		ClientSecret:     mcpauth.NewSecret(basicSecret),
 		Audience:         []string{testResource},
 		Now:              f.clock.Now,
 		Logger:           discardLogger,

@@ -180,7 +180,7 @@ func (op *oidcProvider) verifier(t *testing.T, mutate func(*Config)) *Verifier {
 	cfg := Config{
 		IntrospectionURL:    op.Introspect,
 		ClientID:            opRSBasic,
-		ClientSecret:        opRSBasicPass,
+		ClientSecret:        mcpauth.NewSecret(opRSBasicPass),
 		Audience:            []string{opResource},
 		Issuers:             []string{op.Issuer},
 		Logger:              discardLogger,
@@ -202,7 +202,7 @@ func TestOIDCProvider(t *testing.T) {
 		t.Run("opaque token accepted/"+method, func(t *testing.T) {
 			v := op.verifier(t, func(c *Config) {
 				if method == AuthMethodClientSecretPost {
-					c.ClientID, c.ClientSecret, c.AuthMethod = opRSPost, opRSPostPass, AuthMethodClientSecretPost
+					c.ClientID, c.ClientSecret, c.AuthMethod = opRSPost, mcpauth.NewSecret(opRSPostPass), AuthMethodClientSecretPost
 				}
 			})
 			before := time.Now()
@@ -259,7 +259,7 @@ func TestOIDCProvider(t *testing.T) {
 	})
 
 	t.Run("wrong resource server secret is a 503, not an invalid token", func(t *testing.T) {
-		_, err := op.verifier(t, func(c *Config) { c.ClientSecret = "not-the-secret" }).VerifyToken(ctx, opaque)
+		_, err := op.verifier(t, func(c *Config) { c.ClientSecret = mcpauth.NewSecret("not-the-secret") }).VerifyToken(ctx, opaque)
 		requireUnavailable(t, err, "rejected this resource server's credentials", 0)
 		require.ErrorIs(t, err, ErrClientAuthentication)
 		require.ErrorContains(t, err, "HTTP 401 invalid_client")

@@ -48,7 +48,7 @@ func newUpstream(s *settings) *upstream {
 	}
 	if s.authMethod == AuthMethodClientSecretBasic {
 		// RFC 6749 §2.3.1: both values are form-urlencoded before Basic encoding.
-		u.basic = basicAuth(url.QueryEscape(s.clientID), url.QueryEscape(s.clientSecret))
+		u.basic = basicAuth(url.QueryEscape(s.clientID), url.QueryEscape(s.clientSecret.Reveal()))
 	}
 	return u
 }
@@ -69,7 +69,7 @@ func (u *upstream) introspect(ctx context.Context, token string) (map[string]any
 	}
 	if s.authMethod == AuthMethodClientSecretPost {
 		form.Set("client_id", s.clientID)
-		form.Set("client_secret", s.clientSecret)
+		form.Set("client_secret", s.clientSecret.Reveal())
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()

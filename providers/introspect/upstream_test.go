@@ -1,11 +1,9 @@
 package introspect
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/testutil"
 	"github.com/stretchr/testify/require"
 )
 
@@ -103,7 +102,7 @@ func TestUpstreamFailures(t *testing.T) {
 
 	t.Run("401 from the real fake: wrong secret", func(t *testing.T) {
 		cfg := as.config()
-		cfg.ClientSecret = "wrong"
+		cfg.ClientSecret = mcpauth.NewSecret("wrong")
 		_, err := newVerifierT(t, cfg).VerifyToken(context.Background(), "tok")
 		me := requireUnavailable(t, err, "rejected this resource server's credentials", 0)
 		require.ErrorIs(t, err, ErrClientAuthentication)
@@ -204,39 +203,36 @@ func TestUpstreamFailures(t *testing.T) {
 func TestFailureLogs(t *testing.T) {
 	clock := newTestClock()
 	as := newFakeAS(t, clock)
-	var buf bytes.Buffer
+	logger, logs := testutil.NewLogger()
 	cfg := as.config()
-	cfg.ClientSecret = "the-wrong-secret-value"
-	cfg.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+	cfg.ClientSecret = mcpauth.NewSecret("the-wrong-secret-value")
+	cfg.Logger = logger
 	v := newVerifierT(t, cfg)
 	const token = "secret-token-value-123"
 
 	_, err := v.VerifyToken(context.Background(), token)
 	require.ErrorIs(t, err, ErrClientAuthentication)
-	line := buf.String()
-	require.Contains(t, line, "level=ERROR")
-	require.Contains(t, line, "introspect: token introspection failed")
-	require.Contains(t, line, "client_id="+basicID)
-	require.Contains(t, line, "introspection_url="+as.url())
-	require.Contains(t, line, "HTTP 401 invalid_client")
-	require.NotContains(t, line, token)
-	require.NotContains(t, line, "the-wrong-secret-value")
-	require.Equal(t, 1, strings.Count(line, "\n"))
+	first := `level=ERROR msg="introspect: token introspection failed" provider=introspect introspection_url=` + as.url() + ` client_id=rs-basic ` +
+		`reason="the token could not be introspected: the authorization server rejected this resource server's credentials" ` +
+		`error="introspect: the authorization server rejected this resource server's client credentials: check ClientID, ClientSecret and AuthMethod (HTTP 401 invalid_client: client authentication failed)"`
+	require.Equal(t, []string{first}, logs.Lines())
 
 	// Within a minute: no second line.
 	for range 5 {
 		_, err = v.VerifyToken(context.Background(), token)
 		require.ErrorIs(t, err, ErrClientAuthentication)
 	}
-	require.Equal(t, 1, strings.Count(buf.String(), "\n"))
+	require.Equal(t, []string{first}, logs.Lines())
 
 	clock.Advance(time.Minute)
 	as.answer(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) })
 	_, err = v.VerifyToken(context.Background(), token)
 	require.True(t, errors.Is(err, mcpauth.ErrUpstreamUnavailable))
-	require.Equal(t, 2, strings.Count(buf.String(), "\n"))
-	require.Contains(t, buf.String(), "level=WARN")
-	require.NotContains(t, buf.String(), token)
+	second := `level=WARN msg="introspect: token introspection failed" provider=introspect introspection_url=` + as.url() + ` client_id=rs-basic ` +
+		`reason="the token could not be introspected: the authorization server is unavailable" error="introspect: server error (HTTP 500)"`
+	require.Equal(t, []string{first, second}, logs.Lines())
+	require.NotContains(t, logs.String(), token)
+	require.NotContains(t, logs.String(), "the-wrong-secret-value")
 }
 
 func TestRetryAfter(t *testing.T) {

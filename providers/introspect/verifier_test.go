@@ -19,7 +19,7 @@ func TestAcceptsActiveToken(t *testing.T) {
 			as := newFakeAS(t, clock)
 			cfg := as.config()
 			if method == AuthMethodClientSecretPost {
-				cfg.ClientID, cfg.ClientSecret, cfg.AuthMethod = postID, postSecret, AuthMethodClientSecretPost
+				cfg.ClientID, cfg.ClientSecret, cfg.AuthMethod = postID, mcpauth.NewSecret(postSecret), AuthMethodClientSecretPost
 			}
 			cfg.Issuers = []string{"https://as.example.com"}
 			cfg.Scopes = []string{"profile", "notes:read"}
@@ -83,7 +83,7 @@ func TestRequestShape(t *testing.T) {
 	})
 	t.Run("post", func(t *testing.T) {
 		cfg := as.config()
-		cfg.ClientID, cfg.ClientSecret, cfg.AuthMethod = postID, postSecret, AuthMethodClientSecretPost
+		cfg.ClientID, cfg.ClientSecret, cfg.AuthMethod = postID, mcpauth.NewSecret(postSecret), AuthMethodClientSecretPost
 		cfg.TokenTypeHint = "-"
 		v := newVerifierT(t, cfg)
 		_, err := v.VerifyToken(context.Background(), "tok")
@@ -424,7 +424,6 @@ func TestMissingSubjectIsRefusedByDefault(t *testing.T) {
 
 	cfg := as.config()
 	cfg.AllowMissingSubject = true
-	require.Contains(t, cfg.String(), "AllowMissingSubject:true")
 	v = newVerifierT(t, cfg)
 	for token, want := range map[string]string{"client-a-token": "client-a", "client-b-token": "client-b", "empty-sub-token": "client-c"} {
 		tok, err := v.VerifyToken(ctx, token)

@@ -44,6 +44,7 @@ func (c Config) bearerConfig(s *settings) bearer.Config {
 		HTTPClient:   s.client,
 		HTTPTimeout:  s.timeout,
 		Now:          s.now,
+		Logger:       s.logger,
 		ProviderName: ProviderName,
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/internal/config"
 	"github.com/mcpauth/mcpauth/scopes"
 )
@@ -35,8 +36,8 @@ const (
 // exchanges WorkOS authorization codes with them (see SSOEndpoint and
 // UserManagementEndpoint).
 //
-// Config values print safely: String, GoString, Format, MarshalJSON and LogValue show
-// APIKey as "[redacted]".
+// APIKey is an mcpauth.Secret, so a Config printed with fmt (any verb), logged with
+// log/slog or encoded with encoding/json shows it as "[redacted]".
 type Config struct {
 	// AuthKitDomain is the AuthKit domain that issues the MCP access tokens, such as
 	// "https://example.authkit.app" or a custom domain. A bare host ("example.authkit.app")
@@ -48,7 +49,7 @@ type Config struct {
 	ClientID string
 	// APIKey is the WorkOS API key ("sk_..."), the client secret of the OAuth facade's
 	// code exchange. It is never printed.
-	APIKey string
+	APIKey mcpauth.Secret
 	// APIBaseURL is the WorkOS API base URL (default https://api.workos.com). Override it
 	// only for tests (a fake on loopback, where http is allowed) or an enterprise host.
 	APIBaseURL string
@@ -79,12 +80,16 @@ type Config struct {
 	// HTTPClient, when set, makes every request to AuthKit and the WorkOS API. Its
 	// redirect policy is replaced: redirects are never followed. The default is a
 	// client with HTTPTimeout.
-	HTTPClient *http.Client
+	HTTPClient *http.Client `json:"-"`
 	// HTTPTimeout bounds each request to AuthKit or the WorkOS API (default 5s).
 	HTTPTimeout time.Duration
 	// Now is the clock (default time.Now): token times, Retry-After dates and the
 	// metadata cache.
-	Now func() time.Time
+	Now func() time.Time `json:"-"`
+	// Logger receives a warning when fetching AuthKit's key set or authorization server
+	// metadata fails (never a token or a secret). Default: slog.Default() as it is when
+	// New, NewFactory or MetadataHandler is called.
+	Logger *slog.Logger `json:"-"`
 
 	// envPrefix is the prefix the Config was read with, so errors name the right variables.
 	envPrefix string
@@ -96,7 +101,7 @@ func (c Config) env(suffix string) string { return config.VarName(c.envPrefix, "
 // Configured reports whether the configuration names WorkOS at all: an AuthKit domain or
 // an API key is set. Applications use it to select providers from the environment.
 func (c Config) Configured() bool {
-	return strings.TrimSpace(c.AuthKitDomain) != "" || c.APIKey != ""
+	return strings.TrimSpace(c.AuthKitDomain) != "" || !c.APIKey.IsZero()
 }
 
 // Issuer returns the normalised AuthKit domain, "scheme://host" without a trailing
@@ -156,7 +161,7 @@ func (c Config) check() []error {
 			add("Config.APIBaseURL: %v (%s)", err, c.env("WORKOS_API_URL"))
 		}
 	}
-	if c.APIKey != "" && strings.TrimSpace(c.APIKey) != c.APIKey {
+	if key := c.APIKey.Reveal(); key != strings.TrimSpace(key) {
 		add("Config.APIKey has leading or trailing white space: remove it (%s or %s)", c.env("WORKOS_API_KEY"), c.env("WORKOS_API_KEY_FILE"))
 	}
 	for i, a := range c.Audience {
@@ -262,43 +267,6 @@ func checkScheme(u *url.URL) error {
 		return fmt.Errorf("%q has scheme %q: use https", u.Redacted(), u.Scheme)
 	}
 }
-
-// ---- redaction ----
-
-// fields lists the non-zero fields of c, the API key redacted.
-func (c Config) fields() config.Fields {
-	var f config.Fields
-	f.Quote("AuthKitDomain", c.AuthKitDomain)
-	f.Quote("ClientID", c.ClientID)
-	f.Secret("APIKey", c.APIKey != "")
-	f.URL("APIBaseURL", c.APIBaseURL)
-	f.List("Audience", c.Audience)
-	f.List("AllowedOrganizations", c.AllowedOrganizations)
-	f.List("Scopes", c.Scopes)
-	f.Map("OrganizationScopes", c.OrganizationScopes)
-	f.Map("RoleScopes", c.RoleScopes)
-	f.Duration("Leeway", c.Leeway)
-	f.Set("HTTPClient", c.HTTPClient != nil)
-	f.Duration("HTTPTimeout", c.HTTPTimeout)
-	f.Set("Now", c.Now != nil)
-	return f
-}
-
-// String describes c for logs and error messages: the fields that are set, with APIKey
-// shown as "[redacted]".
-func (c Config) String() string { return c.fields().Render("workos.Config") }
-
-// GoString is used by %#v; it is String, with APIKey redacted.
-func (c Config) GoString() string { return c.String() }
-
-// Format implements fmt.Formatter so that every verb prints the redacted form of String.
-func (c Config) Format(f fmt.State, verb rune) { config.Format(f, verb, c.String()) }
-
-// LogValue implements slog.LogValuer: the fields that are set, APIKey redacted.
-func (c Config) LogValue() slog.Value { return c.fields().LogValue() }
-
-// MarshalJSON renders the same redacted view as LogValue.
-func (c Config) MarshalJSON() ([]byte, error) { return c.fields().MarshalJSON() }
 
 // ---- environment ----
 

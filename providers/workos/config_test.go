@@ -1,7 +1,6 @@
 package workos
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
+	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/testutil"
 	"github.com/mcpauth/mcpauth/scopes"
 )
 
@@ -57,7 +58,7 @@ func TestNormaliseDomain(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	require.NoError(t, Config{AuthKitDomain: "example.authkit.app"}.Validate())
-	require.NoError(t, Config{APIKey: "sk_test_123"}.Validate())
+	require.NoError(t, Config{APIKey: mcpauth.NewSecret("sk_test_123")}.Validate())
 
 	err := Config{}.Validate()
 	require.ErrorContains(t, err, "nothing is configured")
@@ -66,7 +67,7 @@ func TestValidate(t *testing.T) {
 	err = Config{
 		AuthKitDomain:        "http://example.authkit.app",
 		APIBaseURL:           "api.workos.com",
-		APIKey:               " sk_test_123\n",
+		APIKey:               mcpauth.NewSecret(" sk_test_123\n"),
 		Audience:             []string{""},
 		AllowedOrganizations: []string{"Acme Inc"},
 		Scopes:               []string{"notes read"},
@@ -118,7 +119,7 @@ func TestConfigFromEnv(t *testing.T) {
 	require.Equal(t, "example.authkit.app", cfg.AuthKitDomain)
 	require.Equal(t, "https://example.authkit.app", cfg.Issuer())
 	require.Equal(t, "client_01JP8BD0CZ401TDF9X54NT5ZEK", cfg.ClientID)
-	require.Equal(t, "sk_test_from_env", cfg.APIKey)
+	require.Equal(t, "sk_test_from_env", cfg.APIKey.Reveal())
 	require.Equal(t, []string{orgAcme, orgGlobex}, cfg.AllowedOrganizations)
 	require.Equal(t, []string{"notes:read", "notes:write"}, cfg.Scopes)
 	require.Equal(t, "http://127.0.0.1:9999", cfg.APIBaseURL)
@@ -131,7 +132,7 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Setenv("MCPAUTH_WORKOS_API_KEY_FILE", path)
 		cfg, err := ConfigFromEnv("MCPAUTH_")
 		require.NoError(t, err)
-		require.Equal(t, "sk_test_from_file", cfg.APIKey)
+		require.Equal(t, "sk_test_from_file", cfg.APIKey.Reveal())
 
 		t.Setenv("MCPAUTH_WORKOS_API_KEY", "sk_test_both")
 		_, err = ConfigFromEnv("")
@@ -167,34 +168,38 @@ func TestConfigFromEnv(t *testing.T) {
 	})
 }
 
-func TestConfigRedaction(t *testing.T) {
+func TestConfigPrintsNoSecret(t *testing.T) {
 	const secret = "sk_live_SUPERSECRET"
 	cfg := Config{
 		AuthKitDomain:      "example.authkit.app",
 		ClientID:           "client_123",
-		APIKey:             secret,
+		APIKey:             mcpauth.NewSecret(secret),
 		Scopes:             []string{"notes:read"},
 		OrganizationScopes: map[string][]string{orgAcme: {"x"}},
-		HTTPClient:         http.DefaultClient,
 	}
-	outputs := []string{
-		fmt.Sprint(cfg), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg),
-		fmt.Sprintf("%s", cfg), fmt.Sprintf("%q", cfg), fmt.Sprintf("%x", cfg), cfg.String(), cfg.GoString(),
-		fmt.Sprint(&cfg), fmt.Sprintf("%+v", struct{ C Config }{cfg}),
-	}
+	// Default printing shows every field, the secret as [redacted].
+	require.Equal(t, "{AuthKitDomain:example.authkit.app ClientID:client_123 APIKey:[redacted] APIBaseURL: Audience:[] AllowedOrganizations:[] "+
+		"Scopes:[notes:read] OrganizationScopes:map["+orgAcme+":[x]] RoleScopes:map[] Leeway:0s HTTPClient:<nil> HTTPTimeout:0s "+
+		"Now:<nil> Logger:<nil> envPrefix:}", fmt.Sprintf("%+v", cfg))
 	b, err := json.Marshal(cfg)
 	require.NoError(t, err)
-	outputs = append(outputs, string(b))
-	var buf bytes.Buffer
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("config", "cfg", cfg)
-	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "cfg", cfg)
-	outputs = append(outputs, buf.String())
-	for _, out := range outputs {
-		require.NotContains(t, out, secret)
-		require.NotContains(t, out, "SUPERSECRET")
-	}
-	require.Equal(t, `workos.Config{AuthKitDomain:"example.authkit.app", ClientID:"client_123", APIKey:[redacted], Scopes:["notes:read"], OrganizationScopes:map["`+orgAcme+`":["x"]], HTTPClient:(set)}`, cfg.String())
-	require.Contains(t, buf.String(), "cfg.APIKey=[redacted]")
+	require.Equal(t, `{"AuthKitDomain":"example.authkit.app","ClientID":"client_123","APIKey":"[redacted]","APIBaseURL":"","Audience":null,`+
+		`"AllowedOrganizations":null,"Scopes":["notes:read"],"OrganizationScopes":{"`+orgAcme+`":["x"]},"RoleScopes":null,"Leeway":0,"HTTPTimeout":0}`, string(b))
+	testutil.NoSecret(t, cfg, secret)
+
+	// With every kind of field set, and from the environment.
+	cfg.HTTPClient, cfg.Now, cfg.Logger = http.DefaultClient, time.Now, slog.Default()
+	cfg.RoleScopes = scopes.RoleMap{"admin": {"admin"}}
+	testutil.NoSecret(t, cfg, secret)
+	t.Setenv("MCPAUTH_WORKOS_API_KEY", secret)
+	fromEnv, err := ConfigFromEnv("")
+	require.NoError(t, err)
+	require.Equal(t, secret, fromEnv.APIKey.Reveal())
+	testutil.NoSecret(t, fromEnv, secret)
+
+	// Validation errors name the field, not the value.
+	cfg.APIKey = mcpauth.NewSecret(" " + secret)
+	require.EqualError(t, cfg.Validate(), "workos: Config.APIKey has leading or trailing white space: remove it (MCPAUTH_WORKOS_API_KEY or MCPAUTH_WORKOS_API_KEY_FILE)")
 }
 
 func TestEndpoints(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 
 	"github.com/mcpauth/mcpauth"
@@ -131,12 +132,15 @@ func ExampleNewProfileVerifier() {
 	// true upstream calls: 2
 }
 
-// A Config prints without its API key.
-func ExampleConfig_String() {
-	cfg := workos.Config{AuthKitDomain: "example.authkit.app", ClientID: "client_123", APIKey: "sk_live_secret"}
-	fmt.Println(cfg)
+// APIKey is an mcpauth.Secret: a Config printed, logged or encoded shows it as
+// [redacted].
+func ExampleConfig_secret() {
+	cfg := workos.Config{AuthKitDomain: "example.authkit.app", ClientID: "client_123", APIKey: mcpauth.NewSecret("sk_live_secret")}
+	fmt.Println(cfg.APIKey)
+	fmt.Println(strings.Contains(fmt.Sprintf("%+v", cfg), "ClientID:client_123 APIKey:[redacted]"))
 	fmt.Println(cfg.Issuer(), cfg.JWKSURI())
 	// Output:
-	// workos.Config{AuthKitDomain:"example.authkit.app", ClientID:"client_123", APIKey:[redacted]}
+	// [redacted]
+	// true
 	// https://example.authkit.app https://example.authkit.app/oauth2/jwks
 }

@@ -54,6 +54,7 @@ type MetadataProxy struct {
 	client  *http.Client
 	timeout time.Duration
 	now     func() time.Time
+	logger  *slog.Logger
 	group   singleflight.Group
 	fetches atomic.Int64
 
@@ -76,6 +77,7 @@ func (c Config) MetadataHandler() (*MetadataProxy, error) {
 		client:  s.client,
 		timeout: s.timeout,
 		now:     s.now,
+		logger:  s.logger,
 	}, nil
 }
 
@@ -153,14 +155,16 @@ func (p *MetadataProxy) fetch(ctx context.Context) error {
 	doc, ttl, err := p.get(ctx)
 	now := p.now()
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if err != nil {
 		p.retryAt = now.Add(MetadataRetryInterval)
-		slog.Default().Warn("workos: fetching the AuthKit authorization server metadata failed",
-			"url", p.url, "error", err, "serving_stale_copy", p.doc != nil)
+		stale := p.doc != nil
+		p.mu.Unlock()
+		p.logger.Warn("workos: fetching the AuthKit authorization server metadata failed",
+			"url", p.url, "error", err, "serving_stale_copy", stale)
 		return err
 	}
 	p.doc, p.expires, p.retryAt = doc, now.Add(ttl), time.Time{}
+	p.mu.Unlock()
 	return nil
 }
 

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/testutil"
 )
 
 func newProxy(t *testing.T, ak *fakeAuthKit, clock *testClock) *MetadataProxy {
@@ -244,4 +247,44 @@ func TestMetadataTTL(t *testing.T) {
 		}
 		require.Equal(t, tc.want, metadataTTL(h), "Cache-Control %q Age %q", tc.cc, tc.age)
 	}
+}
+
+// Failed fetches, of the metadata and of the key set, are warnings on Config.Logger,
+// without a token or the API key.
+func TestFailuresLogged(t *testing.T) {
+	clock := newTestClock()
+	ak := newFakeAuthKit(t)
+	logger, logs := testutil.NewLogger()
+	cfg := ak.config(clock)
+	cfg.APIKey = mcpauth.NewSecret("sk_test_the_api_key")
+	cfg.Audience = []string{"https://mcp.example.com/mcp"}
+	cfg.Logger = logger
+
+	// The metadata: the first failure, then the stale copy with a second failure.
+	p, err := cfg.MetadataHandler()
+	require.NoError(t, err)
+	ak.setMetadata(http.StatusInternalServerError, nil, "")
+	require.Error(t, p.Refresh(context.Background()))
+	ak.setMetadata(0, nil, "max-age=60")
+	require.NoError(t, p.Refresh(context.Background()))
+	ak.setMetadata(http.StatusServiceUnavailable, nil, "")
+	require.Error(t, p.Refresh(context.Background()))
+	prefix := `level=WARN msg="workos: fetching the AuthKit authorization server metadata failed" url=` + ak.issuer + `/.well-known/oauth-authorization-server `
+	require.Equal(t, []string{
+		prefix + `error="AuthKit answered HTTP 500" serving_stale_copy=false`,
+		prefix + `error="AuthKit answered HTTP 503" serving_stale_copy=true`,
+	}, logs.Lines())
+
+	// The key set, through the AuthKit verifier.
+	ak.jwksDown.Store(true)
+	v, err := New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = v.Close() })
+	token := ak.sign(t, ak.claims(clock, "https://mcp.example.com/mcp"))
+	_, err = v.VerifyToken(context.Background(), token)
+	require.ErrorIs(t, err, mcpauth.ErrUpstreamUnavailable)
+	jwks := `level=WARN msg="bearer: JWKS fetch failed" jwks_uri=` + ak.issuer + `/oauth2/jwks error="invalid HTTP status code: 503"`
+	require.Equal(t, []string{jwks, jwks}, logs.Lines()[2:])
+	require.NotContains(t, logs.String(), token)
+	require.NotContains(t, logs.String(), "sk_test_the_api_key")
 }

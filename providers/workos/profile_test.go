@@ -23,7 +23,7 @@ const ssoToken = "01DY34ACQTM3B1CSX1YSZ8Z00D"
 
 func newProfileVerifier(t testing.TB, api *fakeAPI, clock *testClock, edit func(*Config)) *ProfileVerifier {
 	t.Helper()
-	cfg := Config{APIBaseURL: api.srv.URL, APIKey: "sk_test_not_sent", Now: clock.Now}
+	cfg := Config{APIBaseURL: api.srv.URL, APIKey: mcpauth.NewSecret("sk_test_not_sent"), Now: clock.Now}
 	if edit != nil {
 		edit(&cfg)
 	}

@@ -1,6 +1,7 @@
 package workos
 
 import (
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -27,6 +28,7 @@ type settings struct {
 	client   *http.Client
 	timeout  time.Duration
 	now      func() time.Time
+	logger   *slog.Logger
 	audience []string
 	grants   grants
 }
@@ -37,6 +39,7 @@ func (c Config) settings() *settings {
 		apiBase:  c.apiBase(),
 		timeout:  c.HTTPTimeout,
 		now:      c.Now,
+		logger:   c.Logger,
 		audience: slices.Clone(c.Audience),
 		grants: grants{
 			scopes:      slices.Clone(c.Scopes),
@@ -50,6 +53,9 @@ func (c Config) settings() *settings {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
 	}
 	// A copy of the caller's client (or a fresh one) that never follows redirects: a
 	// redirect is never part of the documented answers, and following one could send
