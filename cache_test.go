@@ -208,6 +208,19 @@ func TestAny(t *testing.T) {
 
 	_, err = mcpauth.Any().VerifyToken(context.Background(), "x")
 	require.ErrorIs(t, err, mcpauth.ErrInvalidToken)
+
+	// A verifier failing with a plain error could not decide: not a rejection either.
+	broken := mcpauth.TokenVerifierFunc(func(context.Context, string) (*mcpauth.AccessToken, error) {
+		return nil, errors.New("bug")
+	})
+	_, err = mcpauth.Any(bad, broken).VerifyToken(context.Background(), "x")
+	assert.Equal(t, 503, mcpauth.AsError(err).Status)
+	assert.NotErrorIs(t, err, mcpauth.ErrInvalidToken)
+
+	// Any carries the cache policies of its verifiers.
+	p, ok := mcpauth.Any(bad, &policyVerifier{}).(mcpauth.CachePolicy)
+	require.True(t, ok)
+	assert.Len(t, p.CacheOptions(), len(mcpauth.OpaqueCachePolicy()))
 }
 
 func TestErrors(t *testing.T) {

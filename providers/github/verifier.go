@@ -50,6 +50,13 @@ func New(cfg Config) (*Verifier, error) {
 	return &Verifier{s: s}, nil
 }
 
+// CacheOptions implements mcpauth.CachePolicy: the options for opaque tokens
+// (mcpauth.OpaqueCachePolicy), since GitHub tokens are opaque: each verification is an API call. mcpauth.Cached (and so
+// the hub) applies them without being asked.
+func (v *Verifier) CacheOptions() []mcpauth.CacheOption { return mcpauth.OpaqueCachePolicy() }
+
+var _ mcpauth.CachePolicy = (*Verifier)(nil)
+
 // VerifyToken checks token with GitHub (GET /user, then the membership calls the rules
 // need) and returns the user as an AccessToken. Failures are *mcpauth.Error values:
 // invalid_token when the token is not a GitHub user token or GitHub rejects it,

@@ -525,3 +525,16 @@ func TestForbiddenWithoutRateLimitIsUnavailable(t *testing.T) {
 		})
 	}
 }
+
+// The verifier declares its cache policy: wrapped by mcpauth.Cached (as the hub does), a
+// refused token costs one GitHub call per negative TTL, without the caller asking.
+func TestCachedByPolicy(t *testing.T) {
+	w := newWorld(t)
+	c := mcpauth.Cached(w.verifier(t, nil))
+	bad := ghToken("ghp_", "nobodyKnowsThisOne")
+	for range 5 {
+		_, err := c.VerifyToken(context.Background(), bad)
+		require.ErrorIs(t, err, mcpauth.ErrInvalidToken)
+	}
+	require.EqualValues(t, 1, w.gh.userCalls.Load(), "the refusal is remembered")
+}

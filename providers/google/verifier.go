@@ -128,6 +128,13 @@ func classify(token string, anyFormat bool) (tokenKind, string) {
 	return kindAccess, ""
 }
 
+// CacheOptions implements mcpauth.CachePolicy: the options for opaque tokens
+// (mcpauth.OpaqueCachePolicy), since access tokens are checked with a tokeninfo call. mcpauth.Cached (and so
+// the hub) applies them without being asked.
+func (v *Verifier) CacheOptions() []mcpauth.CacheOption { return mcpauth.OpaqueCachePolicy() }
+
+var _ mcpauth.CachePolicy = (*Verifier)(nil)
+
 // VerifyToken verifies a Google access token or ID token and returns the account as an
 // AccessToken. Tokens shaped like a JWT ("eyJ…" with three segments) are verified
 // locally as ID tokens; others are sent to Google's tokeninfo endpoint, unless the

@@ -88,6 +88,13 @@ const (
 	descNoPrincipal  = "token names no subject (sub) and no client (client_id)"
 )
 
+// CacheOptions implements mcpauth.CachePolicy: the options for opaque tokens
+// (mcpauth.OpaqueCachePolicy), since each verification is a call to the introspection endpoint. mcpauth.Cached (and so
+// the hub) applies them without being asked.
+func (v *Verifier) CacheOptions() []mcpauth.CacheOption { return mcpauth.OpaqueCachePolicy() }
+
+var _ mcpauth.CachePolicy = (*Verifier)(nil)
+
 // VerifyToken checks the token's shape locally, introspects it, and returns an
 // AccessToken when the authorization server says it is active and it passes this
 // resource's checks.

@@ -83,6 +83,13 @@ func readProfile(claims map[string]any) (id, org string, roles []string, ok bool
 	return id, org, roles, true
 }
 
+// CacheOptions implements mcpauth.CachePolicy: the options for opaque tokens
+// (mcpauth.OpaqueCachePolicy), since each verification is a call to the SSO profile endpoint. mcpauth.Cached (and so
+// the hub) applies them without being asked.
+func (v *ProfileVerifier) CacheOptions() []mcpauth.CacheOption { return mcpauth.OpaqueCachePolicy() }
+
+var _ mcpauth.CachePolicy = (*ProfileVerifier)(nil)
+
 // VerifyToken asks WorkOS for the token's Profile.
 //
 // Results: 200 with a Profile → an AccessToken with Subject = the profile "id"
