@@ -66,4 +66,20 @@
 //
 // Configuration comes from code or the environment ([ConfigFromEnv]); a Config never
 // prints its HMAC secret.
+//
+// # Environment
+//
+// ConfigFromEnv("MCPAUTH") reads these variables:
+//
+//   - MCPAUTH_JWKS_URI: JWKS endpoint of the issuer (https, or http on loopback only)
+//   - MCPAUTH_ISSUER: accepted iss values, comma or space separated
+//   - MCPAUTH_AUDIENCE: accepted audiences; required unless a hub derives it per service
+//   - MCPAUTH_ALGORITHMS: allowed signing algorithms (default: RS*, PS*, ES*, EdDSA for
+//     public keys; HS* for a secret)
+//   - MCPAUTH_PUBLIC_KEY_FILE: PEM or JWK/JWKS files with the issuer's public keys
+//   - MCPAUTH_HMAC_SECRET / MCPAUTH_HMAC_SECRET_FILE: HMAC secret (development; at least
+//     32 bytes)
+//   - MCPAUTH_LEEWAY: clock skew allowed on exp/nbf/iat (Go duration, at most 5m)
+//   - MCPAUTH_TENANT_CLAIM: claim holding the tenant (default tenant_id)
+//   - MCPAUTH_ROLES_CLAIM: claim holding roles (default roles)
 package bearer

@@ -124,4 +124,30 @@
 //
 // Configuration comes from code or from the environment ([ConfigFromEnv], variables
 // MCPAUTH_GITHUB_*).
+//
+// # Environment
+//
+// ConfigFromEnv("MCPAUTH") reads these variables:
+//
+//   - MCPAUTH_GITHUB_ALLOWED_USERS: logins allowed (case-insensitive), comma/space
+//     separated
+//   - MCPAUTH_GITHUB_ALLOWED_ORGS: user must be an active member of one of these orgs
+//     (token needs read:org)
+//   - MCPAUTH_GITHUB_ALLOWED_TEAMS: org/team-slug entries; user must be an active member
+//     of one
+//   - MCPAUTH_GITHUB_ALLOWED_CLIENT_IDS: accept only OAuth tokens issued to these OAuth
+//     apps (refuses PATs)
+//   - MCPAUTH_GITHUB_SCOPES: MCP scopes granted to every accepted user
+//   - MCPAUTH_GITHUB_ORG_SCOPES: extra MCP scopes per org: acme=notes:write admin;
+//     globex=notes:read
+//   - MCPAUTH_GITHUB_TEAM_SCOPES: extra MCP scopes per team: acme/platform=admin;
+//     acme/sec=audit
+//   - MCPAUTH_GITHUB_ENABLED: true: turn GitHub on without rules (any GitHub account);
+//     false: switch it off
+//   - MCPAUTH_GITHUB_API_URL: API root (default https://api.github.com; Enterprise Server
+//     https://HOST/api/v3; tests)
+//   - MCPAUTH_GITHUB_WEB_URL: web origin for OAuth (default https://github.com)
+//   - MCPAUTH_GITHUB_CLIENT_ID, MCPAUTH_GITHUB_CLIENT_SECRET / _FILE: OAuth app
+//     credentials for a sign-in flow (the secret is never printed)
+//   - MCPAUTH_GITHUB_HTTP_TIMEOUT: per-call timeout (default 5s)
 package github

@@ -81,4 +81,30 @@
 // [Config.Configured] reports whether MCPAUTH_GOOGLE_CLIENT_ID was set. Config.TokenInfoURL
 // and Config.JWKSURI override Google's endpoints for tests (a fake on loopback) or an
 // enterprise egress proxy, and nothing else. A Config never prints its client secret.
+//
+// # Environment
+//
+// ConfigFromEnv("MCPAUTH") reads these variables (Google is switched on when
+// MCPAUTH_GOOGLE_CLIENT_ID is set):
+//
+//   - MCPAUTH_GOOGLE_CLIENT_ID: your OAuth client ID(s), comma separated; tokens must be
+//     issued to one of them
+//   - MCPAUTH_GOOGLE_CLIENT_SECRET / _FILE: client secret for a sign-in flow (never
+//     printed)
+//   - MCPAUTH_GOOGLE_HOSTED_DOMAINS: accepted Workspace domains (hd; for access tokens,
+//     the verified e-mail's domain)
+//   - MCPAUTH_GOOGLE_STRICT_HOSTED_DOMAIN: true: only an ID token's hd claim satisfies the
+//     hosted-domain rule
+//   - MCPAUTH_GOOGLE_ALLOWED_EMAIL_DOMAINS: accepted domains of verified e-mail addresses
+//   - MCPAUTH_GOOGLE_ALLOWED_EMAILS: accepted verified e-mail addresses (one allowlist
+//     with the domains)
+//   - MCPAUTH_GOOGLE_SCOPES: MCP scopes granted to every accepted account
+//   - MCPAUTH_GOOGLE_DOMAIN_SCOPES: scopes by domain: example.com=notes:read
+//     notes:write;corp.example=admin
+//   - MCPAUTH_GOOGLE_ANY_TOKEN_FORMAT: true: send tokens that are neither ya29.… nor JWTs
+//     to tokeninfo too
+//   - MCPAUTH_GOOGLE_TOKENINFO_URL, MCPAUTH_GOOGLE_JWKS_URI: endpoint overrides (tests,
+//     egress proxies)
+//   - MCPAUTH_GOOGLE_HTTP_TIMEOUT, MCPAUTH_GOOGLE_LEEWAY: upstream timeout (default 5s);
+//     clock skew (0–5m)
 package google

@@ -87,4 +87,22 @@
 //
 // The package is tested against a fake introspection endpoint and, end to end, against
 // node-oidc-provider (see e2e/oidc-provider in the repository).
+//
+// # Environment
+//
+// ConfigFromEnv("MCPAUTH") reads these variables (setting MCPAUTH_INTROSPECTION_URL
+// selects the provider):
+//
+//   - MCPAUTH_INTROSPECTION_URL: introspection endpoint (https; http only on loopback);
+//     setting it selects this provider
+//   - MCPAUTH_INTROSPECTION_CLIENT_ID: this resource server's client id
+//   - MCPAUTH_INTROSPECTION_CLIENT_SECRET / _FILE: its client secret (never printed)
+//   - MCPAUTH_INTROSPECTION_AUTH_METHOD: client_secret_basic (default) or
+//     client_secret_post
+//   - MCPAUTH_INTROSPECTION_TOKEN_TYPE_HINT: token_type_hint sent (default access_token; -
+//     for none)
+//   - MCPAUTH_INTROSPECTION_SCOPES: extra scopes granted to every accepted token
+//   - MCPAUTH_INTROSPECTION_TIMEOUT: per-request timeout (default 5s)
+//   - MCPAUTH_AUDIENCE, MCPAUTH_ISSUER, MCPAUTH_TENANT_CLAIM, MCPAUTH_LEEWAY: shared with
+//     bearer: audiences, accepted iss, tenant member, clock skew
 package introspect

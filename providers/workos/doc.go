@@ -69,4 +69,19 @@
 // variables, the audience from MCPAUTH_AUDIENCE like providers/bearer). The API key is
 // never printed. APIBaseURL (MCPAUTH_WORKOS_API_URL) exists for tests against a fake on
 // loopback and for enterprise hosts; AuthKitDomain accepts http only on loopback.
+//
+// # Environment
+//
+// ConfigFromEnv("MCPAUTH") reads these variables:
+//
+//   - MCPAUTH_WORKOS_AUTHKIT_DOMAIN: AuthKit domain (example.authkit.app or https://…);
+//     the token issuer, JWKS at /oauth2/jwks
+//   - MCPAUTH_WORKOS_CLIENT_ID: WorkOS client ID (client_…), for a sign-in flow
+//   - MCPAUTH_WORKOS_API_KEY / _FILE: WorkOS API key (never printed); enables SSO profile
+//     verification
+//   - MCPAUTH_WORKOS_ALLOWED_ORGANIZATIONS: only these organization IDs (org_…); others
+//     get 403 access_denied
+//   - MCPAUTH_WORKOS_SCOPES: MCP scopes granted to every accepted WorkOS identity
+//   - MCPAUTH_WORKOS_API_URL: WorkOS API base URL (default https://api.workos.com; tests)
+//   - MCPAUTH_AUDIENCE: accepted token audiences, replacing the per-service resource URI
 package workos
