@@ -11,6 +11,7 @@ import (
 
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/internal/config"
+	"github.com/mcpauth/mcpauth/internal/upstream"
 )
 
 // DefaultHTTPTimeout is the default Config.HTTPTimeout.
@@ -90,7 +91,7 @@ type Config struct {
 
 	// HTTPClient makes the API calls. The default is a client with HTTPTimeout. A
 	// client given here is copied: its Timeout is set to HTTPTimeout when zero, and
-	// redirects are followed only within APIBaseURL's host.
+	// redirects are never followed (a 3xx answer is an upstream failure).
 	HTTPClient *http.Client `json:"-"`
 	// HTTPTimeout bounds each API call (default 5s).
 	HTTPTimeout time.Duration
@@ -128,7 +129,7 @@ type settings struct {
 	userAgent  string
 	skipFormat bool
 	now        func() time.Time
-	client     *http.Client
+	client     *upstream.Client
 }
 
 type team struct{ org, slug string }
@@ -314,34 +315,8 @@ func (c Config) prepare() (*settings, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.client = buildClient(c.HTTPClient, s.timeout, s.apiBase)
+	s.client = &upstream.Client{HTTP: upstream.NewHTTPClient(c.HTTPClient, s.timeout), Name: "GitHub", Timeout: s.timeout, Now: s.now}
 	return s, nil
-}
-
-// buildClient returns the client for API calls: base (copied) or a new one, with a
-// timeout and a redirect policy that never leaves the API host.
-func buildClient(base *http.Client, timeout time.Duration, api *url.URL) *http.Client {
-	var c http.Client
-	if base != nil {
-		c = *base
-	}
-	if c.Timeout == 0 {
-		c.Timeout = timeout
-	}
-	next := c.CheckRedirect
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if !strings.EqualFold(req.URL.Scheme, api.Scheme) || !strings.EqualFold(req.URL.Host, api.Host) {
-			return fmt.Errorf("refusing a redirect from the GitHub API to %s", req.URL.Redacted())
-		}
-		if len(via) >= 5 {
-			return errors.New("stopped after 5 redirects")
-		}
-		if next != nil {
-			return next(req, via)
-		}
-		return nil
-	}
-	return &c
 }
 
 // validName reports whether s looks like a GitHub login or organization name. GitHub

@@ -105,10 +105,19 @@
 //     for tokens it refuses, so a 403 there — an edge's error page, a policy block — is
 //     not a verdict on the token), fails (5xx, any unexpected status such as a 404 from a
 //     wrong APIBaseURL or a membership 403 without GitHub's JSON error), times out
-//     (Config.HTTPTimeout, 5s by default), cannot be reached, redirects off the API host,
-//     or answers a document that cannot be read. RetryAfter follows GitHub's rules:
-//     Retry-After when present, else the time until X-RateLimit-Reset (read with
-//     Config.Now) when no request remains, else one minute for a rate limit.
+//     (Config.HTTPTimeout, 5s by default), cannot be reached, redirects (never
+//     followed, not even on the API host), or answers a document that cannot be read or
+//     is larger than 1 MiB. RetryAfter follows GitHub's rules: Retry-After when present,
+//     else the time until X-RateLimit-Reset (read with Config.Now) when no request
+//     remains, else one minute for a rate limit.
+//
+// The HTTP policy (no redirects, the 1 MiB bound, timeouts, the 503 for 429 and 5xx, and
+// Retry-After / X-RateLimit-Reset rounded up to whole seconds and capped at one hour) is
+// the one shared by every provider of this module (internal/upstream). What stays
+// GitHub's own, deliberately: a 403 is read for GitHub's rate-limit signals, and a rate
+// limit without any hint (a 403 or 429 with neither Retry-After nor an exhausted
+// X-RateLimit-Remaining) waits one minute, as GitHub documents for secondary limits; a
+// 404 on GET /user means a wrong APIBaseURL, and on a membership "not a member".
 //
 // A valid token is never reported invalid because GitHub was unavailable, and such
 // failures are not cached.

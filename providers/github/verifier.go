@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/upstream"
 )
 
 // ProviderName is AccessToken.Provider for tokens this package accepts.
@@ -26,7 +25,6 @@ const ProviderName = "github"
 const APIVersion = "2022-11-28"
 
 const (
-	maxBody = 1 << 20 // largest API response read
 	// defaultRateLimitWait is the wait GitHub asks for when a rate-limit answer carries
 	// neither Retry-After nor X-RateLimit-Reset ("wait for at least one minute").
 	defaultRateLimitWait = time.Minute
@@ -74,24 +72,24 @@ func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.Acce
 	if err != nil {
 		return nil, err
 	}
-	switch resp.status {
+	switch resp.Status {
 	case http.StatusOK:
 	case http.StatusUnauthorized:
-		return nil, mcpauth.InvalidToken("the GitHub token is invalid, expired or revoked", resp.failure("GET /user"))
+		return nil, mcpauth.InvalidToken("the GitHub token is invalid, expired or revoked", resp.failure())
 	case http.StatusForbidden, http.StatusTooManyRequests:
-		if e := resp.rateLimited(s.now()); e != nil {
+		if e := v.rateLimited(resp); e != nil {
 			return nil, e
 		}
 		// A 403 without rate-limit signals. GitHub answers 401 for tokens it does not
 		// accept, so this is not a verdict on the token: an edge or proxy error page, abuse
 		// detection without its headers, a policy block. It is an upstream failure, never
 		// a refusal a negative cache would remember.
-		return nil, mcpauth.UpstreamUnavailable(descUserForbidden, 0, resp.failure("GET /user"))
+		return nil, mcpauth.UpstreamUnavailable(descUserForbidden, 0, resp.failure())
 	default:
-		return nil, resp.unexpected("GET /user")
+		return nil, v.unexpected(resp)
 	}
 
-	claims, id, login, err := decodeUser(resp.body)
+	claims, id, login, err := decodeUser(resp.Body)
 	if err != nil {
 		return nil, mcpauth.UpstreamUnavailable("GitHub answered with an unexpected user document", 0, err)
 	}
@@ -103,7 +101,7 @@ func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.Acce
 		Claims:   claims,
 	}
 	claims["github_token_type"] = kind
-	if h, ok := resp.header["X-Oauth-Scopes"]; ok {
+	if h, ok := resp.Header["X-Oauth-Scopes"]; ok {
 		claims["github_token_kind"] = "classic"
 		claims["github_scopes"] = splitScopes(strings.Join(h, ","))
 	} else {
@@ -111,10 +109,10 @@ func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.Acce
 		// permissions instead of OAuth scopes, and GitHub sends no X-OAuth-Scopes.
 		claims["github_token_kind"] = "fine-grained"
 	}
-	if cid := strings.TrimSpace(resp.header.Get("X-Oauth-Client-Id")); cid != "" {
+	if cid := strings.TrimSpace(resp.Header.Get("X-Oauth-Client-Id")); cid != "" {
 		tok.ClientID = cid
 	}
-	if exp, ok := parseExpiration(resp.header.Get("Github-Authentication-Token-Expiration")); ok {
+	if exp, ok := parseExpiration(resp.Header.Get("Github-Authentication-Token-Expiration")); ok {
 		tok.ExpiresAt = exp
 	}
 
@@ -247,13 +245,13 @@ func (v *Verifier) membership(ctx context.Context, token, path string) membershi
 	if err != nil {
 		return membership{err: err}
 	}
-	switch resp.status {
+	switch resp.Status {
 	case http.StatusOK:
 		var body struct {
 			State string `json:"state"`
 			Role  string `json:"role"`
 		}
-		if err := json.Unmarshal(resp.body, &body); err != nil || body.State == "" {
+		if err := json.Unmarshal(resp.Body, &body); err != nil || body.State == "" {
 			if err == nil {
 				err = errors.New(`no "state" in the membership document`)
 			}
@@ -263,16 +261,16 @@ func (v *Verifier) membership(ctx context.Context, token, path string) membershi
 	case http.StatusNotFound:
 		return membership{}
 	case http.StatusUnauthorized:
-		return membership{err: mcpauth.InvalidToken("the GitHub token is invalid, expired or revoked", resp.failure("GET "+path))}
+		return membership{err: mcpauth.InvalidToken("the GitHub token is invalid, expired or revoked", resp.failure())}
 	case http.StatusForbidden, http.StatusTooManyRequests:
-		if e := resp.rateLimited(v.s.now()); e != nil {
+		if e := v.rateLimited(resp); e != nil {
 			return membership{err: e}
 		}
-		if resp.status == http.StatusForbidden && resp.message() != "" {
+		if resp.Status == http.StatusForbidden && resp.message() != "" {
 			return membership{forbidden: true}
 		}
 	}
-	return membership{err: resp.unexpected("GET " + path)}
+	return membership{err: v.unexpected(resp)}
 }
 
 // decide applies the organization and team rules to the memberships found.
@@ -350,13 +348,12 @@ func denied(desc string, claims map[string]any, forbidden bool) error {
 // ---- HTTP ----
 
 type apiResponse struct {
-	status int
-	header http.Header
-	body   []byte
+	*upstream.Response
+	call string // "GET /user", relative to APIBaseURL
 }
 
 // get calls GET {APIBaseURL}{path} with the token in the Authorization header (never in
-// the URL). Transport failures become temporarily_unavailable errors.
+// the URL). Transport failures become temporarily_unavailable errors (internal/upstream).
 func (v *Verifier) get(ctx context.Context, token, path string) (*apiResponse, error) {
 	s := v.s
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.apiRoot+path, nil)
@@ -367,30 +364,11 @@ func (v *Verifier) get(ctx context.Context, token, path string) (*apiResponse, e
 	req.Header.Set("Accept", "application/vnd.github+json")
 	req.Header.Set("X-GitHub-Api-Version", APIVersion)
 	req.Header.Set("User-Agent", s.userAgent)
-	res, err := s.client.Do(req)
+	res, err := s.client.Do(req, token)
 	if err != nil {
-		return nil, transportError(err)
+		return nil, err
 	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, maxBody+1))
-	if err != nil {
-		return nil, transportError(err)
-	}
-	if len(body) > maxBody {
-		return nil, mcpauth.UpstreamUnavailable("GitHub answered with an unexpected response", 0, fmt.Errorf("GET %s: response larger than %d bytes", path, maxBody))
-	}
-	return &apiResponse{status: res.StatusCode, header: res.Header, body: body}, nil
-}
-
-func transportError(err error) error {
-	var ue *url.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ue) && ue.Timeout()) {
-		return mcpauth.UpstreamUnavailable("GitHub did not answer in time", 0, err)
-	}
-	if errors.Is(err, context.Canceled) {
-		return mcpauth.UpstreamUnavailable("the request was cancelled while GitHub was being asked", 0, err)
-	}
-	return mcpauth.UpstreamUnavailable("GitHub could not be reached", 0, err)
+	return &apiResponse{Response: res, call: "GET " + path}, nil
 }
 
 // message returns GitHub's error message ({"message": ..., "documentation_url": ...}),
@@ -399,7 +377,7 @@ func (r *apiResponse) message() string {
 	var e struct {
 		Message string `json:"message"`
 	}
-	_ = json.Unmarshal(r.body, &e)
+	_ = json.Unmarshal(r.Body, &e)
 	return strings.TrimSpace(e.Message)
 }
 
@@ -408,84 +386,53 @@ func (r *apiResponse) documentation() string {
 	var e struct {
 		URL string `json:"documentation_url"`
 	}
-	_ = json.Unmarshal(r.body, &e)
+	_ = json.Unmarshal(r.Body, &e)
 	return e.URL
 }
 
 // failure describes the answer for the error's cause (never shown to clients).
-func (r *apiResponse) failure(call string) error {
+func (r *apiResponse) failure() error {
 	msg := r.message()
 	if msg == "" {
-		return fmt.Errorf("%s: GitHub answered %d", call, r.status)
+		return fmt.Errorf("%s: GitHub answered %d", r.call, r.Status)
 	}
-	return fmt.Errorf("%s: GitHub answered %d: %s", call, r.status, msg)
+	return fmt.Errorf("%s: GitHub answered %d: %s", r.call, r.Status, msg)
 }
 
-// unexpected maps any other status to temporarily_unavailable: 5xx, but also a 404 on
-// /user, which means APIBaseURL does not point at a GitHub API.
-func (r *apiResponse) unexpected(call string) error {
-	desc := "GitHub is unavailable"
-	cause := r.failure(call)
-	if r.status < 500 {
-		desc = "GitHub answered with an unexpected status"
-		if r.status == http.StatusNotFound {
-			cause = fmt.Errorf("%w (is APIBaseURL the API root, such as https://HOST/api/v3 for Enterprise Server?)", cause)
-		}
+// unexpected maps any other status to temporarily_unavailable: 5xx (the shared table),
+// but also a redirect, or a 404 on /user, which means APIBaseURL does not point at a
+// GitHub API.
+func (v *Verifier) unexpected(r *apiResponse) error {
+	if err := v.s.client.Check(r.Response, r.failure()); err != nil {
+		return err
 	}
-	return mcpauth.UpstreamUnavailable(desc, retryAfterHeader(r.header, time.Time{}), cause)
+	cause := r.failure()
+	if r.Status == http.StatusNotFound {
+		cause = fmt.Errorf("%w (is APIBaseURL the API root, such as https://HOST/api/v3 for Enterprise Server?)", cause)
+	}
+	return mcpauth.UpstreamUnavailable("GitHub answered with an unexpected status", 0, cause)
 }
 
 // rateLimited returns a temporarily_unavailable error when a 403 or 429 answer is one of
 // GitHub's rate limits, nil otherwise. GitHub's rules: wait Retry-After seconds when the
 // header is present; else, when X-RateLimit-Remaining is 0, wait until X-RateLimit-Reset
-// (epoch seconds); else, for a secondary rate limit (its message or documentation link
-// says "rate limit", or "abuse" as GitHub's older abuse-detection answers did), wait at
-// least one minute.
-func (r *apiResponse) rateLimited(now time.Time) error {
+// (epoch seconds), both read by upstream.RetryAfter; else, for a secondary rate limit
+// (its message or documentation link says "rate limit", or "abuse" as GitHub's older
+// abuse-detection answers did), wait at least one minute.
+func (v *Verifier) rateLimited(r *apiResponse) error {
 	msg, docs := strings.ToLower(r.message()), strings.ToLower(r.documentation())
 	secondary := strings.Contains(msg, "rate limit") || strings.Contains(msg, "abuse") ||
 		strings.Contains(docs, "rate-limit") || strings.Contains(docs, "abuse")
-	remaining := strings.TrimSpace(r.header.Get("X-Ratelimit-Remaining"))
-	hasRetry := r.header.Get("Retry-After") != ""
-	if r.status != http.StatusTooManyRequests && !hasRetry && remaining != "0" && !secondary {
+	remaining := strings.TrimSpace(r.Header.Get("X-Ratelimit-Remaining"))
+	hasRetry := r.Header.Get("Retry-After") != ""
+	if r.Status != http.StatusTooManyRequests && !hasRetry && remaining != "0" && !secondary {
 		return nil
 	}
-	wait := retryAfterHeader(r.header, now)
-	if wait == 0 && remaining == "0" {
-		if reset, err := strconv.ParseInt(strings.TrimSpace(r.header.Get("X-Ratelimit-Reset")), 10, 64); err == nil {
-			wait = ceilSeconds(time.Unix(reset, 0).Sub(now))
-		}
-	}
+	wait := v.s.client.RetryAfter(r.Header)
 	if wait == 0 {
 		wait = defaultRateLimitWait
 	}
-	return mcpauth.UpstreamUnavailable("GitHub's API rate limit was reached; try again later", wait, r.failure("GitHub rate limit"))
-}
-
-// retryAfterHeader reads Retry-After (seconds, or an HTTP date when now is set).
-func retryAfterHeader(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return time.Second
-		}
-		return time.Duration(min(n, 24*3600)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && !now.IsZero() {
-		return ceilSeconds(t.Sub(now))
-	}
-	return 0
-}
-
-// ceilSeconds rounds d up to whole seconds, at least one.
-func ceilSeconds(d time.Duration) time.Duration {
-	if d <= time.Second {
-		return time.Second
-	}
-	return time.Duration(math.Ceil(d.Seconds())) * time.Second
+	return mcpauth.UpstreamUnavailable("GitHub's API rate limit was reached; try again later", wait, fmt.Errorf("GitHub rate limit: %w", r.failure()))
 }
 
 // ---- documents ----

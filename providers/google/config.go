@@ -14,6 +14,7 @@ import (
 
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/internal/config"
+	"github.com/mcpauth/mcpauth/internal/upstream"
 )
 
 // Defaults and limits of Config.
@@ -111,8 +112,9 @@ type Config struct {
 	// only for tests or an enterprise egress proxy. It must use https, except on
 	// loopback hosts.
 	JWKSURI string
-	// HTTPClient makes the upstream calls. The default is a client with HTTPTimeout that
-	// follows no redirects. Either way each call is bounded by HTTPTimeout.
+	// HTTPClient makes the upstream calls. The default is a client with HTTPTimeout. A
+	// client given here is copied, and the copy follows no redirects. Either way each
+	// call is bounded by HTTPTimeout.
 	HTTPClient *http.Client `json:"-"`
 	// HTTPTimeout bounds each upstream call (default 5s).
 	HTTPTimeout time.Duration
@@ -143,7 +145,7 @@ type settings struct {
 	anyTokenFormat bool
 	tokenInfoURL   string
 	jwksURI        string
-	client         *http.Client
+	client         *upstream.Client
 	timeout        time.Duration
 	leeway         time.Duration
 	now            func() time.Time
@@ -176,7 +178,6 @@ func (c Config) prepare() (*settings, error) {
 		anyTokenFormat: c.AnyTokenFormat,
 		tokenInfoURL:   c.TokenInfoURL,
 		jwksURI:        c.JWKSURI,
-		client:         c.HTTPClient,
 		timeout:        c.HTTPTimeout,
 		leeway:         c.Leeway,
 		now:            c.Now,
@@ -296,14 +297,9 @@ func (c Config) prepare() (*settings, error) {
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
-	if s.client == nil {
-		s.client = &http.Client{
-			Timeout: s.timeout,
-			// tokeninfo answers directly; a redirect would turn the POST into a GET
-			// without the token, or send the token elsewhere.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
-	}
+	// tokeninfo answers directly; a redirect would turn the POST into a GET without
+	// the token, or send the token elsewhere.
+	s.client = &upstream.Client{HTTP: upstream.NewHTTPClient(c.HTTPClient, s.timeout), Name: "Google", Timeout: s.timeout, Now: s.now}
 	return s, nil
 }
 

@@ -100,7 +100,7 @@ func TestValidateNormalises(t *testing.T) {
 	require.Equal(t, DefaultTokenInfoURL, s.tokenInfoURL)
 	require.Equal(t, DefaultJWKSURI, s.jwksURI)
 	require.Equal(t, DefaultHTTPTimeout, s.timeout)
-	require.Equal(t, DefaultHTTPTimeout, s.client.Timeout)
+	require.Equal(t, DefaultHTTPTimeout, s.client.HTTP.Timeout)
 }
 
 func clearGoogleEnv(t *testing.T) {

@@ -58,9 +58,15 @@
 //   - access_denied (403): a rule refused a valid account;
 //   - temporarily_unavailable (503): Google could not give an answer — rate limited (403
 //     or 429), 5xx, a timeout (Config.HTTPTimeout, default 5s), an unreachable host, a
-//     redirect, or an answer that is not the documented JSON. RetryAfter carries Google's
-//     Retry-After header when it sent one. A valid token is never called invalid
-//     because Google was down.
+//     redirect (never followed, also with a Config.HTTPClient of the caller), an answer
+//     larger than 1 MiB or one that is not the documented JSON. RetryAfter comes from
+//     Retry-After (or an exhausted X-RateLimit-Reset), rounded up to whole seconds and
+//     capped at one hour. A valid token is never called invalid because Google was down.
+//
+// The HTTP policy is the one shared by every provider of this module
+// (internal/upstream). What stays Google's own, deliberately: tokeninfo's 400 (and 401)
+// with a JSON error is a verdict on the token, and a 403 is Google's quota answer
+// (rateLimitExceeded), so it is a rate limit like 429, not a refusal.
 //
 // # Caching
 //

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,9 +17,6 @@ import (
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 )
-
-// maxBodySize bounds a tokeninfo answer.
-const maxBodySize = 64 << 10
 
 // Verifier verifies Google access tokens (through the tokeninfo endpoint) and Google ID
 // tokens (signature checked against Google's JWKS), applies the configured rules and
@@ -51,7 +47,7 @@ func New(cfg Config) (*Verifier, error) {
 		Algorithms:   []string{"RS256"},
 		TenantClaim:  "hd",
 		MaxTokenSize: MaxTokenSize,
-		HTTPClient:   cfg.HTTPClient,
+		HTTPClient:   s.client.HTTP,
 		HTTPTimeout:  s.timeout,
 		Leeway:       s.leeway,
 		Now:          s.now,
@@ -296,8 +292,6 @@ func (v *Verifier) verifyAccessToken(ctx context.Context, token string) (*mcpaut
 // tokenInfo asks Google about an access token and returns the decoded answer, or the
 // mapped error. The token travels in the POST body, never in the URL.
 func (v *Verifier) tokenInfo(ctx context.Context, token string) (map[string]any, error) {
-	ctx, cancel := context.WithTimeout(ctx, v.s.timeout)
-	defer cancel()
 	form := url.Values{"access_token": {token}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.s.tokenInfoURL, strings.NewReader(form))
 	if err != nil {
@@ -307,20 +301,12 @@ func (v *Verifier) tokenInfo(ctx context.Context, token string) (map[string]any,
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "mcpauth-google")
 
-	resp, err := v.s.client.Do(req)
+	resp, err := v.s.client.Do(req, token)
 	if err != nil {
-		return nil, transportError(ctx, err)
+		return nil, err
 	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodySize+1))
-	if err != nil {
-		return nil, transportError(ctx, err)
-	}
-	if len(body) > maxBodySize {
-		return nil, unexpected(fmt.Errorf("tokeninfo answer is larger than %d bytes", maxBodySize))
-	}
-
-	switch code := resp.StatusCode; {
+	body := resp.Body
+	switch code := resp.Status; {
 	case code == http.StatusOK:
 		var info map[string]any
 		if err := json.Unmarshal(body, &info); err != nil || info == nil {
@@ -343,53 +329,20 @@ func (v *Verifier) tokenInfo(ctx context.Context, token string) (map[string]any,
 		}
 		return nil, mcpauth.InvalidToken("the Google access token is invalid or expired",
 			fmt.Errorf("tokeninfo: HTTP %d: %v: %s", code, e.Error, truncate(e.Description, 200)))
-	case code == http.StatusForbidden || code == http.StatusTooManyRequests:
-		return nil, mcpauth.UpstreamUnavailable("Google is rate limiting token checks; try again later",
-			retryAfter(resp.Header, v.s.now()), fmt.Errorf("tokeninfo: HTTP %d", code))
-	case code >= 500:
-		return nil, mcpauth.UpstreamUnavailable("Google is unavailable; try again later",
-			retryAfter(resp.Header, v.s.now()), fmt.Errorf("tokeninfo: HTTP %d", code))
-	default:
-		return nil, unexpected(fmt.Errorf("tokeninfo: HTTP %d", code))
+	case code == http.StatusForbidden:
+		// Google's quota errors are 403 rateLimitExceeded / userRateLimitExceeded.
+		return nil, mcpauth.UpstreamUnavailable("Google is rate limiting requests; try again later",
+			v.s.client.RetryAfter(resp.Header), fmt.Errorf("tokeninfo: HTTP %d", code))
 	}
+	if err := v.s.client.Check(resp, fmt.Errorf("tokeninfo: HTTP %d", resp.Status)); err != nil {
+		return nil, err
+	}
+	return nil, unexpected(fmt.Errorf("tokeninfo: HTTP %d", resp.Status))
 }
 
 // unexpected is the error for an answer tokeninfo would not give.
 func unexpected(cause error) error {
 	return mcpauth.UpstreamUnavailable("Google gave an unexpected answer to the token check", 0, cause)
-}
-
-// transportError maps a failed request: the token is not in the URL, so the error text
-// is safe to keep as the cause.
-func transportError(ctx context.Context, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
-		return mcpauth.UpstreamUnavailable("Google did not answer the token check in time", 0, err)
-	}
-	var ne interface{ Timeout() bool }
-	if errors.As(err, &ne) && ne.Timeout() {
-		return mcpauth.UpstreamUnavailable("Google did not answer the token check in time", 0, err)
-	}
-	return mcpauth.UpstreamUnavailable("Google could not be reached to check the token", 0, err)
-}
-
-// retryAfter reads Retry-After (delay-seconds or an HTTP-date); 0 when absent.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		return time.Duration(min(n, 86400)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return min(d, 24*time.Hour).Round(time.Second)
-		}
-	}
-	return 0
 }
 
 // seconds reads a NumericDate given as a decimal string (tokeninfo) or a number.

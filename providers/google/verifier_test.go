@@ -13,6 +13,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/internal/testutil"
+	"github.com/mcpauth/mcpauth/internal/upstream"
 	"github.com/stretchr/testify/require"
 )
 
@@ -202,7 +203,7 @@ func TestUpstreamFailures(t *testing.T) {
 		{"200 aud not a string", failure{status: 200, header: jsonHeader, body: `{"aud":42,"sub":"1","exp":"9999999999"}`}, mcpauth.ErrUpstreamUnavailable, "unexpected answer", 0},
 		{"200 sub not a string", failure{status: 200, header: jsonHeader, body: `{"aud":"` + testClientID + `","sub":1,"exp":"9999999999"}`}, mcpauth.ErrUpstreamUnavailable, "unexpected answer", 0},
 		{"200 with an error", failure{status: 200, header: jsonHeader, body: `{"error":"invalid_token"}`}, mcpauth.ErrInvalidToken, "invalid or expired", 0},
-		{"200 too large", failure{status: 200, header: jsonHeader, body: `{"pad":"` + strings.Repeat("x", maxBodySize) + `"}`}, mcpauth.ErrUpstreamUnavailable, "unexpected answer", 0},
+		{"200 too large", failure{status: 200, header: jsonHeader, body: `{"pad":"` + strings.Repeat("x", upstream.MaxBody) + `"}`}, mcpauth.ErrUpstreamUnavailable, "Google answered with an unexpected response", 0},
 		{"302 redirect", failure{status: 302, header: http.Header{"Location": {"https://accounts.google.com/ServiceLogin"}}}, mcpauth.ErrUpstreamUnavailable, "unexpected answer", 0},
 		{"404", failure{status: 404, body: "Not Found"}, mcpauth.ErrUpstreamUnavailable, "unexpected answer", 0},
 	}
@@ -231,13 +232,13 @@ func TestUpstreamTimeout(t *testing.T) {
 	cfg.HTTPTimeout = 50 * time.Millisecond
 	v := newVerifierT(t, cfg)
 	_, err := v.VerifyToken(ctx, token)
-	requireErr(t, err, mcpauth.ErrUpstreamUnavailable, "did not answer the token check in time")
+	requireErr(t, err, mcpauth.ErrUpstreamUnavailable, "Google did not answer in time")
 
 	// A caller's HTTP client without any timeout is still bounded by HTTPTimeout.
 	cfg.HTTPClient = &http.Client{}
 	v = newVerifierT(t, cfg)
 	_, err = v.VerifyToken(ctx, token)
-	requireErr(t, err, mcpauth.ErrUpstreamUnavailable, "did not answer the token check in time")
+	requireErr(t, err, mcpauth.ErrUpstreamUnavailable, "Google did not answer in time")
 }
 
 func TestUpstreamUnreachable(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/internal/config"
+	upstreamhttp "github.com/mcpauth/mcpauth/internal/upstream"
 )
 
 // Defaults and limits of Config.
@@ -30,7 +31,7 @@ const (
 	MaxLeeway = 5 * time.Minute
 	// MaxResponseSize is the largest introspection response read, in bytes. A larger
 	// response is treated as malformed (temporarily_unavailable).
-	MaxResponseSize = 1 << 20
+	MaxResponseSize = upstreamhttp.MaxBody
 )
 
 // Client authentication methods at the introspection endpoint (RFC 6749 §2.3.1, the
@@ -144,7 +145,7 @@ type settings struct {
 	tenantClaim  string
 	leeway       time.Duration
 	maxSize      int
-	client       *http.Client
+	client       *upstreamhttp.Client
 	timeout      time.Duration
 	logger       *slog.Logger
 	now          func() time.Time
@@ -275,13 +276,8 @@ func (c Config) prepare(requireAudience bool) (*settings, error) {
 	}
 	// Redirects are never followed: a 307/308 would replay the token and the
 	// credentials to another location. The caller's client is copied, not modified.
-	if c.HTTPClient != nil {
-		cl := *c.HTTPClient
-		s.client = &cl
-	} else {
-		s.client = &http.Client{Timeout: s.timeout}
-	}
-	s.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	s.client = &upstreamhttp.Client{HTTP: upstreamhttp.NewHTTPClient(c.HTTPClient, s.timeout), Name: "the authorization server",
+		Timeout: s.timeout, Now: s.now, Unexpected: ErrUnexpectedResponse}
 	return s, nil
 }
 

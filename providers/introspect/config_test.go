@@ -93,7 +93,7 @@ func TestRedirectPolicyDoesNotChangeTheCallersClient(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, mine.CheckRedirect)
 	require.NotSame(t, mine, s.client)
-	require.NotNil(t, s.client.CheckRedirect)
+	require.NotNil(t, s.client.HTTP.CheckRedirect)
 }
 
 func TestConfigPrintsNoSecret(t *testing.T) {

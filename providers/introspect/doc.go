@@ -8,7 +8,9 @@
 // and secret: in an HTTP Basic header (client_secret_basic, the default, each value
 // form-urlencoded first as RFC 6749 §2.3.1 requires) or in the body (client_secret_post).
 // Redirects are never followed, each request is bounded by Config.HTTPTimeout (default 5s)
-// and the response by 1 MiB.
+// and the response by 1 MiB: the HTTP policy shared by every provider of this module
+// (internal/upstream), which also reads Retry-After and X-RateLimit-Reset (rounded up to
+// whole seconds, at most one hour).
 //
 // # No cache inside
 //
@@ -65,7 +67,8 @@
 //     wrong audience or issuer, a refresh or sender-constrained token, no principal, or
 //     HTTP 400 unsupported_token_type (node-oidc-provider's answer for a JWT).
 //   - temporarily_unavailable (503), never invalid_token: connection failures, timeouts,
-//     HTTP 403, 429 and 5xx (with RetryAfter from Retry-After or X-RateLimit-Reset),
+//     HTTP 403, 429 and 5xx (with RetryAfter from Retry-After or X-RateLimit-Reset; 403
+//     is RFC 7662's "not allowed to introspect", this package's own reading),
 //     malformed responses (not a JSON object, "active" missing or not a boolean, a
 //     member of the wrong type) and any other status. HTTP 401, or 400 invalid_client,
 //     means the authorization server rejected this resource server's own credentials: a

@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -71,9 +69,7 @@ func (u *upstream) introspect(ctx context.Context, token string) (map[string]any
 		form.Set("client_id", s.clientID)
 		form.Set("client_secret", s.clientSecret.Reveal())
 	}
-	rctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, s.endpoint, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, u.fail(slog.LevelError, "the token could not be introspected", 0, fmt.Errorf("introspect: building the request: %w", err))
 	}
@@ -83,33 +79,21 @@ func (u *upstream) introspect(ctx context.Context, token string) (map[string]any
 		req.Header.Set("Authorization", u.basic)
 	}
 
-	resp, err := s.client.Do(req)
+	// The request carries the token in its body, never in the URL, so a transport
+	// error (which names the URL) is safe to keep as the cause.
+	resp, err := s.client.Do(req, token)
 	if err != nil {
-		// The request carries the token in its body, never in the URL, so the
-		// *url.Error (which names the URL) is safe to keep as the cause.
 		switch {
 		case ctx.Err() != nil:
-			return nil, mcpauth.UpstreamUnavailable("the request was cancelled while the token was being introspected", 0, err)
-		case rctx.Err() != nil || isTimeout(err):
-			return nil, u.fail(slog.LevelWarn, "the authorization server did not answer the introspection request in time", 0, err)
-		default:
-			return nil, u.fail(slog.LevelWarn, "the authorization server's introspection endpoint could not be reached", 0, err)
+			return nil, err // the caller gave up: nothing to log
+		case errors.Is(err, ErrUnexpectedResponse): // larger than MaxResponseSize
+			return nil, u.log(slog.LevelError, mcpauth.AsError(err))
 		}
+		return nil, u.log(slog.LevelWarn, mcpauth.AsError(err))
 	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseSize+1))
-	if err != nil {
-		if rctx.Err() != nil {
-			return nil, u.fail(slog.LevelWarn, "the authorization server did not answer the introspection request in time", 0, err)
-		}
-		return nil, u.fail(slog.LevelWarn, "the introspection response could not be read", 0, err)
-	}
-	if len(body) > MaxResponseSize {
-		return nil, u.fail(slog.LevelError, "the authorization server's introspection response is malformed", 0,
-			fmt.Errorf("%w: the response is larger than %d bytes", ErrUnexpectedResponse, MaxResponseSize))
-	}
+	body := resp.Body
 
-	status := resp.StatusCode
+	status := resp.Status
 	if status == http.StatusOK {
 		var m map[string]any
 		if err := json.Unmarshal(body, &m); err != nil || m == nil {
@@ -135,7 +119,10 @@ func (u *upstream) introspect(ctx context.Context, token string) (map[string]any
 			detail += ": " + desc
 		}
 	}
-	retry := retryAfter(resp.Header, s.now())
+	retry := s.client.RetryAfter(resp.Header)
+	if err := s.client.Check(resp, fmt.Errorf("introspect: %s", detail)); err != nil {
+		return nil, u.log(slog.LevelWarn, mcpauth.AsError(err))
+	}
 	switch {
 	case status == http.StatusUnauthorized || (status == http.StatusBadRequest && code == "invalid_client"):
 		return nil, u.fail(slog.LevelError, "the token could not be introspected: the authorization server rejected this resource server's credentials", 0,
@@ -147,21 +134,20 @@ func (u *upstream) introspect(ctx context.Context, token string) (map[string]any
 	case status == http.StatusForbidden:
 		return nil, u.fail(slog.LevelError, "the token could not be introspected: the authorization server refused the introspection request", retry,
 			fmt.Errorf("introspect: introspection refused (%s): the resource server may not be allowed to introspect, or is rate limited", detail))
-	case status == http.StatusTooManyRequests:
-		return nil, u.fail(slog.LevelWarn, "the token could not be introspected: the authorization server is rate limiting requests", retry,
-			fmt.Errorf("introspect: rate limited (%s)", detail))
-	case status >= 500:
-		return nil, u.fail(slog.LevelWarn, "the token could not be introspected: the authorization server is unavailable", retry,
-			fmt.Errorf("introspect: server error (%s)", detail))
 	default:
 		return nil, u.fail(slog.LevelError, "the token could not be introspected: the authorization server gave an unexpected answer", retry,
 			fmt.Errorf("%w (%s)", ErrUnexpectedResponse, detail))
 	}
 }
 
-// fail builds a temporarily_unavailable error and logs it, at most once per logEvery.
-// Neither the token nor the client secret is ever part of cause.
+// fail builds a temporarily_unavailable error and logs it (see log).
 func (u *upstream) fail(level slog.Level, desc string, retry time.Duration, cause error) error {
+	return u.log(level, mcpauth.UpstreamUnavailable(desc, retry, cause))
+}
+
+// log logs an upstream failure, at most once per logEvery, and returns it. Neither the
+// token nor the client secret is ever part of its cause.
+func (u *upstream) log(level slog.Level, e *mcpauth.Error) error {
 	now := u.s.now().UnixNano()
 	last := u.lastLog.Load()
 	if (last == 0 || now-last >= int64(logEvery) || now < last) && u.lastLog.CompareAndSwap(last, now) {
@@ -169,15 +155,10 @@ func (u *upstream) fail(level slog.Level, desc string, retry time.Duration, caus
 			slog.String("provider", u.s.provider),
 			slog.String("introspection_url", u.endpoint),
 			slog.String("client_id", u.s.clientID),
-			slog.String("reason", desc),
-			slog.String("error", cause.Error()))
+			slog.String("reason", e.Description),
+			slog.String("error", fmt.Sprint(e.Err)))
 	}
-	return mcpauth.UpstreamUnavailable(desc, retry, cause)
-}
-
-func isTimeout(err error) bool {
-	var te interface{ Timeout() bool }
-	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &te) && te.Timeout())
+	return e
 }
 
 // oauthError reads an RFC 6749 §5.2 error body: the error code and the description, each
@@ -210,32 +191,4 @@ func oauthError(body []byte, token string) (code, desc string) {
 		desc = ""
 	}
 	return code, desc
-}
-
-// maxRetryAfter bounds the Retry-After passed on to clients.
-const maxRetryAfter = time.Hour
-
-// retryAfter reads Retry-After (seconds or an HTTP date) or, failing that,
-// X-RateLimit-Reset (the epoch second the limit resets), relative to now.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	var d time.Duration
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			d = time.Duration(min(max(n, 0), int64(maxRetryAfter/time.Second))) * time.Second
-		} else if t, err := http.ParseTime(v); err == nil {
-			d = t.Sub(now)
-		}
-	} else if v := strings.TrimSpace(h.Get("X-RateLimit-Reset")); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 && n < 1<<40 {
-			d = time.Unix(n, 0).Sub(now)
-		}
-	}
-	if d < 0 {
-		return 0
-	}
-	if d > maxRetryAfter {
-		return maxRetryAfter
-	}
-	// Round up to whole seconds: Retry-After is sent in seconds.
-	return (d + time.Second - 1).Truncate(time.Second)
 }

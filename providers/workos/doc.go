@@ -54,9 +54,12 @@
 //
 // Every failure is an *mcpauth.Error. invalid_token (401): a bad, expired or foreign JWT,
 // or WorkOS answering 401 for an SSO token. temporarily_unavailable (503, with RetryAfter
-// from Retry-After or X-RateLimit-Reset): the AuthKit key set never fetched, or WorkOS
-// answering 403, 429, 5xx, something unexpected, or not at all within
-// Config.HTTPTimeout — never invalid_token. access_denied (403): a valid token whose
+// from Retry-After or X-RateLimit-Reset, rounded up to whole seconds and capped at one
+// hour): the AuthKit key set never fetched, or WorkOS answering 403, 429, 5xx, a
+// redirect (never followed), something unexpected or larger than 1 MiB, or not at all
+// within Config.HTTPTimeout — never invalid_token. This HTTP policy is the one shared by
+// every provider of this module (internal/upstream); WorkOS's own reading, deliberately:
+// only 401 is a verdict on an SSO token, and a 403 (or 404) carries RetryAfter too. access_denied (403): a valid token whose
 // organization is not in Config.AllowedOrganizations (an identity that is fine, just not
 // allowed here). A cache with a negative TTL (mcpauth.CachedOpaque: 10 seconds) remembers
 // access_denied too, so a refused SSO user costs one WorkOS call per TTL; the hub's

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/mcpauth/mcpauth/internal/upstream"
 )
 
 // Lifetimes of the cached authorization server metadata.
@@ -51,8 +52,7 @@ const (
 type MetadataProxy struct {
 	url     string
 	issuer  string
-	client  *http.Client
-	timeout time.Duration
+	client  *upstream.Client
 	now     func() time.Time
 	logger  *slog.Logger
 	group   singleflight.Group
@@ -72,12 +72,11 @@ func (c Config) MetadataHandler() (*MetadataProxy, error) {
 	}
 	s := c.settings()
 	return &MetadataProxy{
-		url:     s.issuer + "/.well-known/oauth-authorization-server",
-		issuer:  s.issuer,
-		client:  s.client,
-		timeout: s.timeout,
-		now:     s.now,
-		logger:  s.logger,
+		url:    s.issuer + "/.well-known/oauth-authorization-server",
+		issuer: s.issuer,
+		client: s.client,
+		now:    s.now,
+		logger: s.logger,
 	}, nil
 }
 
@@ -169,29 +168,20 @@ func (p *MetadataProxy) fetch(ctx context.Context) error {
 }
 
 func (p *MetadataProxy) get(ctx context.Context) ([]byte, time.Duration, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url, nil)
 	if err != nil {
 		return nil, 0, err
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", userAgent)
-	resp, err := p.client.Do(req)
+	resp, err := p.client.Do(req, "")
 	if err != nil {
 		return nil, 0, err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseSize+1))
-	if err != nil {
-		return nil, 0, fmt.Errorf("reading the response: %w", err)
+	if resp.Status != http.StatusOK {
+		return nil, 0, fmt.Errorf("AuthKit answered HTTP %d", resp.Status)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, 0, fmt.Errorf("AuthKit answered HTTP %d", resp.StatusCode)
-	}
-	if len(body) > maxResponseSize {
-		return nil, 0, errors.New("the document is larger than 1 MiB")
-	}
+	body := resp.Body
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(body, &m); err != nil || m == nil {
 		return nil, 0, errors.New("the document is not a JSON object")

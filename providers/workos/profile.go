@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"strings"
@@ -110,8 +109,6 @@ func (v *ProfileVerifier) VerifyToken(ctx context.Context, token string) (*mcpau
 	if err := prefilter(token); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, v.s.timeout)
-	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.url, nil)
 	if err != nil {
 		return nil, mcpauth.UpstreamUnavailable("", 0, err)
@@ -119,29 +116,22 @@ func (v *ProfileVerifier) VerifyToken(ctx context.Context, token string) (*mcpau
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", userAgent)
-	resp, err := v.s.client.Do(req)
+	resp, err := v.s.client.Do(req, token)
 	if err != nil {
-		return nil, mcpauth.UpstreamUnavailable("WorkOS could not be reached to check the token", 0, scrub(err, token))
+		return nil, err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseSize+1))
-	if err != nil {
-		return nil, mcpauth.UpstreamUnavailable("WorkOS could not be reached to check the token", 0, scrub(err, token))
-	}
-
-	switch {
-	case resp.StatusCode == http.StatusOK:
-	case resp.StatusCode == http.StatusUnauthorized:
+	switch resp.Status {
+	case http.StatusOK:
+	case http.StatusUnauthorized:
 		return nil, mcpauth.InvalidToken("the WorkOS access token is invalid or expired", nil)
-	case resp.StatusCode == http.StatusTooManyRequests:
-		return nil, mcpauth.UpstreamUnavailable("WorkOS is rate limiting token checks; try again later", retryAfter(resp.Header, v.s.now()), fmt.Errorf("GET /sso/profile: HTTP %d", resp.StatusCode))
 	default:
-		return nil, mcpauth.UpstreamUnavailable("WorkOS could not check the token; try again later", retryAfter(resp.Header, v.s.now()), fmt.Errorf("GET /sso/profile: HTTP %d", resp.StatusCode))
+		if err := v.s.client.Check(resp, nil); err != nil {
+			return nil, err
+		}
+		return nil, mcpauth.UpstreamUnavailable("WorkOS could not check the token; try again later", v.s.client.RetryAfter(resp.Header), fmt.Errorf("GET /sso/profile: HTTP %d", resp.Status))
 	}
 
-	if len(body) > maxResponseSize {
-		return nil, mcpauth.UpstreamUnavailable("WorkOS returned an unexpected answer", 0, errors.New("GET /sso/profile: the response is larger than 1 MiB"))
-	}
+	body := resp.Body
 	var claims map[string]any
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&claims); err != nil || claims == nil || dec.More() {
@@ -206,12 +196,4 @@ func jwtExpiry(token string) time.Time {
 	}
 	sec, frac := math.Modf(*c.Exp)
 	return time.Unix(int64(sec), int64(frac*1e9))
-}
-
-// scrub removes the token from an error's text (a transport error may quote a request).
-func scrub(err error, token string) error {
-	if err == nil || !strings.Contains(err.Error(), token) {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), token, "[token]"))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/upstream"
 	"github.com/mcpauth/mcpauth/scopes"
 )
 
@@ -136,11 +137,11 @@ func TestProfileUpstreamErrors(t *testing.T) {
 		}, mcpauth.ErrUpstreamUnavailable, 503, "rate limiting", 0},
 		{"500", func(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, http.StatusInternalServerError, "Internal Server Error")
-		}, mcpauth.ErrUpstreamUnavailable, 503, "WorkOS could not check the token", 0},
+		}, mcpauth.ErrUpstreamUnavailable, 503, "WorkOS is unavailable", 0},
 		{"503 with Retry-After", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", "5")
 			writeAPIError(w, http.StatusServiceUnavailable, "Service Unavailable")
-		}, mcpauth.ErrUpstreamUnavailable, 503, "WorkOS could not check the token", 5 * time.Second},
+		}, mcpauth.ErrUpstreamUnavailable, 503, "WorkOS is unavailable", 5 * time.Second},
 		{"404", func(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, http.StatusNotFound, "Not Found")
 		}, mcpauth.ErrUpstreamUnavailable, 503, "WorkOS could not check the token", 0},
@@ -171,8 +172,8 @@ func TestProfileUpstreamErrors(t *testing.T) {
 			_, _ = w.Write([]byte(`{"object":"profile","id":"prof_1"}{"id":"prof_2"}`))
 		}, mcpauth.ErrUpstreamUnavailable, 503, "unexpected answer", 0},
 		{"oversized", func(w http.ResponseWriter, r *http.Request) {
-			_, _ = w.Write([]byte(`{"object":"profile","id":"prof_1","pad":"` + strings.Repeat("x", maxResponseSize) + `"}`))
-		}, mcpauth.ErrUpstreamUnavailable, 503, "unexpected answer", 0},
+			_, _ = w.Write([]byte(`{"object":"profile","id":"prof_1","pad":"` + strings.Repeat("x", upstream.MaxBody) + `"}`))
+		}, mcpauth.ErrUpstreamUnavailable, 503, "unexpected response", 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,7 +193,7 @@ func TestProfileUpstreamErrors(t *testing.T) {
 		api.setRespond(func(w http.ResponseWriter, r *http.Request) bool { <-r.Context().Done(); return true })
 		v := newProfileVerifier(t, api, clock, func(c *Config) { c.HTTPTimeout = 50 * time.Millisecond })
 		_, err := v.VerifyToken(context.Background(), ssoToken)
-		requireClass(t, err, mcpauth.ErrUpstreamUnavailable, 503, "could not be reached")
+		requireClass(t, err, mcpauth.ErrUpstreamUnavailable, 503, "WorkOS did not answer in time")
 		require.NotContains(t, err.Error(), ssoToken)
 	})
 	t.Run("connection refused", func(t *testing.T) {
@@ -344,28 +345,4 @@ func TestProfileLoad(t *testing.T) {
 	calls := api.calls.Load()
 	t.Logf("upstream calls per request: %d / %d = %.4f", calls, requests, float64(calls)/requests)
 	require.Equal(t, int64(tokens), calls)
-}
-
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	cases := []struct {
-		header, value string
-		want          time.Duration
-	}{
-		{"Retry-After", "30", 30 * time.Second},
-		{"Retry-After", "-5", 0},
-		{"Retry-After", "999999", maxRetryAfter},
-		{"Retry-After", now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
-		{"Retry-After", now.Add(-time.Minute).Format(http.TimeFormat), 0},
-		{"Retry-After", "soon", 0},
-		{"X-RateLimit-Reset", strconv.FormatInt(now.Add(42*time.Second).Unix(), 10), 42 * time.Second},
-		{"X-RateLimit-Reset", "15", 15 * time.Second},
-		{"X-RateLimit-Reset", "x", 0},
-	}
-	for _, tc := range cases {
-		h := http.Header{}
-		h.Set(tc.header, tc.value)
-		require.Equal(t, tc.want, retryAfter(h, now), "%s: %s", tc.header, tc.value)
-	}
-	require.Equal(t, time.Duration(0), retryAfter(http.Header{}, now))
 }

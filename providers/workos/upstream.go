@@ -1,22 +1,15 @@
 package workos
 
 import (
+	"cmp"
 	"log/slog"
-	"net/http"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/upstream"
 	"github.com/mcpauth/mcpauth/scopes"
 )
-
-// maxResponseSize bounds every response body read from AuthKit or the WorkOS API.
-const maxResponseSize = 1 << 20
-
-// maxRetryAfter bounds the RetryAfter reported from upstream headers.
-const maxRetryAfter = time.Hour
 
 // userAgent identifies this library to WorkOS.
 const userAgent = "mcpauth-workos"
@@ -25,8 +18,7 @@ const userAgent = "mcpauth-workos"
 type settings struct {
 	issuer   string // normalised AuthKit domain, "" when not configured
 	apiBase  string
-	client   *http.Client
-	timeout  time.Duration
+	client   *upstream.Client
 	now      func() time.Time
 	logger   *slog.Logger
 	audience []string
@@ -37,7 +29,6 @@ func (c Config) settings() *settings {
 	s := &settings{
 		issuer:   c.Issuer(),
 		apiBase:  c.apiBase(),
-		timeout:  c.HTTPTimeout,
 		now:      c.Now,
 		logger:   c.Logger,
 		audience: slices.Clone(c.Audience),
@@ -48,9 +39,7 @@ func (c Config) settings() *settings {
 			allowedOrgs: slices.Clone(c.AllowedOrganizations),
 		},
 	}
-	if s.timeout == 0 {
-		s.timeout = DefaultHTTPTimeout
-	}
+	timeout := cmp.Or(c.HTTPTimeout, DefaultHTTPTimeout)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -60,14 +49,7 @@ func (c Config) settings() *settings {
 	// A copy of the caller's client (or a fresh one) that never follows redirects: a
 	// redirect is never part of the documented answers, and following one could send
 	// an access token to another host.
-	var cl http.Client
-	if c.HTTPClient != nil {
-		cl = *c.HTTPClient
-	} else {
-		cl.Timeout = s.timeout
-	}
-	cl.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	s.client = &cl
+	s.client = &upstream.Client{HTTP: upstream.NewHTTPClient(c.HTTPClient, timeout), Name: "WorkOS", Timeout: timeout, Now: s.now}
 	return s
 }
 
@@ -109,27 +91,4 @@ func (g *grants) scopesFor(base []string, org string, roles []string) []string {
 		add(g.roleScopes[r])
 	}
 	return out
-}
-
-// retryAfter reads how long to wait before asking the upstream again: Retry-After
-// (delay-seconds or an HTTP date), else X-RateLimit-Reset (a Unix time, or a number of
-// seconds when it is too small to be a time). The result is between 0 and maxRetryAfter.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	var d time.Duration
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			d = time.Duration(min(max(n, 0), int64(maxRetryAfter/time.Second))) * time.Second
-		} else if t, err := http.ParseTime(v); err == nil {
-			d = t.Sub(now)
-		}
-	} else if v := strings.TrimSpace(h.Get("X-RateLimit-Reset")); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			if n > 1_000_000_000 {
-				d = time.Unix(n, 0).Sub(now)
-			} else {
-				d = time.Duration(min(max(n, 0), int64(maxRetryAfter/time.Second))) * time.Second
-			}
-		}
-	}
-	return min(max(d, 0), maxRetryAfter)
 }
