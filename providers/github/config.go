@@ -50,7 +50,8 @@ type Config struct {
 	// Case-insensitive.
 	AllowedTeams []string
 	// AllowedClientIDs, when set, accepts only OAuth tokens issued to one of these OAuth
-	// apps, as named by GitHub's X-OAuth-Client-Id response header. Personal access
+	// apps, as named by GitHub's X-OAuth-Client-Id response header (or by the token
+	// check's app.client_id, see ClientID). Personal access
 	// tokens carry no client id and are then refused. Use it so that a token a user gave
 	// to some other application cannot be replayed here.
 	AllowedClientIDs []string
@@ -82,9 +83,13 @@ type Config struct {
 	// "/api/v3" suffix. It is also AccessToken.Issuer.
 	WebBaseURL string
 
-	// ClientID and ClientSecret are the credentials of the GitHub OAuth app used by the
-	// OAuth facade that signs users in. The Verifier does not use them; they are carried
-	// here so that one configuration describes the provider. ClientSecret is never
+	// ClientID and ClientSecret are the credentials of the GitHub OAuth app (or GitHub
+	// App) that signs users in. When both are set, the Verifier checks OAuth app tokens
+	// (gho_) and GitHub App user tokens (ghu_) with GitHub's "Check a token" API
+	// (POST /applications/{client_id}/token, authenticated with these credentials),
+	// which answers only for tokens issued to this app: a gho_ or ghu_ token of any other
+	// app is then refused. Personal access tokens are still checked with GET /user.
+	// Without both, every token is checked with GET /user. ClientSecret is never
 	// printed.
 	ClientID     string
 	ClientSecret mcpauth.Secret
@@ -130,6 +135,10 @@ type settings struct {
 	skipFormat bool
 	now        func() time.Time
 	client     *upstream.Client
+	// appClientID and appSecret are set when ClientID and ClientSecret both are: gho_ and
+	// ghu_ tokens are then checked with POST /applications/{client_id}/token.
+	appClientID string
+	appSecret   mcpauth.Secret
 }
 
 type team struct{ org, slug string }
@@ -286,6 +295,11 @@ func (c Config) prepare() (*settings, error) {
 	}
 	if !c.ClientSecret.IsZero() && strings.TrimSpace(c.ClientID) == "" {
 		add("Config.ClientSecret is set without Config.ClientID: set %s too, or remove the secret", c.env("CLIENT_ID"))
+	}
+	if id := strings.TrimSpace(c.ClientID); id != "" && (strings.Contains(id, ":") || !visibleASCII(id)) {
+		add("Config.ClientID %q is not a GitHub client id: it must not contain \":\", spaces or control characters (%s)", id, c.env("CLIENT_ID"))
+	} else if id != "" && !c.ClientSecret.IsZero() {
+		s.appClientID, s.appSecret = id, c.ClientSecret
 	}
 
 	if len(errs) > 0 {

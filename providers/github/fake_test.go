@@ -15,15 +15,16 @@ import (
 )
 
 // fakeGitHub is a GitHub REST API on loopback that answers the endpoints this package
-// uses the way GitHub documents them: GET /user, GET /user/memberships/orgs/{org} and
-// GET /orgs/{org}/teams/{team_slug}/memberships/{username}, with GitHub's status codes,
+// uses the way GitHub documents them: GET /user, GET /user/memberships/orgs/{org},
+// GET /orgs/{org}/teams/{team_slug}/memberships/{username} and POST
+// /applications/{client_id}/token ("Check a token"), with GitHub's status codes,
 // headers (X-OAuth-Scopes, X-Accepted-OAuth-Scopes, X-OAuth-Client-Id,
 // GitHub-Authentication-Token-Expiration, X-RateLimit-*, Retry-After, X-GitHub-Media-Type,
 // X-GitHub-Request-Id) and error bodies ({"message", "documentation_url", "status"}).
 //
 // Tokens map to users; organizations and teams have members (active or pending); a
 // failure mode can be switched on for every endpoint or one path prefix; every request
-// is counted. The fake also checks what a well-behaved client must do: a User-Agent
+// is counted and logged ("METHOD /path"). The fake also checks what a well-behaved client must do: a User-Agent
 // (GitHub refuses requests without one), the API version and media type headers, and
 // the token only ever in the Authorization header.
 type fakeGitHub struct {
@@ -36,6 +37,8 @@ type fakeGitHub struct {
 	orgs   map[string]map[string]fakeMember // lower-case org → lower-case login → membership
 	teams  map[string]map[string]fakeMember // lower-case "org/slug" → lower-case login → membership
 	fail   fakeFailure
+	apps   map[string]string // OAuth app client id → client secret
+	log    []string          // "METHOD /path" of every request, in order
 
 	// hold, when set, makes GET /user wait (after signalling arrived) until hold is
 	// closed or the request ends.
@@ -43,7 +46,7 @@ type fakeGitHub struct {
 	arrived chan struct{}
 	closed  chan struct{}
 
-	calls, userCalls, orgCalls, teamCalls atomic.Int64
+	calls, userCalls, orgCalls, teamCalls, appCalls atomic.Int64
 }
 
 // fakeUser is the account a token belongs to.
@@ -64,7 +67,8 @@ type fakeToken struct {
 	// (read) the token holds.
 	FineGrained bool
 	MembersRead []string
-	// ClientID is the OAuth app the token was issued to (X-OAuth-Client-Id).
+	// ClientID is the OAuth app the token was issued to (X-OAuth-Client-Id); only
+	// that app's credentials can check it with POST /applications/{client_id}/token.
 	ClientID string
 	// ExpiresAt, when set, is sent as GitHub-Authentication-Token-Expiration.
 	ExpiresAt time.Time
@@ -119,6 +123,7 @@ func newFakeGitHub(t testing.TB, now func() time.Time) *fakeGitHub {
 		tokens:  map[string]*fakeToken{},
 		orgs:    map[string]map[string]fakeMember{},
 		teams:   map[string]map[string]fakeMember{},
+		apps:    map[string]string{},
 		arrived: make(chan struct{}, 1),
 		closed:  make(chan struct{}),
 	}
@@ -138,6 +143,21 @@ func (f *fakeGitHub) addToken(token string, tok fakeToken) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.tokens[token] = &tok
+}
+
+// addApp registers (or changes the secret of) an OAuth app whose credentials may call
+// POST /applications/{client_id}/token.
+func (f *fakeGitHub) addApp(clientID, secret string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.apps[clientID] = secret
+}
+
+// callLog returns "METHOD /path" for every request so far, in order.
+func (f *fakeGitHub) callLog() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.log)
 }
 
 // revoke makes token unknown, as after revocation or expiry.
@@ -210,8 +230,13 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-GitHub-Request-Id", fmt.Sprintf("FAKE:%04X:%06X", r.ContentLength&0xffff, f.calls.Load()))
 	h.Set("Server", "github.com")
 
+	f.mu.Lock()
+	f.log = append(f.log, r.Method+" "+r.URL.Path)
+	f.mu.Unlock()
+
 	// What GitHub needs from every client.
-	if r.Method != http.MethodGet {
+	isApp := strings.HasPrefix(r.URL.Path, "/applications/")
+	if want := map[bool]string{false: http.MethodGet, true: http.MethodPost}[isApp]; r.Method != want {
 		f.t.Errorf("fake GitHub: unexpected method %s %s", r.Method, r.URL.Path)
 	}
 	if r.UserAgent() == "" {
@@ -237,6 +262,8 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 		f.orgCalls.Add(1)
 	case strings.HasPrefix(r.URL.Path, "/orgs/"):
 		f.teamCalls.Add(1)
+	case isApp:
+		f.appCalls.Add(1)
 	}
 
 	f.mu.Lock()
@@ -268,6 +295,10 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if fail.mode != modeNone && f.failWith(w, r, fail) {
+		return
+	}
+	if isApp {
+		f.checkToken(w, r)
 		return
 	}
 
@@ -305,6 +336,89 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		f.writeError(w, http.StatusNotFound, "Not Found", fakeDocs)
 	}
+}
+
+// checkToken answers POST /applications/{client_id}/token as GitHub documents "Check a
+// token": the OAuth app's client id and secret in basic authentication (401 when they
+// are not a registered app's), {"access_token": "..."} as the body (422 when it is
+// missing), 404 when the token is unknown, revoked, expired or another app's, and 200
+// with the token's document otherwise.
+func (f *fakeGitHub) checkToken(w http.ResponseWriter, r *http.Request) {
+	docs := "https://docs.github.com/rest/apps/oauth-applications#check-a-token"
+	f.rateHeaders(w.Header(), &fakeUser{}, 4999)
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) != 3 || parts[2] != "token" {
+		f.writeError(w, http.StatusNotFound, "Not Found", fakeDocs)
+		return
+	}
+	pathID := parts[1]
+	id, secret, ok := r.BasicAuth()
+	f.mu.Lock()
+	want, known := f.apps[id]
+	f.mu.Unlock()
+	if !ok || !known || secret != want {
+		f.writeError(w, http.StatusUnauthorized, "Requires authentication", docs)
+		return
+	}
+	if id != pathID {
+		f.writeError(w, http.StatusNotFound, "Not Found", docs)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		f.t.Errorf("fake GitHub: Content-Type is %q, want application/json", ct)
+	}
+	var in struct {
+		AccessToken *string `json:"access_token"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.AccessToken == nil || *in.AccessToken == "" {
+		f.writeError(w, http.StatusUnprocessableEntity, "Invalid request.\n\n\"access_token\" wasn't supplied.", docs)
+		return
+	}
+	token := *in.AccessToken
+	f.mu.Lock()
+	tok := f.tokens[token]
+	var c fakeToken
+	if tok != nil {
+		c = *tok
+	}
+	f.mu.Unlock()
+	if tok == nil || c.ClientID != pathID || (!c.ExpiresAt.IsZero() && !f.now().Before(c.ExpiresAt)) {
+		f.writeError(w, http.StatusNotFound, "Not Found", docs)
+		return
+	}
+	api := f.srv.URL
+	scopes := []string{}
+	if !c.FineGrained {
+		scopes = append(scopes, c.Scopes...)
+	}
+	var expires, user any
+	if !c.ExpiresAt.IsZero() {
+		expires = c.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	if c.User != nil {
+		user = f.simpleUser(c.User)
+	}
+	f.writeJSON(w, http.StatusOK, map[string]any{
+		"id":               1,
+		"url":              api + "/authorizations/1",
+		"scopes":           scopes,
+		"token":            token,
+		"token_last_eight": token[len(token)-8:],
+		"hashed_token":     "25f94a2a5c7fbaf499c665bc73d67c1c87e496da8985131633ee0a95819db2e8",
+		"app": map[string]any{
+			"client_id": pathID,
+			"name":      "Fake App " + pathID,
+			"url":       "https://example.com/app",
+		},
+		"note":         nil,
+		"note_url":     nil,
+		"updated_at":   "2011-09-06T20:39:23Z",
+		"created_at":   "2011-09-06T17:26:27Z",
+		"fingerprint":  "jklmnop12345678",
+		"expires_at":   expires,
+		"user":         user,
+		"installation": nil,
+	})
 }
 
 // authenticate reads "Authorization: Bearer <token>" or "Authorization: token <token>".

@@ -97,3 +97,25 @@ func visibleASCII(s string) bool {
 	}
 	return true
 }
+
+// Token kinds, as reported in Claims["github_token_kind"].
+const (
+	kindClassic     = "classic"      // OAuth scopes: ghp_, gho_, legacy 40-hex
+	kindFineGrained = "fine-grained" // fine-grained permissions: github_pat_, ghu_
+)
+
+// tokenKind tells classic tokens (which carry OAuth scopes) from fine-grained ones
+// (which carry permissions) by the token type read from the prefix, as GitHub documents
+// its formats: ghp_ classic personal access token, gho_ OAuth app token, legacy 40 hex
+// digits (classic); github_pat_ fine-grained personal access token, ghu_ GitHub App
+// user-to-server token (fine-grained). It returns "" for TokenTypeUnknown (only with
+// Config.SkipFormatCheck), whose kind no prefix tells.
+func tokenKind(tokenType string) string {
+	switch tokenType {
+	case TokenTypePersonal, TokenTypeOAuth, TokenTypeLegacy:
+		return kindClassic
+	case TokenTypeFineGrainedPersonal, TokenTypeAppUser:
+		return kindFineGrained
+	}
+	return ""
+}

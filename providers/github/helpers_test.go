@@ -38,6 +38,20 @@ var (
 	mona    = &fakeUser{ID: 1234567890123, Login: "mona"}
 )
 
+// The OAuth app whose credentials the world's fake GitHub knows; w.aliceOAuth was issued
+// to it.
+const (
+	appClientID = "Iv1.0123456789abcdef"
+	appSecret   = "fake-app-client-secret-0123456789abcdef"
+)
+
+// withApp configures the app's credentials, so that gho_ and ghu_ tokens are checked
+// with POST /applications/{client_id}/token.
+func withApp(c *Config) {
+	c.ClientID = appClientID
+	c.ClientSecret = mcpauth.NewSecret(appSecret)
+}
+
 // world is a fake GitHub with a few users, tokens, orgs and teams, and a clock.
 type world struct {
 	gh    *fakeGitHub
@@ -61,9 +75,11 @@ func newWorld(t testing.TB) *world {
 	w.gh.addToken(w.aliceNoOrg, fakeToken{User: octocat, Scopes: []string{"read:user"}})
 	w.gh.addToken(w.aliceFine, fakeToken{User: octocat, FineGrained: true})
 	w.gh.addToken(w.aliceFineMembers, fakeToken{User: octocat, FineGrained: true, MembersRead: []string{"acme"}})
-	w.gh.addToken(w.aliceOAuth, fakeToken{User: octocat, Scopes: []string{"read:user", "read:org"}, ClientID: "Iv1.0123456789abcdef"})
+	w.gh.addToken(w.aliceOAuth, fakeToken{User: octocat, Scopes: []string{"read:user", "read:org"}, ClientID: appClientID})
 	w.gh.addToken(w.hubot, fakeToken{User: hubot, FineGrained: true, MembersRead: []string{"acme", "globex"}})
 	w.gh.addToken(w.mona, fakeToken{User: mona, Scopes: []string{"repo"}})
+
+	w.gh.addApp(appClientID, appSecret)
 
 	w.gh.addOrgMember("acme", "octocat", "active", "admin")
 	w.gh.addOrgMember("acme", "hubot", "active", "member")

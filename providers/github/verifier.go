@@ -55,65 +55,60 @@ func (v *Verifier) CacheOptions() []mcpauth.CacheOption { return mcpauth.OpaqueC
 
 var _ mcpauth.CachePolicy = (*Verifier)(nil)
 
-// VerifyToken checks token with GitHub (GET /user, then the membership calls the rules
-// need) and returns the user as an AccessToken. Failures are *mcpauth.Error values:
-// invalid_token when the token is not a GitHub user token or GitHub rejects it,
-// access_denied when the user is valid but the rules refuse it, and
-// temporarily_unavailable (with RetryAfter when GitHub said how long to wait) when
-// GitHub is rate-limiting, failing, slow or unreachable.
+// VerifyToken checks token with GitHub and returns the user as an AccessToken. OAuth app
+// tokens (gho_) and GitHub App user tokens (ghu_) are checked with POST
+// /applications/{client_id}/token when Config.ClientID and Config.ClientSecret are set,
+// which proves the token was issued to that app; every other token (and those two
+// without the app's credentials) with GET /user. The membership calls the rules need
+// follow, with the user's token. Failures are *mcpauth.Error values: invalid_token when
+// the token is not a GitHub user token or GitHub rejects it, access_denied when the user
+// is valid but the rules refuse it, and temporarily_unavailable (with RetryAfter when
+// GitHub said how long to wait) when GitHub is rate-limiting, failing, slow or
+// unreachable, or refuses this server's app credentials.
 func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.AccessToken, error) {
 	s := v.s
-	kind, refusal := tokenFormat(token, s.skipFormat)
+	typ, refusal := tokenFormat(token, s.skipFormat)
 	if refusal != "" {
 		return nil, mcpauth.InvalidToken(refusal, nil)
 	}
 
-	resp, err := v.get(ctx, token, "/user")
+	var (
+		u   *identity
+		err error
+	)
+	if s.appClientID != "" && (typ == TokenTypeOAuth || typ == TokenTypeAppUser) {
+		u, err = v.checkAppToken(ctx, token)
+	} else {
+		u, err = v.authenticatedUser(ctx, token)
+	}
 	if err != nil {
 		return nil, err
 	}
-	switch resp.Status {
-	case http.StatusOK:
-	case http.StatusUnauthorized:
-		return nil, mcpauth.InvalidToken("the GitHub token is invalid, expired or revoked", resp.failure())
-	case http.StatusForbidden, http.StatusTooManyRequests:
-		if e := v.rateLimited(resp); e != nil {
-			return nil, e
-		}
-		// A 403 without rate-limit signals. GitHub answers 401 for tokens it does not
-		// accept, so this is not a verdict on the token: an edge or proxy error page, abuse
-		// detection without its headers, a policy block. It is an upstream failure, never
-		// a refusal a negative cache would remember.
-		return nil, mcpauth.UpstreamUnavailable(descUserForbidden, 0, resp.failure())
-	default:
-		return nil, v.unexpected(resp)
-	}
-
-	claims, id, login, err := decodeUser(resp.Body)
-	if err != nil {
-		return nil, mcpauth.UpstreamUnavailable("GitHub answered with an unexpected user document", 0, err)
-	}
+	login, claims := u.login, u.claims
 
 	tok := &mcpauth.AccessToken{
-		Subject:  strconv.FormatInt(id, 10),
-		Issuer:   s.webBase,
-		Provider: ProviderName,
-		Claims:   claims,
+		Subject:   strconv.FormatInt(u.id, 10),
+		Issuer:    s.webBase,
+		Provider:  ProviderName,
+		Claims:    claims,
+		ClientID:  u.clientID,
+		ExpiresAt: u.expiresAt,
 	}
-	claims["github_token_type"] = kind
-	if h, ok := resp.Header["X-Oauth-Scopes"]; ok {
-		claims["github_token_kind"] = "classic"
-		claims["github_scopes"] = splitScopes(strings.Join(h, ","))
-	} else {
-		// Fine-grained personal access tokens and GitHub App user tokens have
-		// permissions instead of OAuth scopes, and GitHub sends no X-OAuth-Scopes.
-		claims["github_token_kind"] = "fine-grained"
+	claims["github_token_type"] = typ
+	kind := tokenKind(typ)
+	if kind == "" {
+		// A token of no known format (Config.SkipFormatCheck): its prefix tells nothing,
+		// so the only signal left is whether GitHub sent OAuth scopes.
+		kind = kindFineGrained
+		if u.scopes != nil {
+			kind = kindClassic
+		}
 	}
-	if cid := strings.TrimSpace(resp.Header.Get("X-Oauth-Client-Id")); cid != "" {
-		tok.ClientID = cid
-	}
-	if exp, ok := parseExpiration(resp.Header.Get("Github-Authentication-Token-Expiration")); ok {
-		tok.ExpiresAt = exp
+	claims["github_token_kind"] = kind
+	// OAuth scopes belong to classic tokens; fine-grained personal access tokens and
+	// GitHub App user tokens have permissions instead.
+	if kind == kindClassic && u.scopes != nil {
+		claims["github_scopes"] = u.scopes
 	}
 
 	if len(s.clientIDs) > 0 && !slices.Contains(s.clientIDs, tok.ClientID) {
@@ -171,8 +166,156 @@ func orNonNil(v []string) []string {
 	return v
 }
 
-// descUserForbidden describes a 403 on GET /user that is not a rate limit.
+// descUserForbidden describes a 403 on GET /user (or on the token check) that is not a
+// rate limit.
 const descUserForbidden = "GitHub refused to check the token (HTTP 403 without a rate-limit signal); try again later"
+
+// descNotThisApp is the refusal of a token the "Check a token" API does not know for
+// this app: invalid, revoked, expired, or issued to another app.
+const descNotThisApp = "the GitHub token is invalid, revoked, or was not issued to this app"
+
+// descAppCredentials describes a 401 from the "Check a token" API: GitHub refused this
+// server's own app credentials, which says nothing about the caller's token.
+const descAppCredentials = "GitHub rejected this server's OAuth app credentials (Config.ClientID / ClientSecret), so the token could not be checked; try again later"
+
+// identity is what GitHub answered about a token's user.
+type identity struct {
+	claims    map[string]any // the user document's attributes
+	id        int64
+	login     string
+	scopes    []string // the OAuth scopes GitHub reported; nil when it reported none
+	clientID  string   // the OAuth app the token was issued to, "" when none
+	expiresAt time.Time
+}
+
+// authenticatedUser asks GET /user who token belongs to.
+func (v *Verifier) authenticatedUser(ctx context.Context, token string) (*identity, error) {
+	resp, err := v.get(ctx, token, "/user")
+	if err != nil {
+		return nil, err
+	}
+	switch resp.Status {
+	case http.StatusOK:
+	case http.StatusUnauthorized:
+		return nil, mcpauth.InvalidToken("the GitHub token is invalid, expired or revoked", resp.failure())
+	case http.StatusForbidden, http.StatusTooManyRequests:
+		if e := v.rateLimited(resp); e != nil {
+			return nil, e
+		}
+		// A 403 without rate-limit signals. GitHub answers 401 for tokens it does not
+		// accept, so this is not a verdict on the token: an edge or proxy error page, abuse
+		// detection without its headers, a policy block. It is an upstream failure, never
+		// a refusal a negative cache would remember.
+		return nil, mcpauth.UpstreamUnavailable(descUserForbidden, 0, resp.failure())
+	default:
+		return nil, v.unexpected(resp)
+	}
+
+	claims, id, login, err := decodeUser(resp.Body, resp.call)
+	if err != nil {
+		return nil, mcpauth.UpstreamUnavailable("GitHub answered with an unexpected user document", 0, err)
+	}
+	u := &identity{claims: claims, id: id, login: login}
+	if h, ok := resp.Header["X-Oauth-Scopes"]; ok {
+		u.scopes = splitScopes(strings.Join(h, ","))
+	}
+	u.clientID = strings.TrimSpace(resp.Header.Get("X-Oauth-Client-Id"))
+	if exp, ok := parseExpiration(resp.Header.Get("Github-Authentication-Token-Expiration")); ok {
+		u.expiresAt = exp
+	}
+	return u, nil
+}
+
+// checkAppToken asks GitHub's "Check a token" API, POST
+// {APIBaseURL}/applications/{client_id}/token with the app's credentials in HTTP basic
+// authentication and {"access_token": token} as the body, about an OAuth app or GitHub
+// App user token. GitHub answers 200 with the token's scopes, expiry, app and user only
+// for a valid token of this app; 404 for any other (invalid, revoked, expired, another
+// app's), 422 for a request it cannot validate, 401 when the app's credentials are
+// wrong.
+func (v *Verifier) checkAppToken(ctx context.Context, token string) (*identity, error) {
+	s := v.s
+	body, err := json.Marshal(struct {
+		AccessToken string `json:"access_token"`
+	}{token})
+	if err != nil {
+		return nil, mcpauth.UpstreamUnavailable("GitHub could not be reached", 0, err)
+	}
+	path := "/applications/" + url.PathEscape(s.appClientID) + "/token"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.apiRoot+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, mcpauth.UpstreamUnavailable("GitHub could not be reached", 0, err)
+	}
+	req.SetBasicAuth(s.appClientID, s.appSecret.Reveal())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := v.send(req, token, "POST "+path)
+	if err != nil {
+		return nil, err
+	}
+	switch resp.Status {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		if resp.message() == "" {
+			// Not GitHub's JSON answer (an HTML page): APIBaseURL does not point at a
+			// GitHub API, which is no verdict on the token.
+			return nil, v.unexpected(resp)
+		}
+		return nil, mcpauth.InvalidToken(descNotThisApp, resp.failure())
+	case http.StatusUnprocessableEntity:
+		return nil, mcpauth.InvalidToken(descNotThisApp, resp.failure())
+	case http.StatusUnauthorized:
+		return nil, mcpauth.UpstreamUnavailable(descAppCredentials, 0, resp.failure())
+	case http.StatusForbidden, http.StatusTooManyRequests:
+		if e := v.rateLimited(resp); e != nil {
+			return nil, e
+		}
+		return nil, mcpauth.UpstreamUnavailable(descUserForbidden, 0, resp.failure())
+	default:
+		return nil, v.unexpected(resp)
+	}
+
+	var doc struct {
+		Scopes    []string `json:"scopes"`
+		ExpiresAt *string  `json:"expires_at"`
+		App       *struct {
+			ClientID string `json:"client_id"`
+		} `json:"app"`
+		User json.RawMessage `json:"user"`
+	}
+	bad := func(err error) error {
+		return mcpauth.UpstreamUnavailable("GitHub answered with an unexpected token document", 0, fmt.Errorf("%s: %w", resp.call, err))
+	}
+	if err := json.Unmarshal(resp.Body, &doc); err != nil {
+		return nil, bad(err)
+	}
+	if doc.App == nil || doc.App.ClientID == "" {
+		return nil, bad(errors.New(`no "app.client_id"`))
+	}
+	if doc.App.ClientID != s.appClientID {
+		return nil, mcpauth.InvalidToken(descNotThisApp, fmt.Errorf("%s: the token was issued to the app %q", resp.call, doc.App.ClientID))
+	}
+	if len(doc.User) == 0 || string(doc.User) == "null" {
+		return nil, mcpauth.InvalidToken("the GitHub token does not identify a user", fmt.Errorf("%s: no user", resp.call))
+	}
+	claims, id, login, err := decodeUser(doc.User, resp.call+" user")
+	if err != nil {
+		return nil, bad(err)
+	}
+	u := &identity{claims: claims, id: id, login: login, clientID: doc.App.ClientID, scopes: []string{}}
+	for _, sc := range doc.Scopes {
+		if sc = strings.TrimSpace(sc); sc != "" {
+			u.scopes = appendUnique(u.scopes, sc)
+		}
+	}
+	if doc.ExpiresAt != nil && *doc.ExpiresAt != "" {
+		exp, err := time.Parse(time.RFC3339, *doc.ExpiresAt)
+		if err != nil {
+			return nil, bad(fmt.Errorf(`"expires_at": %w`, err))
+		}
+		u.expiresAt = exp
+	}
+	return u, nil
+}
 
 // ---- memberships ----
 
@@ -328,16 +471,16 @@ func admitted(found map[string]membership, allowed []string, notMember string, c
 }
 
 // denied builds the access_denied error, with a hint when GitHub may have hidden the
-// membership from this token: it answered 403, or the token is a classic one without
-// read:org (GitHub may answer 404 rather than 403 then).
+// membership from this token: it answered 403, or the token is a classic one whose
+// reported OAuth scopes lack read:org (GitHub may answer 404 rather than 403 then).
 func denied(desc string, claims map[string]any, forbidden bool) error {
 	kind := claims["github_token_kind"]
-	sc, _ := claims["github_scopes"].([]string)
+	sc, scopesKnown := claims["github_scopes"].([]string)
 	readOrg := slices.ContainsFunc(sc, func(s string) bool { return s == "read:org" || s == "write:org" || s == "admin:org" })
 	switch {
-	case kind == "classic" && !readOrg:
+	case kind == kindClassic && scopesKnown && !readOrg:
 		desc += " (the token was not granted the read:org scope, which GitHub needs to show memberships)"
-	case forbidden && kind == "fine-grained":
+	case forbidden && kind == kindFineGrained:
 		desc += ` (GitHub refused to show memberships: a fine-grained token needs the organization's "Members" read permission)`
 	case forbidden:
 		desc += " (GitHub refused to show memberships: the organization may restrict this OAuth app's access)"
@@ -355,12 +498,19 @@ type apiResponse struct {
 // get calls GET {APIBaseURL}{path} with the token in the Authorization header (never in
 // the URL). Transport failures become temporarily_unavailable errors (internal/upstream).
 func (v *Verifier) get(ctx context.Context, token, path string) (*apiResponse, error) {
-	s := v.s
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.apiRoot+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.s.apiRoot+path, nil)
 	if err != nil {
 		return nil, mcpauth.UpstreamUnavailable("GitHub could not be reached", 0, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
+	return v.send(req, token, "GET "+path)
+}
+
+// send adds the headers GitHub asks of every client (media type, API version,
+// User-Agent) and sends req through the package's one upstream client; token is removed
+// from transport errors' text. call names the request in causes.
+func (v *Verifier) send(req *http.Request, token, call string) (*apiResponse, error) {
+	s := v.s
 	req.Header.Set("Accept", "application/vnd.github+json")
 	req.Header.Set("X-GitHub-Api-Version", APIVersion)
 	req.Header.Set("User-Agent", s.userAgent)
@@ -368,7 +518,7 @@ func (v *Verifier) get(ctx context.Context, token, path string) (*apiResponse, e
 	if err != nil {
 		return nil, err
 	}
-	return &apiResponse{Response: res, call: "GET " + path}, nil
+	return &apiResponse{Response: res, call: call}, nil
 }
 
 // message returns GitHub's error message ({"message": ..., "documentation_url": ...}),
@@ -437,26 +587,27 @@ func (v *Verifier) rateLimited(r *apiResponse) error {
 
 // ---- documents ----
 
-// decodeUser decodes GET /user: every attribute goes to the claims (integers as int64),
+// decodeUser decodes a user document (GET /user, or the "user" of a token check; call
+// names it in errors): every attribute goes to the claims (integers as int64),
 // and "id" (a positive integer) and "login" are required.
-func decodeUser(body []byte) (claims map[string]any, id int64, login string, err error) {
+func decodeUser(body []byte, call string) (claims map[string]any, id int64, login string, err error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var raw map[string]any
 	if err := dec.Decode(&raw); err != nil {
-		return nil, 0, "", fmt.Errorf("GET /user: %w", err)
+		return nil, 0, "", fmt.Errorf("%s: %w", call, err)
 	}
 	if raw == nil {
-		return nil, 0, "", errors.New("GET /user: not a JSON object")
+		return nil, 0, "", fmt.Errorf("%s: not a JSON object", call)
 	}
 	claims, _ = numbers(raw).(map[string]any)
 	id, ok := claims["id"].(int64)
 	if !ok || id <= 0 {
-		return nil, 0, "", errors.New(`GET /user: no positive integer "id"`)
+		return nil, 0, "", fmt.Errorf(`%s: no positive integer "id"`, call)
 	}
 	login, _ = claims["login"].(string)
 	if login == "" {
-		return nil, 0, "", errors.New(`GET /user: no "login"`)
+		return nil, 0, "", fmt.Errorf(`%s: no "login"`, call)
 	}
 	return claims, id, login, nil
 }
