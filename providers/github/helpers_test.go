@@ -94,7 +94,7 @@ func newWorld(t testing.TB) *world {
 
 // config returns a Config pointing at the fake, with the world's clock.
 func (w *world) config(edit func(c *Config)) Config {
-	c := Config{APIBaseURL: w.gh.URL(), Enabled: true, Now: w.clock.Now, HTTPTimeout: 2 * time.Second}
+	c := Config{APIBaseURL: w.gh.URL(), Enabled: true, Now: w.clock.Now, HTTPTimeout: 15 * time.Second} // generous: a loaded CI machine is slow
 	if edit != nil {
 		edit(&c)
 	}
