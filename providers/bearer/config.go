@@ -122,7 +122,8 @@ type Config struct {
 	RefreshInterval time.Duration
 	// UnknownKIDRefreshInterval is the minimum time between JWKS fetches triggered by a
 	// token whose "kid" is unknown (default 1 minute). Between two such fetches, tokens
-	// with an unknown kid fail at once with invalid_token.
+	// with an unknown kid fail at once with invalid_token. While no JWKS was ever fetched
+	// successfully, tokens retry the fetch at most once per second instead.
 	UnknownKIDRefreshInterval time.Duration
 
 	// Logger receives a warning when a JWKS fetch fails (never a token or a key).

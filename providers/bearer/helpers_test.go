@@ -167,9 +167,9 @@ type countingSource struct {
 	calls atomic.Int64
 }
 
-func (c *countingSource) key(ctx context.Context, kid string, hasKID bool, alg string, method jwt.SigningMethod) (any, error) {
+func (c *countingSource) key(ctx context.Context, kid string, hasKID bool, alg string) (any, error) {
 	c.calls.Add(1)
-	return c.keySource.key(ctx, kid, hasKID, alg, method)
+	return c.keySource.key(ctx, kid, hasKID, alg)
 }
 
 func replaceSegment(tok string, i int, s string) string {

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/MicahParks/jwkset"
-	"github.com/MicahParks/keyfunc/v3"
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/mcpauth/mcpauth"
 	"golang.org/x/time/rate"
 )
@@ -22,26 +20,29 @@ import (
 // maxJWKSSize bounds a JWKS response body.
 const maxJWKSSize = 1 << 20
 
-// jwksSource serves keys from a JWKS URI through keyfunc/jwkset, with a verifier-local
-// index of parsed keys in front of it.
+// jwksSource serves keys from a JWKS URI through jwkset, with a verifier-local index of
+// parsed keys in front of it.
 //
-// jwkset keeps the fetched keys in a storage that it replaces wholesale on every
-// successful fetch (periodic, or triggered by an unknown kid). That storage is a
-// genStorage, which counts replacements; the index is rebuilt only when the count
-// changes, so a lookup of a known kid is one atomic load and one map access.
+// jwkset fetches the JWKS at construction and every RefreshInterval, and again when
+// its HTTP client is asked for a key ID it does not hold; every successful fetch
+// replaces its storage wholesale. That storage is a genStorage, which counts
+// replacements; the index is rebuilt only when the count changes, so a lookup of a known
+// kid is one atomic load and one map access.
 //
-// Unknown kids go to keyfunc's Keyfunc, whose jwkset storage fetches the JWKS again.
-// jwkset's own limiter blocks (rate.Limiter.Wait) until a fetch is allowed, so it is given
-// an unlimited limiter and the rate is enforced here with a non-blocking AllowN on the
-// configured clock: an unknown kid with no fetch allowed fails at once.
+// A token whose kid is not in the index asks jwkset for that kid, which fetches the JWKS
+// again. jwkset's own unknown-kid limiter blocks (rate.Limiter.Wait) on the wall clock,
+// so it is left unlimited and the rate is decided here, without blocking and on the
+// configured clock: at most once per UnknownKIDRefreshInterval once keys were fetched,
+// and at most once per retryBackoff while none ever was (an issuer that started after
+// the server). Concurrent requests share one fetch and wait for it at most HTTPTimeout.
 type jwksSource struct {
-	uri      string
-	kf       keyfunc.Keyfunc
-	store    *genStorage
-	limiter  *rate.Limiter
-	now      func() time.Time
-	interval time.Duration
-	logger   *slog.Logger
+	uri     string
+	client  jwkset.Storage // jwkset's HTTP client: KeyRead of an unknown kid fetches
+	store   *genStorage
+	limiter *rate.Limiter
+	now     func() time.Time
+	timeout time.Duration
+	logger  *slog.Logger
 
 	ctx    context.Context // lives until close; bounds every fetch
 	cancel context.CancelFunc
@@ -51,8 +52,13 @@ type jwksSource struct {
 	indexMu sync.Mutex
 
 	mu       sync.Mutex
-	inflight chan struct{} // non-nil while an unknown-kid fetch runs
+	inflight chan struct{} // non-nil while an on-demand fetch runs
+	lastTry  time.Time     // of the last on-demand fetch while no keys were loaded
 }
+
+// retryBackoff is the minimum time between on-demand fetches while no JWKS was ever
+// fetched successfully; it is also the Retry-After of temporarily_unavailable.
+const retryBackoff = time.Second
 
 // genStorage is the jwkset storage for fetched keys; it counts replacements.
 type genStorage struct {
@@ -93,14 +99,14 @@ func (g *genStorage) KeyDelete(ctx context.Context, keyID string) (bool, error) 
 func newJWKSSource(s *settings, client *http.Client) (*jwksSource, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	src := &jwksSource{
-		uri:      s.jwksURI,
-		store:    &genStorage{MemoryJWKSet: jwkset.NewMemoryStorage()},
-		limiter:  rate.NewLimiter(rate.Every(s.unknownRefresh), 1),
-		now:      s.now,
-		interval: s.unknownRefresh,
-		logger:   s.logger,
-		ctx:      ctx,
-		cancel:   cancel,
+		uri:     s.jwksURI,
+		store:   &genStorage{MemoryJWKSet: jwkset.NewMemoryStorage()},
+		limiter: rate.NewLimiter(rate.Every(s.unknownRefresh), 1),
+		now:     s.now,
+		timeout: s.httpTimeout,
+		logger:  s.logger,
+		ctx:     ctx,
+		cancel:  cancel,
 	}
 	// The first fetch happens here, synchronously (bounded by HTTPTimeout); a failure
 	// is logged and left to the periodic and unknown-kid refreshes.
@@ -117,17 +123,12 @@ func newJWKSSource(s *settings, client *http.Client) (*jwksSource, error) {
 		cancel()
 		return nil, fmt.Errorf("bearer: Config.JWKSURI: %w", err)
 	}
-	storage, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
+	src.client, err = jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
 		HTTPURLs: map[string]jwkset.Storage{s.jwksURI: httpStore},
-		// Bounds the unknown-kid fetch: jwkset uses this context for the request too.
+		// Bounds the on-demand fetch: jwkset uses this context for the request too.
 		RateLimitWaitMax:  s.httpTimeout,
-		RefreshUnknownKID: rate.NewLimiter(rate.Inf, 1),
+		RefreshUnknownKID: rate.NewLimiter(rate.Inf, 1), // the rate is decided in refreshFor
 	})
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("bearer: Config.JWKSURI: %w", err)
-	}
-	src.kf, err = keyfunc.New(keyfunc.Options{Ctx: ctx, Storage: storage})
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("bearer: Config.JWKSURI: %w", err)
@@ -170,48 +171,52 @@ func (s *jwksSource) current() *keySet {
 	return set
 }
 
-func (s *jwksSource) key(ctx context.Context, kid string, hasKID bool, alg string, method jwt.SigningMethod) (any, error) {
+func (s *jwksSource) key(ctx context.Context, kid string, hasKID bool, alg string) (any, error) {
 	fam := algFamily(alg)
 	k, r := s.current().find(kid, hasKID, alg, fam)
-	switch r {
-	case keyFound:
-		return k, nil
-	case keyAlgMismatch:
-		return nil, mcpauth.InvalidToken(errKeyAlgMismatch, nil)
-	}
-	if hasKID {
-		s.refreshFor(ctx, kid, alg, method)
+	if r == keyUnknown && (hasKID || !s.store.loaded.Load()) {
+		s.refreshFor(ctx, kid)
 		k, r = s.current().find(kid, hasKID, alg, fam)
-		switch r {
-		case keyFound:
-			return k, nil
-		case keyAlgMismatch:
-			return nil, mcpauth.InvalidToken(errKeyAlgMismatch, nil)
-		}
 	}
-	if !s.store.loaded.Load() {
+	switch {
+	case r == keyFound:
+		return k, nil
+	case r == keyAlgMismatch:
+		return nil, mcpauth.InvalidToken(errKeyAlgMismatch, nil)
+	case !s.store.loaded.Load():
 		// No key set was ever fetched: the token may well be valid.
-		return nil, mcpauth.UpstreamUnavailable(errKeysUnavailable, s.interval, nil)
+		return nil, mcpauth.UpstreamUnavailable(errKeysUnavailable, retryBackoff, nil)
 	}
 	return nil, mcpauth.InvalidToken(errUnknownKey, nil)
 }
 
-// refreshFor fetches the JWKS again for a token with an unknown kid when the limiter
-// allows it, or waits for a fetch that is already running. Either way the caller looks
-// the kid up again afterwards.
-func (s *jwksSource) refreshFor(ctx context.Context, kid, alg string, method jwt.SigningMethod) {
+// refreshFor fetches the JWKS again for a token whose kid is unknown (or for any token
+// while no key set was ever fetched) when the rate allows it, or waits for a fetch that
+// is already running, at most HTTPTimeout. Either way the caller looks the kid up again.
+func (s *jwksSource) refreshFor(ctx context.Context, kid string) {
 	s.mu.Lock()
 	if ch := s.inflight; ch != nil {
 		s.mu.Unlock()
+		t := time.NewTimer(s.timeout)
+		defer t.Stop()
 		select {
 		case <-ch:
 		case <-ctx.Done():
+		case <-t.C:
 		}
 		return
 	}
-	if !s.limiter.AllowN(s.now(), 1) {
+	now := s.now()
+	if s.store.loaded.Load() {
+		if !s.limiter.AllowN(now, 1) {
+			s.mu.Unlock()
+			return
+		}
+	} else if !s.lastTry.IsZero() && now.Sub(s.lastTry) < retryBackoff {
 		s.mu.Unlock()
 		return
+	} else {
+		s.lastTry = now
 	}
 	ch := make(chan struct{})
 	s.inflight = ch
@@ -222,14 +227,12 @@ func (s *jwksSource) refreshFor(ctx context.Context, kid, alg string, method jwt
 		s.mu.Unlock()
 		close(ch)
 	}()
-
-	// keyfunc reads the kid from its jwkset storage, which fetches the JWKS again
-	// because the kid is unknown. The fetch runs under the source's context, not the
-	// request's, since other requests may be waiting for it. The key keyfunc returns is
-	// not used directly: the caller looks it up in the rebuilt index, which applies the
-	// same filters ("use", "key_ops", key size, algorithm) to every key.
-	tok := &jwt.Token{Header: map[string]any{"alg": alg, "kid": kid}, Method: method}
-	_, _ = s.kf.KeyfuncCtx(s.ctx)(tok)
+	// jwkset fetches because the kid is not in its storage, under the source's context
+	// (not the request's, since other requests may wait for it), bounded by
+	// RateLimitWaitMax. The key it returns is not used: the caller looks it up in the
+	// rebuilt index, which applies the same filters ("use", "key_ops", key size,
+	// algorithm) to every key.
+	_, _ = s.client.KeyRead(s.ctx, kid)
 }
 
 func (s *jwksSource) close() error {

@@ -363,3 +363,81 @@ func TestJWKSFetchFailureDefaultLogger(t *testing.T) {
 	require.ErrorIs(t, err, mcpauth.ErrUpstreamUnavailable)
 	require.Equal(t, []string{line, line}, logs.Lines())
 }
+
+// An issuer that starts after the server: while no JWKS was ever fetched, a token
+// retries the fetch at most once per second, not once per UnknownKIDRefreshInterval.
+func TestJWKSIssuerStartsLate(t *testing.T) {
+	clock := newTestClock()
+	is := newIssuerServer(t)
+	is.down.Store(true)
+	cfg := is.config(clock)
+	cfg.UnknownKIDRefreshInterval = time.Hour
+	v := newVerifierT(t, cfg)
+	ctx := context.Background()
+	tok := mustSign(t, is.iss, claimsAt(clock))
+	noKID := devSign(t, is.iss, jwt.SigningMethodRS256, map[string]any{"kid": nil}, claimsAt(clock).WithIssuer(is.iss.Issuer()).Map())
+
+	_, err := v.VerifyToken(ctx, tok)
+	require.ErrorIs(t, err, mcpauth.ErrUpstreamUnavailable)
+	var me *mcpauth.Error
+	require.ErrorAs(t, err, &me)
+	require.Equal(t, time.Second, me.RetryAfter)
+	require.Equal(t, int64(2), is.jwksHits.Load(), "New, then the token")
+	// Within the backoff, no request reaches the JWKS, with or without a kid.
+	clock.Advance(999 * time.Millisecond)
+	for _, token := range []string{tok, noKID} {
+		_, err = v.VerifyToken(ctx, token)
+		require.ErrorIs(t, err, mcpauth.ErrUpstreamUnavailable)
+	}
+	require.Equal(t, int64(2), is.jwksHits.Load())
+
+	// A second later the issuer is up: the first request fetches and is accepted.
+	clock.Advance(time.Millisecond)
+	is.down.Store(false)
+	at, err := v.VerifyToken(ctx, noKID)
+	require.NoError(t, err)
+	require.Equal(t, "alice", at.Subject)
+	require.Equal(t, int64(3), is.jwksHits.Load())
+	_, err = v.VerifyToken(ctx, tok)
+	require.NoError(t, err)
+
+	// Keys are known now: unknown kids are limited by UnknownKIDRefreshInterval again.
+	bad := unknownKIDToken(t, clock, is, "nobody")
+	for range 3 {
+		clock.Advance(time.Second)
+		_, err = v.VerifyToken(ctx, bad)
+		requireInvalid(t, err, "unknown signing key")
+	}
+	require.Equal(t, int64(4), is.jwksHits.Load())
+}
+
+// A request does not wait on a fetch that another request started for longer than
+// HTTPTimeout.
+func TestJWKSWaitForInflightFetchIsBounded(t *testing.T) {
+	clock := newTestClock()
+	is := newIssuerServer(t)
+	cfg := is.config(clock)
+	cfg.HTTPTimeout = 200 * time.Millisecond
+	v := newVerifierT(t, cfg)
+	release := make(chan struct{})
+	defer close(release)
+	is.hang.Store(&release)
+	drain := func() {
+		for len(is.fetched) > 0 {
+			<-is.fetched
+		}
+	}
+	drain()
+	bad := unknownKIDToken(t, clock, is, "nobody")
+	first := make(chan error, 1)
+	go func() {
+		_, err := v.VerifyToken(context.Background(), bad)
+		first <- err
+	}()
+	<-is.fetched // the first request's fetch is running
+	start := time.Now()
+	_, err := v.VerifyToken(context.Background(), bad)
+	requireInvalid(t, err, "unknown signing key")
+	require.Less(t, time.Since(start), 5*time.Second)
+	requireInvalid(t, <-first, "unknown signing key")
+}

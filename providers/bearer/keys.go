@@ -319,9 +319,9 @@ func (s *keySet) find(kid string, hasKID bool, alg string, fam keyFamily) (any, 
 // keySource finds the verification key of a token.
 type keySource interface {
 	// key returns the key (or a jwt.VerificationKeySet of candidates) for a token whose
-	// header has been checked and whose algorithm alg (implemented by method) is allowed,
+	// header has been checked and whose algorithm alg is allowed,
 	// or an *mcpauth.Error.
-	key(ctx context.Context, kid string, hasKID bool, alg string, method jwt.SigningMethod) (any, error)
+	key(ctx context.Context, kid string, hasKID bool, alg string) (any, error)
 	// close stops background work; it is idempotent.
 	close() error
 }
@@ -336,7 +336,7 @@ var (
 // staticSource serves keys fixed at construction: public keys or an HMAC secret.
 type staticSource struct{ set *keySet }
 
-func (s *staticSource) key(_ context.Context, kid string, hasKID bool, alg string, _ jwt.SigningMethod) (any, error) {
+func (s *staticSource) key(_ context.Context, kid string, hasKID bool, alg string) (any, error) {
 	k, r := s.set.find(kid, hasKID, alg, algFamily(alg))
 	switch r {
 	case keyFound:

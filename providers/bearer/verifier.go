@@ -7,7 +7,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/mcpauth/mcpauth"
@@ -21,13 +20,7 @@ type Verifier struct {
 	s        *settings
 	src      keySource
 	audience audience.Matcher
-	methods  []pinnedMethod
-}
-
-// pinnedMethod is an allowed algorithm and its golang-jwt implementation.
-type pinnedMethod struct {
-	alg    string
-	method jwt.SigningMethod
+	parser   *jwt.Parser
 }
 
 var _ mcpauth.TokenVerifier = (*Verifier)(nil)
@@ -37,9 +30,9 @@ var _ mcpauth.TokenVerifier = (*Verifier)(nil)
 // With Config.JWKSURI, New fetches the key set once before returning (bounded by
 // HTTPTimeout) and starts a goroutine that fetches it again every RefreshInterval; a
 // token with an unknown "kid" triggers a fetch too, at most once per
-// UnknownKIDRefreshInterval. New does not fail when the JWKS cannot be fetched: tokens are
-// then answered with temporarily_unavailable (503) until a fetch succeeds, since no key
-// set was ever seen. Call Close to stop the goroutine.
+// UnknownKIDRefreshInterval. New does not fail when the JWKS cannot be fetched: tokens
+// then retry the fetch (at most once per second) and are answered with
+// temporarily_unavailable (503) until one succeeds, since no key set was ever seen. Call Close to stop the goroutine.
 func New(cfg Config) (*Verifier, error) {
 	s, err := cfg.prepare(true)
 	if err != nil {
@@ -92,13 +85,17 @@ func newSource(s *settings, cfg Config) (keySource, error) {
 }
 
 func newVerifier(s *settings, src keySource, aud audience.Matcher) *Verifier {
-	v := &Verifier{s: s, src: src, audience: aud}
-	for _, alg := range s.algs {
-		if m := jwt.GetSigningMethod(alg); m != nil {
-			v.methods = append(v.methods, pinnedMethod{alg: alg, method: m})
-		}
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods(append([]string{}, s.algs...)), // never nil: nil would allow all
+		jwt.WithStrictDecoding(),
+		jwt.WithLeeway(s.leeway),
+		jwt.WithTimeFunc(s.now),
+		jwt.WithIssuedAt(),
 	}
-	return v
+	if !s.expOptional {
+		opts = append(opts, jwt.WithExpirationRequired())
+	}
+	return &Verifier{s: s, src: src, audience: aud, parser: jwt.NewParser(opts...)}
 }
 
 // Close stops the background JWKS refresh. Verifiers made by one factory share their
@@ -106,75 +103,19 @@ func newVerifier(s *settings, src keySource, aud audience.Matcher) *Verifier {
 // working; no more fetches happen. Close is idempotent and always returns nil.
 func (v *Verifier) Close() error { return v.src.close() }
 
-// tokenHeader is what the Verifier reads from a JOSE header.
-type tokenHeader struct {
-	alg    string
-	kid    string
-	hasAlg bool
-	hasKID bool
-	// problem is the first reason to refuse the header, "" when none.
-	problem string
-}
-
-// Descriptions of header problems.
+// Descriptions of header and structure problems.
 const (
-	descAlgType  = "malformed token: header alg must be a string"
-	descCrit     = "token header has a crit parameter"
-	descTyp      = "token type (typ header) is not accepted"
-	descKIDType  = "token header kid must be a string"
-	descNoAlg    = "malformed token: header has no alg"
-	descBadAlg   = "unexpected signing algorithm"
-	descDupParam = "malformed token: duplicate header parameter"
+	descAlgType   = "malformed token: header alg must be a string"
+	descCrit      = "token header has a crit parameter"
+	descTyp       = "token type (typ header) is not accepted"
+	descKIDType   = "token header kid must be a string"
+	descNoAlg     = "malformed token: header has no alg"
+	descBadAlg    = "unexpected signing algorithm"
+	descAlphabet  = "malformed token: it contains characters outside the base64url alphabet"
+	descNotObject = "malformed token: payload is not a JSON object"
+	// descNoSubject refuses a token without "sub" (unless Config.AllowMissingSubject).
+	descNoSubject = "the token has no subject (sub)"
 )
-
-// parseHeader reads the JOSE header. The jku, x5u, jwk and x5c parameters are never
-// used: keys come only from the configured source, selected by kid.
-func parseHeader(b []byte) (tokenHeader, error) {
-	var h tokenHeader
-	var seen [8]string
-	names := seen[:0]
-	err := decodeMembers(b, func(name string, v any) error {
-		if slices.Contains(names, name) {
-			return errDuplicate
-		}
-		names = append(names, name)
-		switch name {
-		case "alg":
-			h.alg, h.hasAlg = v.(string)
-			if !h.hasAlg && h.problem == "" {
-				h.problem = descAlgType
-			}
-		case "kid":
-			var ok bool
-			h.hasKID = true
-			if h.kid, ok = v.(string); !ok && h.problem == "" {
-				h.problem = descKIDType
-			}
-		case "typ":
-			s, ok := v.(string)
-			if (!ok || !(strings.EqualFold(s, "JWT") || strings.EqualFold(s, "at+jwt") || strings.EqualFold(s, "application/at+jwt"))) && h.problem == "" {
-				h.problem = descTyp
-			}
-		case "crit":
-			if h.problem == "" {
-				h.problem = descCrit
-			}
-		}
-		return nil
-	})
-	return h, err
-}
-
-// segmentEncoding is base64url without padding, refusing non-zero trailing bits.
-var segmentEncoding = base64.RawURLEncoding.Strict()
-
-// tokenAlphabet marks the bytes allowed in a compact JWS: base64url and '.'.
-var tokenAlphabet = func() (t [256]bool) {
-	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_." {
-		t[c] = true
-	}
-	return t
-}()
 
 func invalid(desc string) error { return mcpauth.InvalidToken(desc, nil) }
 
@@ -184,161 +125,171 @@ func invalid(desc string) error { return mcpauth.InvalidToken(desc, nil) }
 // client-safe description of the reason; the only exception is a JWKS that was never
 // fetched successfully, reported as temporarily_unavailable.
 //
-// The steps, each refusing the token with its own description: size; compact JWS shape
-// (three base64url segments); header (a JSON object without duplicate parameters, an
-// allowed "alg", no "crit", an accepted "typ"); key lookup by "kid"; signature; then the
-// payload (a JSON object, parsed only once the signature is verified) and its claims.
+// The size is checked first; golang-jwt then parses the compact JWS (three strict
+// base64url segments, a JSON header and payload), pins the algorithm to the allowlist,
+// asks the key lookup (which refuses "crit", an unexpected "typ", a non-string "kid" and
+// the key-carrying jku, x5u, jwk and x5c parameters), verifies the signature and checks
+// exp, nbf and iat on the configured clock; the other claims are checked here.
 func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.AccessToken, error) {
-	if token == "" {
+	switch {
+	case token == "":
 		return nil, invalid("token is empty")
-	}
-	if len(token) > v.s.maxSize {
+	case len(token) > v.s.maxSize:
 		return nil, invalid("token is too large")
-	}
-	i1 := strings.IndexByte(token, '.')
-	i2 := -1
-	if i1 >= 0 {
-		if j := strings.IndexByte(token[i1+1:], '.'); j >= 0 {
-			i2 = i1 + 1 + j
-		}
-	}
-	if i2 < 0 || strings.IndexByte(token[i2+1:], '.') >= 0 {
-		if strings.Count(token, ".") == 4 {
-			return nil, invalid("malformed token: encrypted tokens (JWE) are not supported")
-		}
-		return nil, invalid("malformed token: a JWT has exactly three segments")
-	}
-	// The base64 decoder skips line breaks; every other byte outside the alphabet fails
-	// decoding, reported below with a precise description.
-	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
+	case strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0:
+		// The base64 decoder would skip line breaks.
 		return nil, invalid(descAlphabet)
 	}
-	hSeg, pSeg, sSeg := token[:i1], token[i1+1:i2], token[i2+1:]
-
-	// One buffer for the three decoded segments.
-	hLen, pLen := segmentEncoding.DecodedLen(len(hSeg)), segmentEncoding.DecodedLen(len(pSeg))
-	buf := make([]byte, hLen+pLen+segmentEncoding.DecodedLen(len(sSeg)))
-	n, err := segmentEncoding.Decode(buf, []byte(hSeg))
+	var claims tokenClaims // stays nil for a JSON null payload
+	tok, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+		return v.key(ctx, t)
+	})
 	if err != nil {
-		return nil, v.badSegment(token, "header")
-	}
-	h, err := parseHeader(buf[:n])
-	switch {
-	case errors.Is(err, errDuplicate):
-		return nil, invalid(descDupParam)
-	case err != nil:
-		return nil, invalid("malformed token: header is not a JSON object")
-	case h.problem == descAlgType:
-		return nil, invalid(descAlgType)
-	case !h.hasAlg:
-		return nil, invalid(descNoAlg)
-	}
-	// The algorithm is pinned: only the allowed algorithms have a method here.
-	var method jwt.SigningMethod
-	for i := range v.methods {
-		if v.methods[i].alg == h.alg {
-			method = v.methods[i].method
-			break
-		}
-	}
-	if method == nil {
-		return nil, invalid(descBadAlg)
-	}
-	if h.problem != "" {
-		return nil, invalid(h.problem)
-	}
-	payload := buf[hLen : hLen+pLen]
-	if n, err = segmentEncoding.Decode(payload, []byte(pSeg)); err != nil {
-		return nil, v.badSegment(token, "payload")
-	}
-	payload = payload[:n]
-	sig := buf[hLen+pLen:]
-	if n, err = segmentEncoding.Decode(sig, []byte(sSeg)); err != nil {
-		return nil, v.badSegment(token, "signature")
-	}
-	sig = sig[:n]
-
-	key, err := v.src.key(ctx, h.kid, h.hasKID, h.alg, method)
-	if err != nil {
-		return nil, err
-	}
-	signingInput := token[:i2]
-	if set, ok := key.(jwt.VerificationKeySet); ok {
-		err = errNoKey
-		for _, k := range set.Keys {
-			if err = method.Verify(signingInput, sig, k); err == nil {
-				break
-			}
-		}
-	} else {
-		err = method.Verify(signingInput, sig, key)
-	}
-	if err != nil {
-		return nil, mcpauth.InvalidToken("token signature is invalid", err)
-	}
-
-	claims, err := decodeClaims(payload)
-	switch {
-	case errors.Is(err, errDuplicate):
-		return nil, invalid("malformed token: duplicate claim")
-	case err != nil:
-		return nil, invalid("malformed token: payload is not a JSON object")
+		return nil, v.describe(token, tok, err)
 	}
 	return v.accessToken(claims)
 }
 
-var errNoKey = errors.New("no key")
-
-// descNoSubject refuses a token without "sub" (unless Config.AllowMissingSubject).
-const descNoSubject = "the token has no subject (sub)"
-
-const descAlphabet = "malformed token: it contains characters outside the base64url alphabet"
-
-// badSegment describes a segment that is not base64url.
-func (v *Verifier) badSegment(token, part string) error {
-	for i := 0; i < len(token); i++ {
-		if !tokenAlphabet[token[i]] {
-			return invalid(descAlphabet)
+// key is the golang-jwt Keyfunc: header checks, then the key source's lookup by kid,
+// algorithm and key family.
+func (v *Verifier) key(ctx context.Context, t *jwt.Token) (any, error) {
+	h := t.Header
+	if _, ok := h["crit"]; ok {
+		return nil, invalid(descCrit)
+	}
+	// Keys come only from the configured source, never from the token.
+	for _, name := range [...]string{"jku", "x5u", "jwk", "x5c"} {
+		if _, ok := h[name]; ok {
+			return nil, invalid("token header parameter " + name + " is not accepted")
 		}
 	}
-	return invalid("malformed token: " + part + " is not valid base64url")
+	if raw, ok := h["typ"]; ok {
+		typ, _ := raw.(string)
+		if !strings.EqualFold(typ, "JWT") && !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt") {
+			return nil, invalid(descTyp)
+		}
+	}
+	raw, hasKID := h["kid"]
+	kid, ok := raw.(string)
+	if hasKID && !ok {
+		return nil, invalid(descKIDType)
+	}
+	return v.src.key(ctx, kid, hasKID, t.Method.Alg())
 }
+
+// describe turns a golang-jwt error into an *mcpauth.Error with a precise description.
+func (v *Verifier) describe(token string, tok *jwt.Token, err error) error {
+	var me *mcpauth.Error
+	switch {
+	case errors.As(err, &me): // from the key lookup or tokenClaims
+		return me
+	case tok == nil:
+		if strings.Count(token, ".") == 4 {
+			return invalid("malformed token: encrypted tokens (JWE) are not supported")
+		}
+		return invalid("malformed token: a JWT has exactly three segments")
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		part := "signature" // golang-jwt decodes the header, the payload, then the signature
+		switch {
+		case tok.Header == nil:
+			part = "header"
+		case tok.Method == nil:
+			part = "payload"
+		}
+		if errors.As(err, new(base64.CorruptInputError)) {
+			if strings.IndexFunc(token, notBase64URL) >= 0 {
+				return invalid(descAlphabet)
+			}
+			return invalid("malformed token: " + part + " is not valid base64url")
+		}
+		if part == "header" {
+			return invalid("malformed token: header is not a JSON object")
+		}
+		return invalid(descNotObject)
+	case errors.Is(err, jwt.ErrTokenUnverifiable): // alg unspecified or unknown
+		alg, ok := tok.Header["alg"]
+		switch _, isString := alg.(string); {
+		case tok.Header == nil:
+			return invalid("malformed token: header is not a JSON object")
+		case !ok:
+			return invalid(descNoAlg)
+		case !isString:
+			return invalid(descAlgType)
+		}
+		return invalid(descBadAlg)
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		if !slices.Contains(v.s.algs, tok.Method.Alg()) {
+			return invalid(descBadAlg)
+		}
+		return mcpauth.InvalidToken("token signature is invalid", err)
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return invalid("token is expired")
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		return invalid("token is not valid yet (nbf)")
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return invalid("token was issued in the future (iat)")
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing): // only exp is required
+		return invalid("token has no expiry (exp claim)")
+	}
+	return mcpauth.InvalidToken("token is not valid", err)
+}
+
+func notBase64URL(r rune) bool {
+	return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+}
+
+// tokenClaims is the payload, decoded by golang-jwt as a jwt.MapClaims would be. Its
+// dates report a wrong type or an out-of-range value with this package's descriptions,
+// and Validate refuses a JSON null payload, which decodes without error (it leaves the
+// map nil).
+type tokenClaims jwt.MapClaims
+
+// Validate is called by golang-jwt after the signature check.
+func (c *tokenClaims) Validate() error {
+	if *c == nil {
+		return invalid(descNotObject)
+	}
+	return nil
+}
+
+func (c *tokenClaims) date(name string, get func(jwt.MapClaims) (*jwt.NumericDate, error)) (*jwt.NumericDate, error) {
+	d, err := get(jwt.MapClaims(*c))
+	if err != nil {
+		return nil, invalid(name + " claim must be a number")
+	}
+	if f, ok := (*c)[name].(float64); ok && math.Abs(f) > 1<<53 {
+		return nil, invalid(name + " claim is out of range")
+	}
+	return d, nil
+}
+
+func (c *tokenClaims) GetExpirationTime() (*jwt.NumericDate, error) {
+	return c.date("exp", jwt.MapClaims.GetExpirationTime)
+}
+func (c *tokenClaims) GetNotBefore() (*jwt.NumericDate, error) {
+	return c.date("nbf", jwt.MapClaims.GetNotBefore)
+}
+func (c *tokenClaims) GetIssuedAt() (*jwt.NumericDate, error) {
+	return c.date("iat", jwt.MapClaims.GetIssuedAt)
+}
+func (c *tokenClaims) GetAudience() (jwt.ClaimStrings, error) { return jwt.MapClaims(*c).GetAudience() }
+func (c *tokenClaims) GetIssuer() (string, error)             { return jwt.MapClaims(*c).GetIssuer() }
+func (c *tokenClaims) GetSubject() (string, error)            { return jwt.MapClaims(*c).GetSubject() }
 
 // accessToken checks the registered claims and builds the AccessToken.
 func (v *Verifier) accessToken(claims map[string]any) (*mcpauth.AccessToken, error) {
 	s := v.s
-	now := s.now()
 	tok := &mcpauth.AccessToken{Claims: claims, Provider: s.provider}
 
-	exp, ok, err := numericDate(claims, "exp")
-	switch {
-	case err != nil:
-		return nil, err
-	case !ok && !s.expOptional:
-		return nil, mcpauth.InvalidToken("token has no expiry (exp claim)", nil)
-	case ok && !now.Before(exp.Add(s.leeway)):
-		return nil, mcpauth.InvalidToken("token is expired", nil)
-	}
-	if ok {
+	// golang-jwt has checked exp, nbf and iat.
+	if exp, _ := jwt.MapClaims(claims).GetExpirationTime(); exp != nil {
 		// The leeway extends validity everywhere the token is checked again (the
 		// middleware's expiry check, the cache's entry lifetime), not only here.
 		tok.ExpiresAt = exp.Add(s.leeway)
 	}
-	nbf, ok, err := numericDate(claims, "nbf")
-	switch {
-	case err != nil:
-		return nil, err
-	case ok && now.Add(s.leeway).Before(nbf):
-		return nil, mcpauth.InvalidToken("token is not valid yet (nbf)", nil)
+	if iat, _ := jwt.MapClaims(claims).GetIssuedAt(); iat != nil {
+		tok.IssuedAt = iat.Time
 	}
-	iat, ok, err := numericDate(claims, "iat")
-	switch {
-	case err != nil:
-		return nil, err
-	case ok && now.Add(s.leeway).Before(iat):
-		return nil, mcpauth.InvalidToken("token was issued in the future (iat)", nil)
-	}
-	tok.IssuedAt = iat
 
 	iss, ok, err := stringClaim(claims, "iss")
 	switch {
@@ -437,23 +388,6 @@ func (v *Verifier) accessToken(claims map[string]any) (*mcpauth.AccessToken, err
 	}
 	tok.Scopes = granted
 	return tok, nil
-}
-
-// numericDate reads a NumericDate claim (seconds since the epoch, a JSON number).
-func numericDate(claims map[string]any, name string) (time.Time, bool, error) {
-	raw, ok := claims[name]
-	if !ok {
-		return time.Time{}, false, nil
-	}
-	f, ok := raw.(float64)
-	if !ok {
-		return time.Time{}, false, mcpauth.InvalidToken(name+" claim must be a number", nil)
-	}
-	if math.IsNaN(f) || math.Abs(f) > 1<<53 {
-		return time.Time{}, false, mcpauth.InvalidToken(name+" claim is out of range", nil)
-	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)), true, nil
 }
 
 // stringClaim reads an optional string claim; any other type is an error.
