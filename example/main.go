@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -48,6 +49,7 @@ var demoUsers = []demoUser{
 	{"bob", "acme", []string{"notes:read"}},
 	{"carol", "globex", []string{"notes:read", "notes:write"}},
 	{"root", "", []string{"admin"}},
+	{"dave", "", []string{"notes:read", "notes:write"}}, // no tenant: a personal notes space
 }
 
 // run starts the example and serves until ctx ends. ready, when not nil, receives the
@@ -214,7 +216,10 @@ func (a *app) printTokens(out io.Writer) error {
 	for _, u := range demoUsers {
 		tenant := u.tenant
 		if tenant == "" {
-			tenant = "-"
+			tenant = "none"
+			if slices.Contains(u.scopes, "notes:read") {
+				tenant += " (a personal notes space)"
+			}
 		}
 		fmt.Fprintf(out, "\n%s (scopes: %s, tenant: %s)\n", u.name, strings.Join(u.scopes, " "), tenant)
 		for _, svc := range []string{"notes", "admin"} {
@@ -226,10 +231,33 @@ func (a *app) printTokens(out io.Writer) error {
 				aliceNotes = tok
 			}
 			fmt.Fprintf(out, "  %s token: %s\n", svc, tok)
+			if expect := refusedWith(u, svc); expect != "" {
+				fmt.Fprintf(out, "    (expected refusal: %s)\n", expect)
+			}
 		}
 	}
-	fmt.Fprintf(out, "\nTry it:\n  curl -s -X POST %s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d '%s'\n",
-		a.hub.ResourceURL("notes"), aliceNotes,
-		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}`)
+	notes := a.hub.ResourceURL("notes")
+	headers := `-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream'`
+	fmt.Fprintf(out, "\nTry it (alice opens a session, then calls a tool in it):\n")
+	fmt.Fprintf(out, "  TOKEN=%s\n", aliceNotes)
+	fmt.Fprintf(out, "  SID=$(curl -s -D - -o /dev/null -X POST %s -H \"Authorization: Bearer $TOKEN\" %s -d '%s' | tr -d '\\r' | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p')\n",
+		notes, headers, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}`)
+	fmt.Fprintf(out, "  curl -s -X POST %s -H \"Authorization: Bearer $TOKEN\" -H \"Mcp-Session-Id: $SID\" -H 'Mcp-Protocol-Version: 2025-06-18' %s -d '%s'\n",
+		notes, headers, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add_note","arguments":{"text":"hello from curl"}}}`)
 	return nil
+}
+
+// refusedWith says how a demo user's token for a service is refused, or "" when it is
+// accepted.
+func refusedWith(u demoUser, service string) string {
+	has := func(s string) bool { return slices.Contains(u.scopes, s) }
+	switch {
+	case service == "admin" && !has("admin"):
+		return "403 on every request: the admin service requires scope admin"
+	case service == "notes" && !has("notes:write") && has("notes:read"):
+		return "add_note gets a 403 step-up to notes:write"
+	case service == "notes" && !has("notes:read"):
+		return "list_notes and add_note get a 403 step-up"
+	}
+	return ""
 }

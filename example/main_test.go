@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -374,4 +375,55 @@ func TestExampleCORSOrigins(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
 	assert.Equal(t, "http://localhost:6274", resp.Header.Get("Access-Control-Allow-Origin"))
+}
+
+// The printed curl sequence works as printed: a session is opened, then a tool runs in it.
+func TestExamplePrintedCurlSequence(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh: " + err.Error())
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("no curl: " + err.Error())
+	}
+	t.Setenv("MCPAUTH_JWKS_URI", "")
+	r := start(t)
+	out := r.out.String()
+	_, seq, ok := strings.Cut(out, "Try it (alice opens a session, then calls a tool in it):\n")
+	require.True(t, ok, out)
+	var script []string
+	for _, line := range strings.Split(seq, "\n") {
+		if cmd, ok := strings.CutPrefix(line, "  "); ok {
+			script = append(script, cmd)
+		}
+	}
+	require.Len(t, script, 3, "TOKEN=, SID=$(curl ...), curl ...")
+	res, err := exec.Command(sh, "-c", strings.Join(script, "\n")).CombinedOutput()
+	require.NoError(t, err, string(res))
+	assert.Contains(t, string(res), `"result":{"content":[{"type":"text","text":"{\"count\":1,\"tenant\":\"acme\"}"}]`, string(res))
+	assert.NotContains(t, string(res), `"error"`, string(res))
+}
+
+// dave has notes scopes and no tenant: his notes are his own, not a space shared by every
+// tenant-less caller.
+func TestExampleTenantlessUser(t *testing.T) {
+	t.Setenv("MCPAUTH_JWKS_URI", "")
+	r := start(t)
+	toks := tokens(t, r.out.String())
+	require.NotEmpty(t, toks["dave"]["notes"])
+	notes := r.baseURL + "/notes/mcp"
+	dave, err := connect(t, notes, toks["dave"]["notes"])
+	require.NoError(t, err)
+	_, err = callText(t, dave, "add_note", map[string]any{"text": "dave's"})
+	require.NoError(t, err)
+	list, err := callText(t, dave, "list_notes", nil)
+	require.NoError(t, err)
+	assert.Contains(t, list, `dave's`)
+	alice, err := connect(t, notes, toks["alice"]["notes"])
+	require.NoError(t, err)
+	list, err = callText(t, alice, "list_notes", nil)
+	require.NoError(t, err)
+	assert.NotContains(t, list, `dave's`)
+	assert.Contains(t, r.out.String(), "dave (scopes: notes:read notes:write, tenant: none (a personal notes space))")
+	assert.Contains(t, r.out.String(), "(expected refusal: add_note gets a 403 step-up to notes:write)")
 }
