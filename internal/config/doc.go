@@ -8,5 +8,11 @@
 // readers trim white space, split lists, parse booleans, durations and
 // "key=scope scope; key2=scope" grants, and read secrets, as an mcpauth.Secret, from NAME
 // or from the file named by NAME_FILE. They collect one error per malformed variable,
-// each naming the variable and the fix; Env.Err returns them joined.
+// each naming the variable and the fix; Env.Err returns them joined. Load fills a whole
+// Config from its fields' `env:"NAME"` tags with these readers, so that a provider's
+// ConfigFromEnv is one call and its Config holds nothing but its fields.
+//
+// Problems collects the problems a Config's Validate finds, so that all are reported at
+// once; CheckURL and CheckScheme are the providers' rule for URLs: absolute, without
+// credentials, https, or http on loopback hosts.
 package config

@@ -16,9 +16,9 @@ import (
 // DefaultPrefix is the prefix of the environment variables when none is given.
 const DefaultPrefix = "MCPAUTH"
 
-// DefaultSeps are the runes separating the items of a list variable: comma, space, tab
-// and new line.
-const DefaultSeps = ", \t\n"
+// DefaultSeps are the runes separating the items of a list variable: comma, space, tab,
+// new line and carriage return.
+const DefaultSeps = ", \t\n\r"
 
 // Prefix normalises the prefix given to a provider's ConfigFromEnv: one trailing "_" is
 // dropped, and "" becomes DefaultPrefix.

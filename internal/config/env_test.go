@@ -36,7 +36,7 @@ func TestEnvReaders(t *testing.T) {
 	require.False(t, env.Seen(), "unset variables are not seen")
 	require.Equal(t, "value", env.Get("NAME"))
 	require.True(t, env.Seen())
-	require.Equal(t, []string{"a", "b", "c", "d\re"}, env.List("LIST"))
+	require.Equal(t, []string{"a", "b", "c", "d", "e"}, env.List("LIST"))
 	require.Equal(t, []string{"a", "b", "c", "d", "e"}, (&Env{Prefix: "T", Group: "X", Seps: DefaultSeps + "\r"}).List("LIST"))
 	require.Empty(t, env.List("UNSET"))
 

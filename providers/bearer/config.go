@@ -1,12 +1,10 @@
 package bearer
 
 import (
+	"cmp"
 	"crypto"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -50,22 +48,22 @@ var hmacAlgorithms = []string{"HS256", "HS384", "HS512"}
 type Config struct {
 	// JWKSURI is the URL of a JSON Web Key Set to fetch the verification keys from.
 	// It must use https, except for loopback hosts (127.0.0.0/8, ::1, localhost).
-	JWKSURI string
+	JWKSURI string `env:"JWKS_URI"`
 	// PublicKeyFiles are files holding verification keys: PEM (PKIX "PUBLIC KEY",
 	// PKCS #1 "RSA PUBLIC KEY" or "CERTIFICATE" blocks, several per file allowed) or JSON
 	// (one JWK or a JWK Set). Keys from JSON keep their "kid" and "alg".
-	PublicKeyFiles []string
+	PublicKeyFiles []string `env:"PUBLIC_KEY_FILE"`
 	// PublicKeys are verification keys given directly: *rsa.PublicKey, *ecdsa.PublicKey
 	// (P-256, P-384, P-521) or ed25519.PublicKey. They have no key ID, so they are tried
 	// for any token whose algorithm fits them, whatever its "kid".
 	PublicKeys []crypto.PublicKey
 	// HMACSecret is a shared secret for HS256/HS384/HS512 tokens (development and
 	// closed systems). It must be at least 32 bytes.
-	HMACSecret mcpauth.Secret
+	HMACSecret mcpauth.Secret `env:"HMAC_SECRET"`
 
 	// Issuers lists the accepted "iss" values, compared exactly. At least one is
 	// required unless SkipIssuerCheck is set.
-	Issuers []string
+	Issuers []string `env:"ISSUER"`
 	// SkipIssuerCheck accepts tokens from any issuer (or none). Only safe when the keys
 	// belong to a single issuer.
 	SkipIssuerCheck bool
@@ -76,7 +74,7 @@ type Config struct {
 	// port (RFC 3986): "HTTPS://MCP.Example.COM:443/mcp" matches
 	// "https://mcp.example.com/mcp". Its path, query and fragment, and any other
 	// audience, must match exactly.
-	Audience []string
+	Audience []string `env:"AUDIENCE"`
 	// SkipAudienceCheck accepts tokens whatever their audience. A token minted for
 	// another service is then accepted here too.
 	SkipAudienceCheck bool
@@ -86,9 +84,9 @@ type Config struct {
 	// and HS256 HS384 HS512 for an HMAC secret. "none" is always refused, HMAC
 	// algorithms are refused with asymmetric keys and asymmetric algorithms with an HMAC
 	// secret.
-	Algorithms []string
+	Algorithms []string `env:"ALGORITHMS"`
 	// Leeway is the allowed clock skew for exp, nbf and iat: 0 (the default) to 5 minutes.
-	Leeway time.Duration
+	Leeway time.Duration `env:"LEEWAY" example:"30s or 1m"`
 	// ExpirationOptional accepts tokens without an "exp" claim. By default exp is required.
 	ExpirationOptional bool
 	// AllowMissingSubject accepts tokens without a "sub" claim (or with an empty one);
@@ -104,11 +102,11 @@ type Config struct {
 	ScopeClaims []string
 	// RolesClaim names the claim holding the principal's roles (a string or an array of
 	// strings). Default "roles".
-	RolesClaim string
+	RolesClaim string `env:"ROLES_CLAIM"`
 	// RoleScopes expands roles into scopes: a token with role r is granted RoleScopes[r].
 	RoleScopes scopes.RoleMap
 	// TenantClaim names the string claim copied to AccessToken.TenantID. Default "tenant_id".
-	TenantClaim string
+	TenantClaim string `env:"TENANT_CLAIM"`
 	// MaxTokenSize is the largest token accepted, in bytes (default 8192). Larger tokens
 	// are refused before any decoding or cryptography.
 	MaxTokenSize int
@@ -135,10 +133,6 @@ type Config struct {
 	Now func() time.Time `json:"-"`
 	// ProviderName is copied to AccessToken.Provider (default "bearer").
 	ProviderName string
-
-	// envPrefix is the environment prefix the Config was read with, so that errors can
-	// name the right variables.
-	envPrefix string
 }
 
 // settings is a validated, defaulted Config.
@@ -177,25 +171,27 @@ const (
 	sourceHMAC
 )
 
-// env names the environment variable for suffix, with the Config's prefix.
-func (c Config) env(suffix string) string { return config.VarName(c.envPrefix, "", suffix) }
+// env names the environment variable that sets a field, with the default prefix.
+func (Config) env(suffix string) string { return config.VarName("", "", suffix) }
 
 // Validate reports every problem of the configuration, as one error per problem joined
-// with errors.Join. Each message names the Config field and says how to fix it. Validate
-// reads PublicKeyFiles, so a missing or unreadable key file is reported too. New calls
-// Validate; calling it earlier is useful to check a configuration at startup.
+// with errors.Join. Each message names the Config field, and in parentheses the variable
+// that sets it (with the default prefix MCPAUTH), and says how to fix it. Validate reads
+// no file and makes no request: PublicKeyFiles are read by New and NewFactory, which
+// report a missing, unreadable or malformed key file together with every problem
+// Validate finds. Calling Validate early checks a configuration at startup.
 func (c Config) Validate() error {
-	_, err := c.prepare(true)
+	_, err := c.prepare(true, false)
 	return err
 }
 
 // prepare validates c and returns its defaulted settings. requireAudience is false for
-// NewFactory, which fills the audience per resource.
-func (c Config) prepare(requireAudience bool) (*settings, error) {
-	var errs []error
-	add := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("bearer: "+format, args...))
-	}
+// NewFactory, which fills the audience per resource. readFiles is false for Validate:
+// PublicKeyFiles are then only checked for being named, and the settings returned lack
+// their keys.
+func (c Config) prepare(requireAudience, readFiles bool) (*settings, error) {
+	problems := &config.Problems{Pkg: "bearer"}
+	add := problems.Add
 	s := &settings{
 		skipIss:        c.SkipIssuerCheck,
 		skipAud:        c.SkipAudienceCheck,
@@ -240,7 +236,7 @@ func (c Config) prepare(requireAudience bool) (*settings, error) {
 	}
 
 	if c.JWKSURI != "" {
-		if err := checkJWKSURI(c.JWKSURI); err != nil {
+		if _, err := config.CheckURL(c.JWKSURI, config.URL{Of: " of the JWKS"}); err != nil {
 			add("Config.JWKSURI: %v (%s)", err, c.env("JWKS_URI"))
 		}
 	}
@@ -251,6 +247,9 @@ func (c Config) prepare(requireAudience bool) (*settings, error) {
 	for i, f := range c.PublicKeyFiles {
 		if strings.TrimSpace(f) == "" {
 			add("Config.PublicKeyFiles[%d] is empty: remove it or give the path of a PEM or JWK file (%s)", i, c.env("PUBLIC_KEY_FILE"))
+			continue
+		}
+		if !readFiles {
 			continue
 		}
 		keys, err := loadKeyFile(f)
@@ -296,7 +295,8 @@ func (c Config) prepare(requireAudience bool) (*settings, error) {
 			}
 		}
 	}
-	if s.kind == sourceStatic && len(s.staticKeys) > 0 && len(s.algs) > 0 {
+	// Without the key files' keys (Validate), which algorithms fit is not known yet.
+	if s.kind == sourceStatic && len(s.staticKeys) > 0 && len(s.algs) > 0 && (readFiles || len(c.PublicKeyFiles) == 0) {
 		usable := false
 		for _, k := range s.staticKeys {
 			for _, a := range s.algs {
@@ -315,20 +315,12 @@ func (c Config) prepare(requireAudience bool) (*settings, error) {
 	if len(c.Issuers) == 0 && !c.SkipIssuerCheck {
 		add(`Config.Issuers is empty: set %s (the "iss" value of the tokens to accept) or set SkipIssuerCheck`, c.env("ISSUER"))
 	}
-	for i, iss := range c.Issuers {
-		if strings.TrimSpace(iss) == "" {
-			add("Config.Issuers[%d] is empty: remove it (%s)", i, c.env("ISSUER"))
-		}
-	}
+	problems.NoBlank("Issuers", c.Issuers, c.env("ISSUER"))
 	s.issuers = slices.Clone(c.Issuers)
 	if len(c.Audience) == 0 && !c.SkipAudienceCheck && requireAudience {
 		add("Config.Audience is empty: set %s (the resource URI of the service) or set SkipAudienceCheck", c.env("AUDIENCE"))
 	}
-	for i, a := range c.Audience {
-		if strings.TrimSpace(a) == "" {
-			add("Config.Audience[%d] is empty: remove it (%s)", i, c.env("AUDIENCE"))
-		}
-	}
+	problems.NoBlank("Audience", c.Audience, c.env("AUDIENCE"))
 	s.audience = slices.Clone(c.Audience)
 
 	// Limits and durations.
@@ -347,44 +339,24 @@ func (c Config) prepare(requireAudience bool) (*settings, error) {
 	if c.UnknownKIDRefreshInterval < 0 {
 		add("Config.UnknownKIDRefreshInterval %s is negative: leave it 0 for the default (%s)", c.UnknownKIDRefreshInterval, DefaultUnknownKIDRefreshInterval)
 	}
-	for i, name := range c.ScopeClaims {
-		if strings.TrimSpace(name) == "" {
-			add("Config.ScopeClaims[%d] is empty: remove it", i)
-		}
-	}
+	problems.NoBlank("ScopeClaims", c.ScopeClaims, "")
 	s.scopeClaims = slices.Clone(c.ScopeClaims)
 
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := problems.Err(); err != nil {
+		return nil, err
 	}
 
-	if s.rolesClaim == "" {
-		s.rolesClaim = "roles"
-	}
-	if s.tenantClaim == "" {
-		s.tenantClaim = "tenant_id"
-	}
-	if s.maxSize == 0 {
-		s.maxSize = DefaultMaxTokenSize
-	}
+	s.rolesClaim = cmp.Or(s.rolesClaim, "roles")
+	s.tenantClaim = cmp.Or(s.tenantClaim, "tenant_id")
+	s.maxSize = cmp.Or(s.maxSize, DefaultMaxTokenSize)
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.provider == "" {
-		s.provider = "bearer"
-	}
-	if s.logger == nil {
-		s.logger = slog.Default()
-	}
-	if s.httpTimeout == 0 {
-		s.httpTimeout = DefaultHTTPTimeout
-	}
-	if s.refresh == 0 {
-		s.refresh = DefaultRefreshInterval
-	}
-	if s.unknownRefresh == 0 {
-		s.unknownRefresh = DefaultUnknownKIDRefreshInterval
-	}
+	s.provider = cmp.Or(s.provider, "bearer")
+	s.logger = cmp.Or(s.logger, slog.Default())
+	s.httpTimeout = cmp.Or(s.httpTimeout, DefaultHTTPTimeout)
+	s.refresh = cmp.Or(s.refresh, DefaultRefreshInterval)
+	s.unknownRefresh = cmp.Or(s.unknownRefresh, DefaultUnknownKIDRefreshInterval)
 	if s.kind == sourceHMAC {
 		s.staticKeys = []*verificationKey{{family: famHMAC, key: []byte(c.HMACSecret.Reveal())}}
 	}
@@ -407,36 +379,6 @@ func canonicalAlg(a string) (string, bool) {
 	return "", false
 }
 
-// checkJWKSURI enforces the https-only rule (loopback hosts excepted).
-func checkJWKSURI(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("%q is not a valid URL", raw)
-	}
-	if !u.IsAbs() || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL: give the full https:// URL of the JWKS", u.Redacted())
-	}
-	if u.User != nil {
-		return fmt.Errorf("%q contains credentials: remove them from the URL", u.Redacted())
-	}
-	return checkJWKSURL(u)
-}
-
-// checkJWKSURL is the scheme rule, also applied to redirects.
-func checkJWKSURL(u *url.URL) error {
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return nil
-	case "http":
-		if config.IsLoopbackHost(u.Hostname()) {
-			return nil
-		}
-		return fmt.Errorf("%q must use https: http is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost)", u.Redacted())
-	default:
-		return fmt.Errorf("%q has scheme %q: use an https:// URL", u.Redacted(), u.Scheme)
-	}
-}
-
 // ---- environment ----
 
 // ConfigFromEnv reads a Config from environment variables named prefix + "_" + NAME
@@ -455,21 +397,9 @@ func checkJWKSURL(u *url.URL) error {
 //
 // Unset or empty variables leave the field zero. Errors name the variable and the fix.
 // ConfigFromEnv does not call Validate (New and NewFactory do), so the caller may still
-// adjust the result; validation errors then also name these variables.
+// adjust the result. The Config it returns is the one a literal with the same fields
+// would be: validation errors name the field and its variable, with the default prefix
+// MCPAUTH whatever prefix was read.
 func ConfigFromEnv(prefix string) (Config, error) {
-	env := &config.Env{Pkg: "bearer", Prefix: config.Prefix(prefix)}
-	c := Config{envPrefix: env.Prefix}
-	c.JWKSURI = env.Get("JWKS_URI")
-	c.Issuers = env.List("ISSUER")
-	c.Audience = env.List("AUDIENCE")
-	c.Algorithms = env.List("ALGORITHMS")
-	c.PublicKeyFiles = env.List("PUBLIC_KEY_FILE")
-	c.TenantClaim = env.Get("TENANT_CLAIM")
-	c.RolesClaim = env.Get("ROLES_CLAIM")
-	c.Leeway = env.Duration("LEEWAY", "30s or 1m")
-	c.HMACSecret = env.Secret(config.Secret{Name: "HMAC_SECRET"})
-	if err := env.Err(); err != nil {
-		return Config{envPrefix: env.Prefix}, err
-	}
-	return c, nil
+	return config.Load[Config]("bearer", prefix, "")
 }

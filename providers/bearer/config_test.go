@@ -169,15 +169,18 @@ func TestConfigFromEnv(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "https://idp.example.com/jwks.json", c.JWKSURI)
 		require.Empty(t, c.Issuers)
-		// Validation errors name the variables of this prefix.
+		// Validation errors are those of the same literal Config: they name the
+		// variables with the default prefix.
 		err = c.Validate()
-		require.ErrorContains(t, err, "set NOTES_ISSUER")
-		require.ErrorContains(t, err, "set NOTES_AUDIENCE")
+		require.EqualError(t, err, Config{JWKSURI: c.JWKSURI}.Validate().Error())
+		require.ErrorContains(t, err, "set MCPAUTH_ISSUER")
+		require.ErrorContains(t, err, "set MCPAUTH_AUDIENCE")
 	})
 	t.Run("nothing set", func(t *testing.T) {
 		c, err := ConfigFromEnv("EMPTYPREFIX")
 		require.NoError(t, err)
-		require.ErrorContains(t, c.Validate(), "EMPTYPREFIX_JWKS_URI")
+		require.Equal(t, Config{}, c)
+		require.ErrorContains(t, c.Validate(), "MCPAUTH_JWKS_URI")
 	})
 	t.Run("end to end", func(t *testing.T) {
 		clock := newTestClock()
@@ -209,7 +212,7 @@ func TestConfigPrintsNoSecret(t *testing.T) {
 	require.Equal(t, "{JWKSURI: PublicKeyFiles:[] PublicKeys:[] HMACSecret:[redacted] Issuers:[https://issuer.example] SkipIssuerCheck:false "+
 		"Audience:[https://mcp.example.com] SkipAudienceCheck:false Algorithms:[HS256] Leeway:1s ExpirationOptional:false AllowMissingSubject:false "+
 		"ScopeClaims:[permissions] RolesClaim: RoleScopes:map[admin:[admin]] TenantClaim: MaxTokenSize:0 HTTPClient:<nil> HTTPTimeout:0s "+
-		"RefreshInterval:0s UnknownKIDRefreshInterval:0s Logger:<nil> Now:<nil> ProviderName: envPrefix:}", fmt.Sprintf("%+v", c))
+		"RefreshInterval:0s UnknownKIDRefreshInterval:0s Logger:<nil> Now:<nil> ProviderName:}", fmt.Sprintf("%+v", c))
 	b, err := json.Marshal(c)
 	require.NoError(t, err)
 	require.Equal(t, `{"JWKSURI":"","PublicKeyFiles":null,"PublicKeys":null,"HMACSecret":"[redacted]","Issuers":["https://issuer.example"],`+

@@ -14,6 +14,7 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/config"
 	"golang.org/x/time/rate"
 )
 
@@ -256,7 +257,7 @@ func jwksHTTPClient(base *http.Client, timeout time.Duration) *http.Client {
 	c.Transport = jwksTransport{next: rt}
 	prev := c.CheckRedirect
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if err := checkJWKSURL(req.URL); err != nil {
+		if err := config.CheckScheme(req.URL); err != nil {
 			return fmt.Errorf("JWKS redirect refused: %w", err)
 		}
 		if len(via) >= 5 {

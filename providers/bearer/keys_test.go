@@ -143,17 +143,39 @@ func TestKeyFileErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeFile(t, "key", tc.data)
-			err := Config{PublicKeyFiles: []string{path}, Issuers: []string{"i"}, Audience: []string{"a"}}.Validate()
+			_, err := New(Config{PublicKeyFiles: []string{path}, Issuers: []string{"i"}, Audience: []string{"a"}})
 			require.ErrorContains(t, err, "Config.PublicKeyFiles[0]")
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
-	t.Run("missing file", func(t *testing.T) {
-		err := Config{PublicKeyFiles: []string{"/nonexistent/key.pem"}, Issuers: []string{"i"}, Audience: []string{"a"}}.Validate()
-		require.ErrorContains(t, err, `Config.PublicKeyFiles[0]: cannot read "/nonexistent/key.pem"`)
-		_, err = New(Config{PublicKeyFiles: []string{"/nonexistent/key.pem"}, Issuers: []string{"i"}, Audience: []string{"a"}})
-		require.ErrorContains(t, err, "MCPAUTH_PUBLIC_KEY_FILE")
-	})
+}
+
+// TestValidateReadsNoKeyFile: Validate is pure, so a missing key file is not its
+// problem; New and NewFactory read the files and report it, with the field, the variable
+// and every static problem found with it.
+func TestValidateReadsNoKeyFile(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "key.pem")
+	cfg := Config{PublicKeyFiles: []string{missing}, Issuers: []string{"i"}, Audience: []string{"a"}}
+	require.NoError(t, cfg.Validate())
+	_, err := New(cfg)
+	require.EqualError(t, err, `bearer: Config.PublicKeyFiles[0]: cannot read "`+missing+`": open `+missing+`: no such file or directory: check the path and its permissions (MCPAUTH_PUBLIC_KEY_FILE)`)
+	_, err = NewFactory(cfg)
+	require.ErrorContains(t, err, "Config.PublicKeyFiles[0]: cannot read")
+
+	// Static problems are Validate's, and New reports them with the unreadable file.
+	cfg.Issuers, cfg.Leeway = nil, time.Hour
+	err = cfg.Validate()
+	require.ErrorContains(t, err, "Config.Issuers is empty")
+	require.ErrorContains(t, err, "Config.Leeway 1h0m0s is out of range")
+	require.NotContains(t, err.Error(), "PublicKeyFiles")
+	_, err = New(cfg)
+	require.ErrorContains(t, err, "Config.Issuers is empty")
+	require.ErrorContains(t, err, "Config.Leeway 1h0m0s is out of range")
+	require.ErrorContains(t, err, "Config.PublicKeyFiles[0]: cannot read")
+
+	// An empty entry is a static problem.
+	require.ErrorContains(t, Config{PublicKeyFiles: []string{" "}, Issuers: []string{"i"}, Audience: []string{"a"}}.Validate(),
+		"Config.PublicKeyFiles[0] is empty")
 }
 
 func rsaJWK(pub *rsa.PublicKey, kid, use string) map[string]any {

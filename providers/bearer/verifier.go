@@ -25,7 +25,8 @@ type Verifier struct {
 
 var _ mcpauth.TokenVerifier = (*Verifier)(nil)
 
-// New validates cfg (see Config.Validate) and returns a Verifier.
+// New validates cfg (see Config.Validate), reads Config.PublicKeyFiles and returns a
+// Verifier.
 //
 // With Config.JWKSURI, New fetches the key set once before returning (bounded by
 // HTTPTimeout) and starts a goroutine that fetches it again every RefreshInterval; a
@@ -34,7 +35,7 @@ var _ mcpauth.TokenVerifier = (*Verifier)(nil)
 // then retry the fetch (at most once per second) and are answered with
 // temporarily_unavailable (503) until one succeeds, since no key set was ever seen. Call Close to stop the goroutine.
 func New(cfg Config) (*Verifier, error) {
-	s, err := cfg.prepare(true)
+	s, err := cfg.prepare(true, true)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +55,7 @@ func New(cfg Config) (*Verifier, error) {
 // assertion v.(*bearer.Verifier) or v.(io.Closer) reaches Close). Call it once, when the
 // last verifier is no longer used.
 func NewFactory(cfg Config) (mcpauth.VerifierFactory, error) {
-	s, err := cfg.prepare(false)
+	s, err := cfg.prepare(false, true)
 	if err != nil {
 		return nil, err
 	}

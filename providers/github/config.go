@@ -2,7 +2,7 @@ package github
 
 import (
 	"errors"
-	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -39,49 +39,52 @@ type Config struct {
 	// AllowedUsers lists the GitHub logins allowed in, compared case-insensitively.
 	// Logins can be renamed on GitHub (and the old name re-registered by someone else);
 	// the accepted user's stable numeric id is AccessToken.Subject.
-	AllowedUsers []string
+	AllowedUsers []string `env:"ALLOWED_USERS"`
 	// AllowedOrgs lists organizations; the user must be an active member of at least one
 	// (GET /user/memberships/orgs/{org} answers state "active"; invitations that are
 	// still "pending" do not count). Case-insensitive.
-	AllowedOrgs []string
+	AllowedOrgs []string `env:"ALLOWED_ORGS"`
 	// AllowedTeams lists teams as "org/team-slug" (the slug is the last part of the
 	// team's URL, https://github.com/orgs/ORG/teams/SLUG); the user must be an active
 	// member of at least one (GET /orgs/{org}/teams/{team_slug}/memberships/{username}).
 	// Case-insensitive.
-	AllowedTeams []string
+	AllowedTeams []string `env:"ALLOWED_TEAMS"`
 	// AllowedClientIDs, when set, accepts only OAuth tokens issued to one of these OAuth
 	// apps, as named by GitHub's X-OAuth-Client-Id response header (or by the token
 	// check's app.client_id, see ClientID). Personal access
 	// tokens carry no client id and are then refused. Use it so that a token a user gave
 	// to some other application cannot be replayed here.
-	AllowedClientIDs []string
+	AllowedClientIDs []string `env:"ALLOWED_CLIENT_IDS"`
 
 	// Scopes are the MCP scopes granted to every accepted user.
-	Scopes []string
+	Scopes []string `env:"SCOPES"`
 	// OrgScopes grants MCP scopes to active members of an organization (key: org
 	// name, case-insensitive). An org named here is checked even when it is not in
 	// AllowedOrgs: membership grants scopes without being required.
-	OrgScopes map[string][]string
+	OrgScopes map[string][]string `env:"ORG_SCOPES" grants:"org=scope scope; org2=scope"`
 	// TeamScopes grants MCP scopes to active members of a team (key: "org/team-slug").
 	// As with OrgScopes, a team named here is checked even when not in AllowedTeams.
-	TeamScopes map[string][]string
+	TeamScopes map[string][]string `env:"TEAM_SCOPES" grants:"org/team=scope scope; org/team2=scope"`
 
 	// Enabled turns the provider on without any access rule, so that every GitHub
 	// account is accepted (MCPAUTH_GITHUB_ENABLED=true). It changes nothing when a rule
 	// is set.
-	Enabled bool
+	Enabled bool `env:"ENABLED"`
+	// Disabled switches the provider off: Configured reports false whatever else is set
+	// (MCPAUTH_GITHUB_ENABLED=false sets it). It cannot be set with Enabled.
+	Disabled bool `env:"ENABLED,false"`
 
 	// APIBaseURL is the REST API root: https://api.github.com (the default) or, for
 	// GitHub Enterprise Server, https://HOST/api/v3. When empty and WebBaseURL names
 	// another host, it defaults to WebBaseURL + "/api/v3". It must be https, except on
 	// loopback hosts; overriding it is meant for Enterprise Server and for tests against a
 	// fake GitHub.
-	APIBaseURL string
+	APIBaseURL string `env:"API_URL"`
 	// WebBaseURL is the web origin hosting the OAuth endpoints (see Endpoint):
 	// https://github.com (the default) or https://HOST for Enterprise Server. When empty
 	// and APIBaseURL names another host, it defaults to APIBaseURL without its
 	// "/api/v3" suffix. It is also AccessToken.Issuer.
-	WebBaseURL string
+	WebBaseURL string `env:"WEB_URL"`
 
 	// ClientID and ClientSecret are the credentials of the GitHub OAuth app (or GitHub
 	// App) that signs users in. When both are set, the Verifier checks OAuth app tokens
@@ -91,15 +94,15 @@ type Config struct {
 	// app is then refused. Personal access tokens are still checked with GET /user.
 	// Without both, every token is checked with GET /user. ClientSecret is never
 	// printed.
-	ClientID     string
-	ClientSecret mcpauth.Secret
+	ClientID     string         `env:"CLIENT_ID"`
+	ClientSecret mcpauth.Secret `env:"CLIENT_SECRET" noun:"client secret"`
 
 	// HTTPClient makes the API calls. The default is a client with HTTPTimeout. A
 	// client given here is copied: its Timeout is set to HTTPTimeout when zero, and
 	// redirects are never followed (a 3xx answer is an upstream failure).
 	HTTPClient *http.Client `json:"-"`
 	// HTTPTimeout bounds each API call (default 5s).
-	HTTPTimeout time.Duration
+	HTTPTimeout time.Duration `env:"HTTP_TIMEOUT" example:"5s"`
 	// UserAgent is sent with every API call (default "mcpauth-github"). GitHub asks for
 	// the name of the application or of its owner.
 	UserAgent string
@@ -110,10 +113,6 @@ type Config struct {
 	// Now is the clock (default time.Now), used to turn X-RateLimit-Reset into a
 	// Retry-After.
 	Now func() time.Time `json:"-"`
-
-	envPrefix string // the prefix ConfigFromEnv read, so that errors name the variables
-	envSeen   bool   // ConfigFromEnv saw at least one PREFIX_GITHUB_* variable
-	disabled  bool   // PREFIX_GITHUB_ENABLED=false
 }
 
 // settings is a validated, normalized Config.
@@ -145,36 +144,35 @@ type team struct{ org, slug string }
 
 func (t team) key() string { return t.org + "/" + t.slug }
 
-// env names the environment variable for suffix, with the Config's prefix.
-func (c Config) env(suffix string) string { return config.VarName(c.envPrefix, "GITHUB", suffix) }
+// env names the environment variable that sets a field, with the default prefix.
+func (Config) env(suffix string) string { return config.VarName("", "GITHUB", suffix) }
 
-// Configured reports whether the provider was asked for: ConfigFromEnv saw a
-// PREFIX_GITHUB_* variable, or a field that configures GitHub is set. It is false when
-// PREFIX_GITHUB_ENABLED is false, which switches the provider off whatever else is set.
+// Configured reports whether the provider was asked for: a field that a
+// PREFIX_GITHUB_* variable sets is set. It is false when Disabled is set
+// (PREFIX_GITHUB_ENABLED=false), which switches the provider off whatever else is set.
 // Use it to pick providers from the environment.
 func (c Config) Configured() bool {
-	if c.disabled {
+	if c.Disabled {
 		return false
 	}
-	return c.envSeen || c.Enabled || len(c.AllowedUsers) > 0 || len(c.AllowedOrgs) > 0 ||
+	return c.Enabled || c.HTTPTimeout != 0 || len(c.AllowedUsers) > 0 || len(c.AllowedOrgs) > 0 ||
 		len(c.AllowedTeams) > 0 || len(c.AllowedClientIDs) > 0 || len(c.Scopes) > 0 ||
 		len(c.OrgScopes) > 0 || len(c.TeamScopes) > 0 || c.APIBaseURL != "" ||
 		c.WebBaseURL != "" || c.ClientID != "" || !c.ClientSecret.IsZero()
 }
 
 // Validate reports every problem of the configuration, one error per problem joined
-// with errors.Join. Each message names the field (and its environment variable) and
-// says how to fix it. New calls Validate.
+// with errors.Join. Each message names the field, and in parentheses the environment
+// variable that sets it (with the default prefix MCPAUTH), and says how to fix it. New
+// calls Validate.
 func (c Config) Validate() error {
 	_, err := c.prepare()
 	return err
 }
 
 func (c Config) prepare() (*settings, error) {
-	var errs []error
-	add := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("github: "+format, args...))
-	}
+	problems := &config.Problems{Pkg: "github"}
+	add := problems.Add
 	s := &settings{
 		timeout:    c.HTTPTimeout,
 		userAgent:  strings.TrimSpace(c.UserAgent),
@@ -224,7 +222,7 @@ func (c Config) prepare() (*settings, error) {
 		s.clientIDs = appendUnique(s.clientIDs, id)
 	}
 	s.scopes = cleanScopes(c.Scopes)
-	for _, o := range sortedKeys(c.OrgScopes) {
+	for _, o := range slices.Sorted(maps.Keys(c.OrgScopes)) {
 		name, err := parseOrg(o)
 		if err != nil {
 			add("Config.OrgScopes key %q %v (%s)", o, err, c.env("ORG_SCOPES"))
@@ -232,7 +230,7 @@ func (c Config) prepare() (*settings, error) {
 		}
 		s.orgScopes[name] = cleanScopes(append(s.orgScopes[name], c.OrgScopes[o]...))
 	}
-	for _, tm := range sortedKeys(c.TeamScopes) {
+	for _, tm := range slices.Sorted(maps.Keys(c.TeamScopes)) {
 		t, err := parseTeam(tm)
 		if err != nil {
 			add("Config.TeamScopes key %q %v (%s)", tm, err, c.env("TEAM_SCOPES"))
@@ -245,17 +243,21 @@ func (c Config) prepare() (*settings, error) {
 			c.env("ALLOWED_USERS"), c.env("ALLOWED_ORGS"), c.env("ALLOWED_TEAMS"), c.env("ENABLED"))
 	}
 
+	if c.Enabled && c.Disabled {
+		add("Config.Enabled and Config.Disabled are both set: unset one of them (%s)", c.env("ENABLED"))
+	}
+
 	api, web := strings.TrimSpace(c.APIBaseURL), strings.TrimSpace(c.WebBaseURL)
 	apiURL, webURL := (*url.URL)(nil), (*url.URL)(nil)
 	if api != "" {
-		u, err := checkBaseURL(api)
+		u, err := config.CheckURL(strings.TrimRight(api, "/"), baseURL)
 		if err != nil {
 			add("Config.APIBaseURL: %v (%s)", err, c.env("API_URL"))
 		}
 		apiURL = u
 	}
 	if web != "" {
-		u, err := checkBaseURL(web)
+		u, err := config.CheckURL(strings.TrimRight(web, "/"), baseURL)
 		if err != nil {
 			add("Config.WebBaseURL: %v (%s)", err, c.env("WEB_URL"))
 		}
@@ -302,8 +304,8 @@ func (c Config) prepare() (*settings, error) {
 		s.appClientID, s.appSecret = id, c.ClientSecret
 	}
 
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := problems.Err(); err != nil {
+		return nil, err
 	}
 
 	s.checkOrgs = slices.Clone(s.orgs)
@@ -332,6 +334,9 @@ func (c Config) prepare() (*settings, error) {
 	s.client = &upstream.Client{HTTP: upstream.NewHTTPClient(c.HTTPClient, s.timeout), Name: "GitHub", Timeout: s.timeout, Now: s.now}
 	return s, nil
 }
+
+// baseURL is the rule of APIBaseURL and WebBaseURL.
+var baseURL = config.URL{NoQuery: true, Query: "give the base URL only"}
 
 // validName reports whether s looks like a GitHub login or organization name. GitHub
 // allows letters, digits and single hyphens on github.com; Enterprise Server may add
@@ -377,34 +382,6 @@ func parseTeam(s string) (team, error) {
 	return team{org: strings.ToLower(org), slug: strings.ToLower(slug)}, nil
 }
 
-// checkBaseURL enforces an absolute https URL (http only on loopback hosts) without
-// credentials, query or fragment.
-func checkBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimRight(raw, "/"))
-	if err != nil {
-		return nil, fmt.Errorf("%q is not a valid URL", raw)
-	}
-	if !u.IsAbs() || u.Host == "" {
-		return nil, fmt.Errorf("%q is not an absolute URL: give the full https:// URL", u.Redacted())
-	}
-	if u.User != nil {
-		return nil, fmt.Errorf("%q contains credentials: remove them from the URL", u.Redacted())
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("%q has a query or fragment: give the base URL only", u.Redacted())
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-	case "http":
-		if !config.IsLoopbackHost(u.Hostname()) {
-			return nil, fmt.Errorf("%q must use https: http is accepted only for loopback hosts (tests)", u.Redacted())
-		}
-	default:
-		return nil, fmt.Errorf("%q has scheme %q: use an https:// URL", u.Redacted(), u.Scheme)
-	}
-	return u, nil
-}
-
 func appendUnique(list []string, v string) []string {
 	if slices.Contains(list, v) {
 		return list
@@ -423,15 +400,6 @@ func cleanScopes(in []string) []string {
 	return out
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // ---- environment ----
 
 // ConfigFromEnv reads a Config from environment variables named prefix + "_GITHUB_" +
@@ -444,7 +412,7 @@ func sortedKeys[V any](m map[string]V) []string {
 //	PREFIX_GITHUB_SCOPES              Config.Scopes
 //	PREFIX_GITHUB_ORG_SCOPES          Config.OrgScopes: "org=scope scope; org2=scope"
 //	PREFIX_GITHUB_TEAM_SCOPES         Config.TeamScopes: "org/team=scope scope; ..."
-//	PREFIX_GITHUB_ENABLED             Config.Enabled (true/false; false switches the provider off)
+//	PREFIX_GITHUB_ENABLED             Config.Enabled when true, Config.Disabled when false
 //	PREFIX_GITHUB_API_URL             Config.APIBaseURL
 //	PREFIX_GITHUB_WEB_URL             Config.WebBaseURL
 //	PREFIX_GITHUB_CLIENT_ID           Config.ClientID
@@ -453,35 +421,9 @@ func sortedKeys[V any](m map[string]V) []string {
 //	PREFIX_GITHUB_HTTP_TIMEOUT        Config.HTTPTimeout (a Go duration such as "3s")
 //
 // Unset or empty variables leave the field zero. Errors name the variable and the fix.
-// ConfigFromEnv does not call Validate (New does). Config.Configured reports whether any
-// of these variables was set.
+// ConfigFromEnv does not call Validate (New does). The Config it returns is the one a
+// literal with the same fields would be; Config.Configured reports whether any of these
+// variables set a field.
 func ConfigFromEnv(prefix string) (Config, error) {
-	env := &config.Env{Pkg: "github", Prefix: config.Prefix(prefix), Group: "GITHUB"}
-	c := Config{envPrefix: env.Prefix}
-	c.AllowedUsers = env.List("ALLOWED_USERS")
-	c.AllowedOrgs = env.List("ALLOWED_ORGS")
-	c.AllowedTeams = env.List("ALLOWED_TEAMS")
-	c.AllowedClientIDs = env.List("ALLOWED_CLIENT_IDS")
-	c.Scopes = env.List("SCOPES")
-	c.APIBaseURL = env.Get("API_URL")
-	c.WebBaseURL = env.Get("WEB_URL")
-	c.ClientID = env.Get("CLIENT_ID")
-	c.OrgScopes = env.Grants("ORG_SCOPES", grantSyntax("org=scope scope; org2=scope"))
-	c.TeamScopes = env.Grants("TEAM_SCOPES", grantSyntax("org/team=scope scope; org/team2=scope"))
-	if enabled, ok := env.Bool("ENABLED"); ok {
-		c.Enabled, c.disabled = enabled, !enabled
-	}
-	c.HTTPTimeout = env.Duration("HTTP_TIMEOUT", "5s")
-	c.ClientSecret = env.Secret(config.Secret{Name: "CLIENT_SECRET", Noun: "client secret"})
-	c.envSeen = env.Seen()
-	if err := env.Err(); err != nil {
-		return Config{envPrefix: env.Prefix, envSeen: c.envSeen}, err
-	}
-	return c, nil
-}
-
-// grantSyntax is the syntax of OrgScopes and TeamScopes in the environment: entries
-// separated by ";" or new lines, written as form.
-func grantSyntax(form string) config.Grants {
-	return config.Grants{Seps: ";\n", NoKey: "has no key=", Fix: fmt.Sprintf("write it as %q", form)}
+	return config.Load[Config]("github", prefix, "GITHUB")
 }

@@ -39,7 +39,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"bad OrgScopes key", func(c *Config) { c.OrgScopes = map[string][]string{"acme/x": {"a"}} }, []string{`github: Config.OrgScopes key "acme/x" contains "/"`, "(MCPAUTH_GITHUB_ORG_SCOPES)"}},
 		{"bad TeamScopes key", func(c *Config) { c.TeamScopes = map[string][]string{"acme": {"a"}} }, []string{`github: Config.TeamScopes key "acme" is not "org/team-slug"`, "(MCPAUTH_GITHUB_TEAM_SCOPES)"}},
 		{"empty client id", func(c *Config) { c.AllowedClientIDs = []string{""} }, []string{"Config.AllowedClientIDs[0] is empty: remove it (MCPAUTH_GITHUB_ALLOWED_CLIENT_IDS)"}},
-		{"http API URL", func(c *Config) { c.APIBaseURL = "http://ghe.example.com/api/v3" }, []string{`github: Config.APIBaseURL: "http://ghe.example.com/api/v3" must use https: http is accepted only for loopback hosts (tests) (MCPAUTH_GITHUB_API_URL)`}},
+		{"http API URL", func(c *Config) { c.APIBaseURL = "http://ghe.example.com/api/v3" }, []string{`github: Config.APIBaseURL: "http://ghe.example.com/api/v3" must use https: http is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost) (MCPAUTH_GITHUB_API_URL)`}},
 		{"relative API URL", func(c *Config) { c.APIBaseURL = "api.github.com" }, []string{`Config.APIBaseURL: "api.github.com" is not an absolute URL: give the full https:// URL`}},
 		{"API URL with credentials", func(c *Config) { c.APIBaseURL = "https://u:p@ghe.example.com/api/v3" }, []string{`Config.APIBaseURL: "https://u:xxxxx@ghe.example.com/api/v3" contains credentials`}},
 		{"API URL with query", func(c *Config) { c.APIBaseURL = "https://ghe.example.com/api/v3?x=1" }, []string{"has a query or fragment: give the base URL only"}},
@@ -66,11 +66,11 @@ func TestValidateNamesTheField(t *testing.T) {
 	t.Run("enabled without rules", func(t *testing.T) {
 		require.NoError(t, Config{Enabled: true}.Validate())
 	})
-	t.Run("errors name the variables of the prefix", func(t *testing.T) {
+	t.Run("errors name the variables with the default prefix", func(t *testing.T) {
 		t.Setenv("APP_GITHUB_ALLOWED_ORGS", "a/b")
 		c, err := ConfigFromEnv("APP")
 		require.NoError(t, err)
-		require.ErrorContains(t, c.Validate(), "(APP_GITHUB_ALLOWED_ORGS)")
+		require.ErrorContains(t, c.Validate(), "(MCPAUTH_GITHUB_ALLOWED_ORGS)")
 	})
 }
 
@@ -228,12 +228,12 @@ func TestConfigPrintsNoSecret(t *testing.T) {
 	}
 	// Default printing shows every field, the secret as [redacted].
 	require.Equal(t, "{AllowedUsers:[] AllowedOrgs:[acme] AllowedTeams:[] AllowedClientIDs:[] Scopes:[] OrgScopes:map[acme:[notes:write]] "+
-		"TeamScopes:map[] Enabled:false APIBaseURL:https://ghe.example.com/api/v3 WebBaseURL: ClientID:Iv1.abc ClientSecret:[redacted] "+
-		"HTTPClient:<nil> HTTPTimeout:0s UserAgent: SkipFormatCheck:false Now:<nil> envPrefix: envSeen:false disabled:false}", fmt.Sprintf("%+v", c))
+		"TeamScopes:map[] Enabled:false Disabled:false APIBaseURL:https://ghe.example.com/api/v3 WebBaseURL: ClientID:Iv1.abc ClientSecret:[redacted] "+
+		"HTTPClient:<nil> HTTPTimeout:0s UserAgent: SkipFormatCheck:false Now:<nil>}", fmt.Sprintf("%+v", c))
 	b, err := json.Marshal(c)
 	require.NoError(t, err)
 	require.Equal(t, `{"AllowedUsers":null,"AllowedOrgs":["acme"],"AllowedTeams":null,"AllowedClientIDs":null,"Scopes":null,`+
-		`"OrgScopes":{"acme":["notes:write"]},"TeamScopes":null,"Enabled":false,"APIBaseURL":"https://ghe.example.com/api/v3","WebBaseURL":"",`+
+		`"OrgScopes":{"acme":["notes:write"]},"TeamScopes":null,"Enabled":false,"Disabled":false,"APIBaseURL":"https://ghe.example.com/api/v3","WebBaseURL":"",`+
 		`"ClientID":"Iv1.abc","ClientSecret":"[redacted]","HTTPTimeout":0,"UserAgent":"","SkipFormatCheck":false}`, string(b))
 	testutil.NoSecret(t, c, secret)
 

@@ -187,7 +187,7 @@
 //   - MCPAUTH_GITHUB_TEAM_SCOPES: extra MCP scopes per team: acme/platform=admin;
 //     acme/sec=audit
 //   - MCPAUTH_GITHUB_ENABLED: true: turn GitHub on without rules (any GitHub account);
-//     false: switch it off
+//     false: switch it off (Config.Disabled)
 //   - MCPAUTH_GITHUB_API_URL: API root (default https://api.github.com; Enterprise Server
 //     https://HOST/api/v3; tests)
 //   - MCPAUTH_GITHUB_WEB_URL: web origin for OAuth (default https://github.com)

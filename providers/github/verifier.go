@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -435,12 +436,12 @@ func (s *settings) decide(m membershipSet, login string, claims map[string]any) 
 			return err
 		}
 	}
-	for _, o := range sortedKeys(s.orgScopes) {
+	for _, o := range slices.Sorted(maps.Keys(s.orgScopes)) {
 		if r := m.orgs[o]; r.err != nil {
 			return r.err
 		}
 	}
-	for _, t := range sortedKeys(s.teamScopes) {
+	for _, t := range slices.Sorted(maps.Keys(s.teamScopes)) {
 		if r := m.teams[t]; r.err != nil {
 			return r.err
 		}

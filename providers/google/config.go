@@ -1,12 +1,9 @@
 package google
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,62 +72,58 @@ type Config struct {
 	// ClientIDs are the OAuth client IDs of your application
 	// ("….apps.googleusercontent.com"). An access token is accepted only when its "aud"
 	// or "azp" is one of them, and an ID token only when its "aud" is. Required.
-	ClientIDs []string
+	ClientIDs []string `env:"CLIENT_ID"`
 	// ClientSecret is the OAuth client secret. The Verifier does not use it; it is here
 	// so that one Config also serves an OAuth authorization-code flow (see Endpoint).
 	// It is never printed.
-	ClientSecret mcpauth.Secret
+	ClientSecret mcpauth.Secret `env:"CLIENT_SECRET,trim,blank" noun:"client secret"`
 
 	// HostedDomains lists the accepted Google Workspace domains (see Rules).
-	HostedDomains []string
+	HostedDomains []string `env:"HOSTED_DOMAINS"`
 	// StrictHostedDomain makes HostedDomains accept only the "hd" claim of ID tokens:
 	// access tokens, whose tokeninfo answer has no "hd", are then refused. It requires
 	// HostedDomains.
-	StrictHostedDomain bool
+	StrictHostedDomain bool `env:"STRICT_HOSTED_DOMAIN"`
 	// AllowedEmailDomains lists accepted domains of verified e-mail addresses (see Rules).
-	AllowedEmailDomains []string
+	AllowedEmailDomains []string `env:"ALLOWED_EMAIL_DOMAINS"`
 	// AllowedEmails lists accepted verified e-mail addresses (see Rules).
-	AllowedEmails []string
+	AllowedEmails []string `env:"ALLOWED_EMAILS"`
 
 	// Scopes are granted to every accepted account.
-	Scopes []string
+	Scopes []string `env:"SCOPES"`
 	// DomainScopes grants scopes by domain: an account whose hosted domain or verified
 	// e-mail domain is d is granted DomainScopes[d], besides Scopes.
-	DomainScopes map[string][]string
+	DomainScopes map[string][]string `env:"DOMAIN_SCOPES" grants:"example.com=notes:read notes:write; corp.example=admin"`
 
 	// AnyTokenFormat turns the token-format prefilter off. By default a token must look
 	// like a Google access token (it starts with "ya29.") or a JWT (it starts with
 	// "eyJ" and has three segments), and anything else is refused as invalid_token
 	// without any upstream call. Set it if your tokens come in another format.
-	AnyTokenFormat bool
+	AnyTokenFormat bool `env:"ANY_TOKEN_FORMAT"`
 
 	// TokenInfoURL is the token information endpoint (default DefaultTokenInfoURL).
 	// Override it only for tests or an enterprise egress proxy. It must use https,
 	// except on loopback hosts.
-	TokenInfoURL string
+	TokenInfoURL string `env:"TOKENINFO_URL"`
 	// JWKSURI is the JWKS of ID-token signing keys (default DefaultJWKSURI). Override it
 	// only for tests or an enterprise egress proxy. It must use https, except on
 	// loopback hosts.
-	JWKSURI string
+	JWKSURI string `env:"JWKS_URI"`
 	// HTTPClient makes the upstream calls. The default is a client with HTTPTimeout. A
 	// client given here is copied, and the copy follows no redirects. Either way each
 	// call is bounded by HTTPTimeout.
 	HTTPClient *http.Client `json:"-"`
 	// HTTPTimeout bounds each upstream call (default 5s).
-	HTTPTimeout time.Duration
+	HTTPTimeout time.Duration `env:"HTTP_TIMEOUT" example:"5s or 1m"`
 	// Leeway is the clock skew allowed when checking expiry (and, for ID tokens, "iat"
 	// and "nbf"): 0 (the default) to 5 minutes. Servers whose clock may lag Google's by
 	// a few seconds should set it, or fresh ID tokens look issued in the future.
-	Leeway time.Duration
+	Leeway time.Duration `env:"LEEWAY" example:"5s or 1m"`
 	// Now is the clock (default time.Now).
 	Now func() time.Time `json:"-"`
 	// Logger receives a warning when fetching the ID-token key set fails (never a
 	// token or a secret). Default: slog.Default() as it is when New is called.
 	Logger *slog.Logger `json:"-"`
-
-	// envPrefix is the prefix the Config was read with, so that errors name the right
-	// variables.
-	envPrefix string
 }
 
 // settings is a validated, defaulted and normalised Config.
@@ -152,8 +145,8 @@ type settings struct {
 	logger         *slog.Logger
 }
 
-// env names the environment variable for suffix, with the Config's prefix.
-func (c Config) env(suffix string) string { return config.VarName(c.envPrefix, "GOOGLE", suffix) }
+// env names the environment variable that sets a field, with the default prefix.
+func (Config) env(suffix string) string { return config.VarName("", "GOOGLE", suffix) }
 
 // Configured reports whether Google sign-in is configured at all, that is whether
 // ClientIDs is set (by ConfigFromEnv: whether MCPAUTH_GOOGLE_CLIENT_ID is set). Use it
@@ -161,18 +154,17 @@ func (c Config) env(suffix string) string { return config.VarName(c.envPrefix, "
 func (c Config) Configured() bool { return len(c.ClientIDs) > 0 }
 
 // Validate reports every problem of the configuration, one error per problem joined
-// with errors.Join. Each message names the Config field and the environment variable,
-// and says how to fix it. New calls Validate.
+// with errors.Join. Each message names the Config field and, in parentheses, the
+// environment variable that sets it (with the default prefix MCPAUTH), and says how to
+// fix it. New calls Validate.
 func (c Config) Validate() error {
 	_, err := c.prepare()
 	return err
 }
 
 func (c Config) prepare() (*settings, error) {
-	var errs []error
-	add := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("google: "+format, args...))
-	}
+	problems := &config.Problems{Pkg: "google"}
+	add := problems.Add
 	s := &settings{
 		strictHD:       c.StrictHostedDomain,
 		anyTokenFormat: c.AnyTokenFormat,
@@ -270,12 +262,12 @@ func (c Config) prepare() (*settings, error) {
 
 	if s.tokenInfoURL == "" {
 		s.tokenInfoURL = DefaultTokenInfoURL
-	} else if err := checkURL(s.tokenInfoURL); err != nil {
+	} else if _, err := config.CheckURL(s.tokenInfoURL, config.URL{}); err != nil {
 		add("Config.TokenInfoURL: %v (%s)", err, c.env("TOKENINFO_URL"))
 	}
 	if s.jwksURI == "" {
 		s.jwksURI = DefaultJWKSURI
-	} else if err := checkURL(s.jwksURI); err != nil {
+	} else if _, err := config.CheckURL(s.jwksURI, config.URL{}); err != nil {
 		add("Config.JWKSURI: %v (%s)", err, c.env("JWKS_URI"))
 	}
 	if c.HTTPTimeout < 0 {
@@ -284,8 +276,8 @@ func (c Config) prepare() (*settings, error) {
 	if c.Leeway < 0 || c.Leeway > MaxLeeway {
 		add("Config.Leeway %s is out of range: use a duration from 0 to %s (%s)", c.Leeway, MaxLeeway, c.env("LEEWAY"))
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := problems.Err(); err != nil {
+		return nil, err
 	}
 
 	if s.timeout == 0 {
@@ -303,31 +295,6 @@ func (c Config) prepare() (*settings, error) {
 	return s, nil
 }
 
-// checkURL enforces an absolute https URL (http only on loopback hosts).
-func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("%q is not a valid URL", raw)
-	}
-	if !u.IsAbs() || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL: give the full https:// URL", u.Redacted())
-	}
-	if u.User != nil {
-		return fmt.Errorf("%q contains credentials: remove them from the URL", u.Redacted())
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return nil
-	case "http":
-		if config.IsLoopbackHost(u.Hostname()) {
-			return nil
-		}
-		return fmt.Errorf("%q must use https: http is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost)", u.Redacted())
-	default:
-		return fmt.Errorf("%q has scheme %q: use an https:// URL", u.Redacted(), u.Scheme)
-	}
-}
-
 // ---- environment ----
 
 // ConfigFromEnv reads a Config from environment variables named prefix + "_GOOGLE_" +
@@ -341,7 +308,8 @@ func checkURL(raw string) error {
 //	PREFIX_GOOGLE_ALLOWED_EMAIL_DOMAINS  Config.AllowedEmailDomains (list)
 //	PREFIX_GOOGLE_ALLOWED_EMAILS         Config.AllowedEmails (list)
 //	PREFIX_GOOGLE_SCOPES                 Config.Scopes (list)
-//	PREFIX_GOOGLE_DOMAIN_SCOPES          Config.DomainScopes: "example.com=notes:read notes:write;corp.example=admin"
+//	PREFIX_GOOGLE_DOMAIN_SCOPES          Config.DomainScopes: "example.com=notes:read notes:write; corp.example=admin"
+//	                                     (entries separated by ";" or new lines)
 //	PREFIX_GOOGLE_ANY_TOKEN_FORMAT       Config.AnyTokenFormat (true/false)
 //	PREFIX_GOOGLE_TOKENINFO_URL          Config.TokenInfoURL (tests, egress proxies)
 //	PREFIX_GOOGLE_JWKS_URI               Config.JWKSURI (tests, egress proxies)
@@ -350,25 +318,7 @@ func checkURL(raw string) error {
 //
 // Unset or empty variables leave the field zero. Errors name the variable and the fix.
 // ConfigFromEnv does not call Validate (New does), so the caller may adjust the result.
+// The Config it returns is the one a literal with the same fields would be.
 func ConfigFromEnv(prefix string) (Config, error) {
-	env := &config.Env{Pkg: "google", Prefix: config.Prefix(prefix), Group: "GOOGLE", Seps: config.DefaultSeps + "\r"}
-	c := Config{envPrefix: env.Prefix}
-	c.ClientIDs = env.List("CLIENT_ID")
-	c.HostedDomains = env.List("HOSTED_DOMAINS")
-	c.AllowedEmailDomains = env.List("ALLOWED_EMAIL_DOMAINS")
-	c.AllowedEmails = env.List("ALLOWED_EMAILS")
-	c.Scopes = env.List("SCOPES")
-	c.TokenInfoURL = env.Get("TOKENINFO_URL")
-	c.JWKSURI = env.Get("JWKS_URI")
-	c.StrictHostedDomain, _ = env.Bool("STRICT_HOSTED_DOMAIN")
-	c.AnyTokenFormat, _ = env.Bool("ANY_TOKEN_FORMAT")
-	c.HTTPTimeout = env.Duration("HTTP_TIMEOUT", "5s or 1m")
-	c.Leeway = env.Duration("LEEWAY", "5s or 1m")
-	c.DomainScopes = env.Grants("DOMAIN_SCOPES", config.Grants{Seps: ";", NoKey: "is not domain=scopes",
-		Fix: "use entries like example.com=notes:read notes:write, separated by ';'"})
-	c.ClientSecret = env.Secret(config.Secret{Name: "CLIENT_SECRET", Noun: "client secret", TrimSpace: true, BlankIsSet: true})
-	if err := env.Err(); err != nil {
-		return Config{envPrefix: env.Prefix}, err
-	}
-	return c, nil
+	return config.Load[Config]("google", prefix, "GOOGLE")
 }

@@ -72,12 +72,12 @@ func TestValidate(t *testing.T) {
 		c.JWKSURI = "http://localhost:9/oauth2/v3/certs"
 		require.NoError(t, c.Validate())
 	})
-	t.Run("errors name the prefix the config was read with", func(t *testing.T) {
+	t.Run("errors name the variables with the default prefix", func(t *testing.T) {
 		t.Setenv("ACME_GOOGLE_HOSTED_DOMAINS", "example.com")
 		c, err := ConfigFromEnv("ACME")
 		require.NoError(t, err)
 		err = c.Validate()
-		require.ErrorContains(t, err, "ACME_GOOGLE_CLIENT_ID")
+		require.ErrorContains(t, err, "MCPAUTH_GOOGLE_CLIENT_ID")
 	})
 }
 
@@ -219,7 +219,7 @@ func TestConfigPrintsNoSecret(t *testing.T) {
 	// Default printing shows every field, the secret as [redacted].
 	require.Equal(t, "{ClientIDs:["+testClientID+"] ClientSecret:[redacted] HostedDomains:[example.com] StrictHostedDomain:false "+
 		"AllowedEmailDomains:[] AllowedEmails:[] Scopes:[] DomainScopes:map[example.com:[notes:write]] AnyTokenFormat:false "+
-		"TokenInfoURL: JWKSURI: HTTPClient:<nil> HTTPTimeout:0s Leeway:0s Now:<nil> Logger:<nil> envPrefix:}", fmt.Sprintf("%+v", c))
+		"TokenInfoURL: JWKSURI: HTTPClient:<nil> HTTPTimeout:0s Leeway:0s Now:<nil> Logger:<nil>}", fmt.Sprintf("%+v", c))
 	b, err := json.Marshal(c)
 	require.NoError(t, err)
 	require.Equal(t, `{"ClientIDs":["`+testClientID+`"],"ClientSecret":"[redacted]","HostedDomains":["example.com"],"StrictHostedDomain":false,`+

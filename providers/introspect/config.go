@@ -1,11 +1,9 @@
 package introspect
 
 import (
-	"errors"
-	"fmt"
+	"cmp"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -54,14 +52,14 @@ type Config struct {
 	// IntrospectionURL is the authorization server's RFC 7662 introspection endpoint
 	// (its metadata's "introspection_endpoint"). It must use https, except for loopback
 	// hosts (127.0.0.0/8, ::1, localhost), and must not contain credentials.
-	IntrospectionURL string
+	IntrospectionURL string `env:"INTROSPECTION_URL"`
 	// ClientID identifies this resource server to the authorization server.
-	ClientID string
+	ClientID string `env:"INTROSPECTION_CLIENT_ID"`
 	// ClientSecret authenticates this resource server. It is never printed or logged.
-	ClientSecret mcpauth.Secret
+	ClientSecret mcpauth.Secret `env:"INTROSPECTION_CLIENT_SECRET"`
 	// AuthMethod is how the credentials are sent: AuthMethodClientSecretBasic (the
 	// default) or AuthMethodClientSecretPost.
-	AuthMethod string
+	AuthMethod string `env:"INTROSPECTION_AUTH_METHOD"`
 
 	// Audience lists this resource's identifiers (RFC 8707 resource URIs): the
 	// introspection response's "aud" must contain at least one of them. Required by New
@@ -70,14 +68,14 @@ type Config struct {
 	// of its scheme and host, and with or without a default port (RFC 3986):
 	// "HTTPS://MCP.Example.COM:443/mcp" matches "https://mcp.example.com/mcp". Its path,
 	// query and fragment, and any other audience, must match exactly.
-	Audience []string
+	Audience []string `env:"AUDIENCE"`
 	// SkipAudienceCheck accepts tokens whatever their audience. A token issued for
 	// another resource server of the same authorization server is then accepted too.
 	SkipAudienceCheck bool
 	// Issuers, when set, lists the accepted "iss" values (compared exactly): the
 	// response must then carry one of them. Empty means "iss" is not checked, since the
 	// introspection endpoint already speaks for one authorization server.
-	Issuers []string
+	Issuers []string `env:"ISSUER"`
 
 	// AllowMissingSubject accepts active tokens whose introspection response has no
 	// "sub" (or an empty one), typically client-credentials tokens: their
@@ -89,16 +87,16 @@ type Config struct {
 
 	// TokenTypeHint is sent as token_type_hint (default "access_token"). Use "-" to send
 	// none.
-	TokenTypeHint string
+	TokenTypeHint string `env:"INTROSPECTION_TOKEN_TYPE_HINT"`
 	// Scopes are granted to every accepted token, in addition to the scopes of the
 	// response's "scope" member.
-	Scopes []string
+	Scopes []string `env:"INTROSPECTION_SCOPES"`
 	// TenantClaim names the string member of the response copied to
 	// AccessToken.TenantID (default "tenant_id").
-	TenantClaim string
+	TenantClaim string `env:"TENANT_CLAIM"`
 	// Leeway is the allowed clock skew when checking "exp" and "nbf": 0 (the default)
 	// to 5 minutes.
-	Leeway time.Duration
+	Leeway time.Duration `env:"LEEWAY" example:"3s or 1m"`
 	// MaxTokenSize is the largest token sent for introspection, in bytes (default 8192).
 	// Larger tokens are refused without an upstream call.
 	MaxTokenSize int
@@ -108,7 +106,7 @@ type Config struct {
 	// token and the credentials) and responses larger than 1 MiB are refused.
 	HTTPClient *http.Client `json:"-"`
 	// HTTPTimeout bounds each introspection request (default 5s).
-	HTTPTimeout time.Duration
+	HTTPTimeout time.Duration `env:"INTROSPECTION_TIMEOUT" example:"3s or 1m"`
 	// Logger receives one line, at most once a minute, when introspection fails for a
 	// reason the operator must fix or watch (rejected credentials, an endpoint that is
 	// down). It never contains a token or a secret. Default: slog.Default() as it is
@@ -119,10 +117,6 @@ type Config struct {
 	Now func() time.Time `json:"-"`
 	// ProviderName is copied to AccessToken.Provider (default "introspect").
 	ProviderName string
-
-	// envPrefix is the environment prefix the Config was read with, so that errors can
-	// name the right variables.
-	envPrefix string
 }
 
 // Configured reports whether c names an introspection endpoint at all, that is whether
@@ -152,12 +146,12 @@ type settings struct {
 	provider     string
 }
 
-// env names the environment variable for suffix, with the Config's prefix.
-func (c Config) env(suffix string) string { return config.VarName(c.envPrefix, "", suffix) }
+// env names the environment variable that sets a field, with the default prefix.
+func (Config) env(suffix string) string { return config.VarName("", "", suffix) }
 
 // Validate reports every problem of the configuration, as one error per problem joined
-// with errors.Join. Each message names the Config field and its environment variable and
-// says how to fix it. New calls Validate; calling it earlier checks a configuration at
+// with errors.Join. Each message names the Config field and its environment variable
+// (with the default prefix MCPAUTH) and says how to fix it. New calls Validate; calling it earlier checks a configuration at
 // startup.
 func (c Config) Validate() error {
 	_, err := c.prepare(true)
@@ -167,10 +161,8 @@ func (c Config) Validate() error {
 // prepare validates c and returns its defaulted settings. requireAudience is false for
 // NewFactory, which fills the audience per resource.
 func (c Config) prepare(requireAudience bool) (*settings, error) {
-	var errs []error
-	add := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("introspect: "+format, args...))
-	}
+	problems := &config.Problems{Pkg: "introspect"}
+	add := problems.Add
 	s := &settings{
 		endpoint:     strings.TrimSpace(c.IntrospectionURL),
 		clientID:     c.ClientID,
@@ -190,7 +182,7 @@ func (c Config) prepare(requireAudience bool) (*settings, error) {
 
 	if s.endpoint == "" {
 		add("Config.IntrospectionURL is empty: set %s to the authorization server's introspection_endpoint (RFC 7662)", c.env("INTROSPECTION_URL"))
-	} else if err := checkEndpoint(s.endpoint); err != nil {
+	} else if _, err := config.CheckURL(s.endpoint, config.URL{Of: " of the introspection endpoint", NoFragment: true, Credentials: " and set the client id and secret instead"}); err != nil {
 		add("Config.IntrospectionURL: %v (%s)", err, c.env("INTROSPECTION_URL"))
 	}
 	if strings.TrimSpace(c.ClientID) == "" {
@@ -211,17 +203,9 @@ func (c Config) prepare(requireAudience bool) (*settings, error) {
 	if len(c.Audience) == 0 && !c.SkipAudienceCheck && requireAudience {
 		add("Config.Audience is empty: set %s (the resource URI of this service, RFC 8707) or set SkipAudienceCheck", c.env("AUDIENCE"))
 	}
-	for i, a := range c.Audience {
-		if strings.TrimSpace(a) == "" {
-			add("Config.Audience[%d] is empty: remove it (%s)", i, c.env("AUDIENCE"))
-		}
-	}
+	problems.NoBlank("Audience", c.Audience, c.env("AUDIENCE"))
 	s.audience = slices.Clone(c.Audience)
-	for i, iss := range c.Issuers {
-		if strings.TrimSpace(iss) == "" {
-			add("Config.Issuers[%d] is empty: remove it (%s)", i, c.env("ISSUER"))
-		}
-	}
+	problems.NoBlank("Issuers", c.Issuers, c.env("ISSUER"))
 	s.issuers = slices.Clone(c.Issuers)
 	for i, sc := range c.Scopes {
 		if strings.TrimSpace(sc) == "" {
@@ -246,8 +230,8 @@ func (c Config) prepare(requireAudience bool) (*settings, error) {
 	if c.HTTPTimeout < 0 {
 		add("Config.HTTPTimeout %s is negative: leave it 0 for the default (%s) (%s)", c.HTTPTimeout, DefaultHTTPTimeout, c.env("INTROSPECTION_TIMEOUT"))
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := problems.Err(); err != nil {
+		return nil, err
 	}
 
 	switch s.hint {
@@ -256,58 +240,19 @@ func (c Config) prepare(requireAudience bool) (*settings, error) {
 	case "-":
 		s.hint = ""
 	}
-	if s.tenantClaim == "" {
-		s.tenantClaim = DefaultTenantClaim
-	}
-	if s.maxSize == 0 {
-		s.maxSize = DefaultMaxTokenSize
-	}
-	if s.timeout == 0 {
-		s.timeout = DefaultHTTPTimeout
-	}
-	if s.logger == nil {
-		s.logger = slog.Default()
-	}
+	s.tenantClaim = cmp.Or(s.tenantClaim, DefaultTenantClaim)
+	s.maxSize = cmp.Or(s.maxSize, DefaultMaxTokenSize)
+	s.timeout = cmp.Or(s.timeout, DefaultHTTPTimeout)
+	s.logger = cmp.Or(s.logger, slog.Default())
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.provider == "" {
-		s.provider = DefaultProviderName
-	}
+	s.provider = cmp.Or(s.provider, DefaultProviderName)
 	// Redirects are never followed: a 307/308 would replay the token and the
 	// credentials to another location. The caller's client is copied, not modified.
 	s.client = &upstreamhttp.Client{HTTP: upstreamhttp.NewHTTPClient(c.HTTPClient, s.timeout), Name: "the authorization server",
 		Timeout: s.timeout, Now: s.now, Unexpected: ErrUnexpectedResponse}
 	return s, nil
-}
-
-// checkEndpoint enforces an absolute https URL (http only on loopback hosts) without
-// credentials or fragment.
-func checkEndpoint(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("%q is not a valid URL", raw)
-	}
-	if !u.IsAbs() || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL: give the full https:// URL of the introspection endpoint", u.Redacted())
-	}
-	if u.User != nil {
-		return fmt.Errorf("%q contains credentials: remove them from the URL and set the client id and secret instead", u.Redacted())
-	}
-	if u.Fragment != "" {
-		return fmt.Errorf("%q has a fragment: remove it", u.Redacted())
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return nil
-	case "http":
-		if config.IsLoopbackHost(u.Hostname()) {
-			return nil
-		}
-		return fmt.Errorf("%q must use https: http is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost)", u.Redacted())
-	default:
-		return fmt.Errorf("%q has scheme %q: use an https:// URL", u.Redacted(), u.Scheme)
-	}
 }
 
 // ---- environment ----
@@ -330,24 +275,9 @@ func checkEndpoint(raw string) error {
 //
 // Unset or empty variables leave the field zero. Errors name the variable and the fix.
 // ConfigFromEnv does not call Validate (New and NewFactory do), so the caller may still
-// adjust the result; validation errors then also name these variables. Use
+// adjust the result. The Config it returns is the one a literal with the same fields
+// would be; validation errors name these variables with the default prefix MCPAUTH. Use
 // Config.Configured to learn whether the environment selected this provider.
 func ConfigFromEnv(prefix string) (Config, error) {
-	env := &config.Env{Pkg: "introspect", Prefix: config.Prefix(prefix)}
-	c := Config{envPrefix: env.Prefix}
-	c.IntrospectionURL = env.Get("INTROSPECTION_URL")
-	c.ClientID = env.Get("INTROSPECTION_CLIENT_ID")
-	c.AuthMethod = env.Get("INTROSPECTION_AUTH_METHOD")
-	c.TokenTypeHint = env.Get("INTROSPECTION_TOKEN_TYPE_HINT")
-	c.Scopes = env.List("INTROSPECTION_SCOPES")
-	c.Audience = env.List("AUDIENCE")
-	c.Issuers = env.List("ISSUER")
-	c.TenantClaim = env.Get("TENANT_CLAIM")
-	c.HTTPTimeout = env.Duration("INTROSPECTION_TIMEOUT", "3s or 1m")
-	c.Leeway = env.Duration("LEEWAY", "3s or 1m")
-	c.ClientSecret = env.Secret(config.Secret{Name: "INTROSPECTION_CLIENT_SECRET"})
-	if err := env.Err(); err != nil {
-		return Config{envPrefix: env.Prefix}, err
-	}
-	return c, nil
+	return config.Load[Config]("introspect", prefix, "")
 }

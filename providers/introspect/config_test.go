@@ -104,7 +104,7 @@ func TestConfigPrintsNoSecret(t *testing.T) {
 	// Default printing shows every field, the secret as [redacted].
 	require.Equal(t, "{IntrospectionURL:https://as.example.com/introspect?tenant=acme ClientID:rs ClientSecret:[redacted] AuthMethod:client_secret_post "+
 		"Audience:[https://mcp.example.com/notes/mcp] SkipAudienceCheck:false Issuers:[] AllowMissingSubject:false TokenTypeHint: Scopes:[] "+
-		"TenantClaim: Leeway:0s MaxTokenSize:0 HTTPClient:<nil> HTTPTimeout:0s Logger:<nil> Now:<nil> ProviderName: envPrefix:}", fmt.Sprintf("%+v", c))
+		"TenantClaim: Leeway:0s MaxTokenSize:0 HTTPClient:<nil> HTTPTimeout:0s Logger:<nil> Now:<nil> ProviderName:}", fmt.Sprintf("%+v", c))
 	b, err := json.Marshal(c)
 	require.NoError(t, err)
 	require.Equal(t, `{"IntrospectionURL":"https://as.example.com/introspect?tenant=acme","ClientID":"rs","ClientSecret":"[redacted]",`+
@@ -166,8 +166,8 @@ func TestConfigFromEnv(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "from-file", c.ClientSecret.Reveal())
 		err = c.Validate()
-		require.ErrorContains(t, err, "set APP_INTROSPECTION_CLIENT_ID", "errors name the variables of the prefix used")
-		require.ErrorContains(t, err, "set APP_AUDIENCE")
+		require.ErrorContains(t, err, "set MCPAUTH_INTROSPECTION_CLIENT_ID", "errors name the variables with the default prefix")
+		require.ErrorContains(t, err, "set MCPAUTH_AUDIENCE")
 	})
 	t.Run("errors", func(t *testing.T) {
 		empty := filepath.Join(t.TempDir(), "empty")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -44,30 +45,30 @@ type Config struct {
 	// is accepted and means https. http is accepted only for loopback hosts (tests). The
 	// domain is normalised to scheme://host, without a path or trailing slash: that is the
 	// issuer ("iss") AuthKit puts in its tokens and metadata, compared exactly.
-	AuthKitDomain string
+	AuthKitDomain string `env:"WORKOS_AUTHKIT_DOMAIN"`
 	// ClientID is the WorkOS client ID ("client_..."), for the OAuth facade.
-	ClientID string
+	ClientID string `env:"WORKOS_CLIENT_ID"`
 	// APIKey is the WorkOS API key ("sk_..."), the client secret of the OAuth facade's
 	// code exchange. It is never printed.
-	APIKey mcpauth.Secret
+	APIKey mcpauth.Secret `env:"WORKOS_API_KEY,trim" noun:"API key" filenoun:"API key"`
 	// APIBaseURL is the WorkOS API base URL (default https://api.workos.com). Override it
 	// only for tests (a fake on loopback, where http is allowed) or an enterprise host.
-	APIBaseURL string
+	APIBaseURL string `env:"WORKOS_API_URL"`
 
 	// Audience, when set, is the list of accepted AuthKit token audiences for every
 	// verifier, replacing the per-resource audience of NewFactory. New requires it.
 	// AuthKit puts the MCP resource indicator in "aud"; a client that sends no resource
 	// parameter gets a token whose audience is the client ID instead, which is refused
 	// unless listed here (set a default resource indicator in the WorkOS dashboard).
-	Audience []string
+	Audience []string `env:"AUDIENCE"`
 	// AllowedOrganizations, when not empty, lists the only WorkOS organization IDs
 	// ("org_...") accepted: a valid token (AuthKit "org_id" claim, or the SSO profile's
 	// "organization_id") of another organization, or of none, is refused with
 	// access_denied (HTTP 403).
-	AllowedOrganizations []string
+	AllowedOrganizations []string `env:"WORKOS_ALLOWED_ORGANIZATIONS"`
 
 	// Scopes are MCP scopes granted to every accepted identity.
-	Scopes []string
+	Scopes []string `env:"WORKOS_SCOPES"`
 	// OrganizationScopes grants MCP scopes to the identities of a WorkOS organization,
 	// keyed by organization ID.
 	OrganizationScopes map[string][]string
@@ -90,13 +91,10 @@ type Config struct {
 	// metadata fails (never a token or a secret). Default: slog.Default() as it is when
 	// New, NewFactory or MetadataHandler is called.
 	Logger *slog.Logger `json:"-"`
-
-	// envPrefix is the prefix the Config was read with, so errors name the right variables.
-	envPrefix string
 }
 
-// env names the environment variable for suffix.
-func (c Config) env(suffix string) string { return config.VarName(c.envPrefix, "", suffix) }
+// env names the environment variable that sets a field, with the default prefix.
+func (Config) env(suffix string) string { return config.VarName("", "", suffix) }
 
 // Configured reports whether the configuration names WorkOS at all: an AuthKit domain or
 // an API key is set. Applications use it to select providers from the environment.
@@ -134,7 +132,8 @@ func (c Config) apiBase() string {
 }
 
 // Validate reports every problem of the configuration, one error per problem joined with
-// errors.Join, each naming the field, its environment variable and the fix. It requires
+// errors.Join, each naming the field, its environment variable (with the default prefix
+// MCPAUTH) and the fix. It requires
 // that WorkOS is configured at all (AuthKitDomain or APIKey); New and NewFactory also
 // require AuthKitDomain. NewProfileVerifier checks the fields but requires neither.
 func (c Config) Validate() error {
@@ -157,7 +156,8 @@ func (c Config) check() []error {
 		}
 	}
 	if strings.TrimSpace(c.APIBaseURL) != "" {
-		if err := checkBaseURL(c.APIBaseURL); err != nil {
+		if _, err := config.CheckURL(strings.TrimSpace(c.APIBaseURL), config.URL{NoQuery: true,
+			Of: " of your WorkOS API host (the default is https://api.workos.com)"}); err != nil {
 			add("Config.APIBaseURL: %v (%s)", err, c.env("WORKOS_API_URL"))
 		}
 	}
@@ -182,13 +182,13 @@ func (c Config) check() []error {
 		}
 	}
 	checkScopes("Config.Scopes", c.Scopes)
-	for _, org := range sortedKeys(c.OrganizationScopes) {
+	for _, org := range slices.Sorted(maps.Keys(c.OrganizationScopes)) {
 		if !strings.HasPrefix(org, "org_") {
 			add("Config.OrganizationScopes key %q is not a WorkOS organization ID: key it by the org_... ID", org)
 		}
 		checkScopes(fmt.Sprintf("Config.OrganizationScopes[%q]", org), c.OrganizationScopes[org])
 	}
-	for _, role := range sortedKeys(c.RoleScopes) {
+	for _, role := range slices.Sorted(maps.Keys(c.RoleScopes)) {
 		checkScopes(fmt.Sprintf("Config.RoleScopes[%q]", role), c.RoleScopes[role])
 	}
 	if c.Leeway < 0 || c.Leeway > MaxLeeway {
@@ -198,15 +198,6 @@ func (c Config) check() []error {
 		add("Config.HTTPTimeout is negative: leave it 0 for the default (%s)", DefaultHTTPTimeout)
 	}
 	return errs
-}
-
-func sortedKeys[M ~map[string]V, V any](m M) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // normaliseDomain turns an AuthKit domain into its issuer URL, scheme://host.
@@ -231,41 +222,10 @@ func normaliseDomain(raw string) (string, error) {
 	if u.Path != "" && u.Path != "/" {
 		return "", fmt.Errorf("%q has a path: the AuthKit domain is a host name; remove %q", raw, u.Path)
 	}
-	if err := checkScheme(u); err != nil {
+	if err := config.CheckScheme(u); err != nil {
 		return "", err
 	}
 	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host), nil
-}
-
-// checkBaseURL checks an API base URL: absolute, https (http on loopback), no
-// credentials, query or fragment.
-func checkBaseURL(raw string) error {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || !u.IsAbs() || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL: use https://api.workos.com (the default) or the full URL of your WorkOS API host", raw)
-	}
-	if u.User != nil {
-		return fmt.Errorf("%q contains credentials: remove them", u.Redacted())
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("%q has a query or fragment: remove it", raw)
-	}
-	return checkScheme(u)
-}
-
-// checkScheme accepts https, and http for loopback hosts only.
-func checkScheme(u *url.URL) error {
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return nil
-	case "http":
-		if config.IsLoopbackHost(u.Hostname()) {
-			return nil
-		}
-		return fmt.Errorf("%q must use https: http is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost), for tests", u.Redacted())
-	default:
-		return fmt.Errorf("%q has scheme %q: use https", u.Redacted(), u.Scheme)
-	}
 }
 
 // ---- environment ----
@@ -283,19 +243,9 @@ func checkScheme(u *url.URL) error {
 //	PREFIX_AUDIENCE                      Config.Audience (list; the same variable providers/bearer reads)
 //
 // Unset or empty variables leave the field zero. ConfigFromEnv does not call Validate (the
-// constructors do), so the caller may adjust the result; errors name these variables.
+// constructors do), so the caller may adjust the result. The Config it returns is the
+// one a literal with the same fields would be; validation errors name these variables
+// with the default prefix MCPAUTH.
 func ConfigFromEnv(prefix string) (Config, error) {
-	env := &config.Env{Pkg: "workos", Prefix: config.Prefix(prefix), Seps: config.DefaultSeps + "\r"}
-	c := Config{envPrefix: env.Prefix}
-	c.AuthKitDomain = env.Get("WORKOS_AUTHKIT_DOMAIN")
-	c.ClientID = env.Get("WORKOS_CLIENT_ID")
-	c.APIBaseURL = env.Get("WORKOS_API_URL")
-	c.AllowedOrganizations = env.List("WORKOS_ALLOWED_ORGANIZATIONS")
-	c.Scopes = env.List("WORKOS_SCOPES")
-	c.Audience = env.List("AUDIENCE")
-	c.APIKey = env.Secret(config.Secret{Name: "WORKOS_API_KEY", Noun: "API key", FileNoun: "API key", TrimSpace: true})
-	if errs := env.Errors(); len(errs) > 0 {
-		return Config{envPrefix: env.Prefix}, errs[0] // at most one: only the API key can be malformed
-	}
-	return c, nil
+	return config.Load[Config]("workos", prefix, "")
 }

@@ -91,11 +91,11 @@ func TestValidate(t *testing.T) {
 	}
 	require.NotContains(t, err.Error(), "sk_test_123", "errors never show the API key")
 
-	// Errors name the variables of the prefix the Config was read with.
+	// Errors name the variables with the default prefix, whatever prefix was read.
 	t.Setenv("MYAPP_WORKOS_AUTHKIT_DOMAIN", "http://example.authkit.app")
 	cfg, err := ConfigFromEnv("MYAPP")
 	require.NoError(t, err)
-	require.ErrorContains(t, cfg.Validate(), "MYAPP_WORKOS_AUTHKIT_DOMAIN")
+	require.ErrorContains(t, cfg.Validate(), "MCPAUTH_WORKOS_AUTHKIT_DOMAIN")
 
 	// The profile verifier needs nothing, but checks what is set.
 	_, err = NewProfileVerifier(Config{})
@@ -180,7 +180,7 @@ func TestConfigPrintsNoSecret(t *testing.T) {
 	// Default printing shows every field, the secret as [redacted].
 	require.Equal(t, "{AuthKitDomain:example.authkit.app ClientID:client_123 APIKey:[redacted] APIBaseURL: Audience:[] AllowedOrganizations:[] "+
 		"Scopes:[notes:read] OrganizationScopes:map["+orgAcme+":[x]] RoleScopes:map[] Leeway:0s HTTPClient:<nil> HTTPTimeout:0s "+
-		"Now:<nil> Logger:<nil> envPrefix:}", fmt.Sprintf("%+v", cfg))
+		"Now:<nil> Logger:<nil>}", fmt.Sprintf("%+v", cfg))
 	b, err := json.Marshal(cfg)
 	require.NoError(t, err)
 	require.Equal(t, `{"AuthKitDomain":"example.authkit.app","ClientID":"client_123","APIKey":"[redacted]","APIBaseURL":"","Audience":null,`+
