@@ -14,6 +14,7 @@
 // [Secret.Reveal] reads it where it is used.
 //
 // Providers live in subpackages (providers/bearer, …), HTTP and mcp-go enforcement in
-// middleware, scope requirements in scopes, audit events in audit, and the multi-service
-// front door in hub. This package imports none of them.
+// middleware, scope requirements in scopes, audit events in audit, the multi-service
+// front door in hub, and test support (a development token issuer) in mcpauthtest. This
+// package imports none of them.
 package mcpauth

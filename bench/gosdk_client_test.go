@@ -21,6 +21,7 @@ import (
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/audit"
 	"github.com/mcpauth/mcpauth/hub"
+	"github.com/mcpauth/mcpauth/mcpauthtest"
 	"github.com/mcpauth/mcpauth/middleware"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 	"github.com/mcpauth/mcpauth/scopes"
@@ -236,7 +237,7 @@ func callText(t *testing.T, cs *mcp.ClientSession, tool string, args map[string]
 type goSDKFixture struct {
 	base string
 	hub  *hub.Hub
-	dev  *bearer.DevIssuer
+	dev  *mcpauthtest.DevIssuer
 	t    *testing.T
 }
 
@@ -245,7 +246,7 @@ func newGoSDKFixture(t *testing.T) *goSDKFixture {
 	issuerMux := http.NewServeMux()
 	issuer := httptest.NewServer(issuerMux)
 	t.Cleanup(issuer.Close)
-	dev, err := bearer.NewDevIssuer(issuer.URL)
+	dev, err := mcpauthtest.NewDevIssuer(issuer.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mcpauth/mcpauth/mcpauthtest"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 )
 
@@ -22,7 +23,7 @@ import (
 // consents at once, and is granted the requested scopes they are entitled to (RFC 6749
 // §3.3: the scope granted may be narrower than the scope requested).
 type authServer struct {
-	dev      *bearer.DevIssuer
+	dev      *mcpauthtest.DevIssuer
 	accounts map[string]account // by client_id
 
 	mu    sync.Mutex

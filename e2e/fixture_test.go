@@ -16,6 +16,7 @@ import (
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/audit"
 	"github.com/mcpauth/mcpauth/hub"
+	"github.com/mcpauth/mcpauth/mcpauthtest"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 	"github.com/mcpauth/mcpauth/scopes"
 )
@@ -26,7 +27,7 @@ type fixture struct {
 	t      *testing.T
 	hub    *hub.Hub
 	base   string // the hub's base URL
-	dev    *bearer.DevIssuer
+	dev    *mcpauthtest.DevIssuer
 	issuer string // the issuer's URL
 }
 
@@ -49,7 +50,7 @@ func newFixture(t *testing.T) *fixture {
 	issuerMux := http.NewServeMux()
 	issuerSrv := httptest.NewServer(issuerMux)
 	t.Cleanup(issuerSrv.Close)
-	dev, err := bearer.NewDevIssuer(issuerSrv.URL)
+	dev, err := mcpauthtest.NewDevIssuer(issuerSrv.URL)
 	require.NoError(t, err)
 	f.dev, f.issuer = dev, issuerSrv.URL
 	issuerMux.Handle(dev.Paths()[0], dev.Handler())
@@ -82,7 +83,7 @@ func newFixture(t *testing.T) *fixture {
 // authorization and token endpoints an OAuth client needs to start a sign-in (the
 // development issuer has none of its own: it only signs tokens and serves its JWKS);
 // authServer answers them.
-func authorizationServerMetadata(dev *bearer.DevIssuer) http.Handler {
+func authorizationServerMetadata(dev *mcpauthtest.DevIssuer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := httptest.NewRecorder()
 		dev.Handler().ServeHTTP(rec, r)

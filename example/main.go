@@ -25,6 +25,7 @@ import (
 
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/hub"
+	"github.com/mcpauth/mcpauth/mcpauthtest"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 	"github.com/mcpauth/mcpauth/scopes"
 )
@@ -118,7 +119,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(addr, bas
 // app is the example's hub, its services and, in development mode, its issuer.
 type app struct {
 	hub   *hub.Hub
-	dev   *bearer.DevIssuer
+	dev   *mcpauthtest.DevIssuer
 	store *noteStore
 	// providers names the identity providers configured by the environment.
 	providers []string
@@ -147,7 +148,7 @@ func newApp(baseURL string) (*app, error) {
 			hcfg.CacheOptions = []mcpauth.CacheOption{mcpauth.WithNegativeTTL(10 * time.Second), mcpauth.WithMaxConcurrent(32)}
 		}
 	} else {
-		dev, err := bearer.NewDevIssuer(baseURL + "/dev")
+		dev, err := mcpauthtest.NewDevIssuer(baseURL + "/dev")
 		if err != nil {
 			return nil, err
 		}

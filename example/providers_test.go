@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpauth/mcpauth/mcpauthtest"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 )
 
@@ -146,7 +147,7 @@ func TestExampleWithWorkOSAuthKit(t *testing.T) {
 	mux := http.NewServeMux()
 	authkit := httptest.NewServer(mux)
 	defer authkit.Close()
-	dev, err := bearer.NewDevIssuer(authkit.URL)
+	dev, err := mcpauthtest.NewDevIssuer(authkit.URL)
 	require.NoError(t, err)
 	mux.HandleFunc("/oauth2/jwks", func(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path = "/jwks.json"

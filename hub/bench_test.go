@@ -13,6 +13,7 @@ import (
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/audit"
 	"github.com/mcpauth/mcpauth/hub"
+	"github.com/mcpauth/mcpauth/mcpauthtest"
 	"github.com/mcpauth/mcpauth/middleware"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 	"github.com/mcpauth/mcpauth/scopes"
@@ -65,8 +66,8 @@ func benchServe(b *testing.B, h http.Handler, token string, parallel bool) {
 }
 
 // devSetup returns a development issuer whose key is trusted directly (no JWKS fetch).
-func devSetup(b *testing.B) (*bearer.DevIssuer, bearer.Config) {
-	dev, err := bearer.NewDevIssuer("http://127.0.0.1/dev")
+func devSetup(b *testing.B) (*mcpauthtest.DevIssuer, bearer.Config) {
+	dev, err := mcpauthtest.NewDevIssuer("http://127.0.0.1/dev")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,13 +12,14 @@ import (
 
 	"github.com/mcpauth/mcpauth/audit"
 	"github.com/mcpauth/mcpauth/hub"
+	"github.com/mcpauth/mcpauth/mcpauthtest"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 	"github.com/mcpauth/mcpauth/scopes"
 )
 
 func Example() {
 	// A development issuer stands in for the real identity provider.
-	dev, _ := bearer.NewDevIssuer("https://issuer.example.com")
+	dev, _ := mcpauthtest.NewDevIssuer("https://issuer.example.com")
 	cfg := dev.VerifierConfig()
 	cfg.JWKSURI = ""
 	cfg.PublicKeys = append(cfg.PublicKeys, dev.PublicKey())

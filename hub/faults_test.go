@@ -23,6 +23,7 @@ import (
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/audit"
 	"github.com/mcpauth/mcpauth/hub"
+	"github.com/mcpauth/mcpauth/mcpauthtest"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 	"github.com/mcpauth/mcpauth/scopes"
 )
@@ -45,7 +46,7 @@ type faultyJWKS struct {
 	requests atomic.Int64
 	release  chan struct{} // closed at cleanup: frees requests held by jwksSlow
 	srv      *httptest.Server
-	dev      *bearer.DevIssuer
+	dev      *mcpauthtest.DevIssuer
 }
 
 func newFaultyJWKS(t *testing.T) *faultyJWKS {
@@ -53,7 +54,7 @@ func newFaultyJWKS(t *testing.T) *faultyJWKS {
 	f := &faultyJWKS{release: make(chan struct{})}
 	f.srv = httptest.NewUnstartedServer(nil)
 	f.srv.Start()
-	dev, err := bearer.NewDevIssuer(f.srv.URL)
+	dev, err := mcpauthtest.NewDevIssuer(f.srv.URL)
 	require.NoError(t, err)
 	f.dev = dev
 	f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -108,7 +109,7 @@ type faultHub struct {
 	srv     *httptest.Server
 	jwks    *faultyJWKS
 	clock   *testClock
-	foreign *bearer.DevIssuer
+	foreign *mcpauthtest.DevIssuer
 }
 
 // testClock is the real time shifted by what the test advanced it by: tokens minted with
@@ -182,7 +183,7 @@ func (f *faultHub) token(t *testing.T, sub string) string {
 func (f *faultHub) foreignToken(t *testing.T, sub string) string {
 	t.Helper()
 	if f.foreign == nil {
-		other, err := bearer.NewDevIssuer(f.jwks.dev.Issuer())
+		other, err := mcpauthtest.NewDevIssuer(f.jwks.dev.Issuer())
 		require.NoError(t, err)
 		f.foreign = other
 	}
@@ -301,7 +302,7 @@ func (c *countingVerifier) VerifyToken(ctx context.Context, tok string) (*mcpaut
 }
 
 func TestConcurrentIdenticalTokensVerifiedOnce(t *testing.T) {
-	dev, err := bearer.NewDevIssuer("https://issuer.example")
+	dev, err := mcpauthtest.NewDevIssuer("https://issuer.example")
 	require.NoError(t, err)
 	cfg := dev.VerifierConfig("https://hub.example/notes/mcp")
 	cfg.JWKSURI = ""

@@ -22,6 +22,7 @@ import (
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/audit"
 	"github.com/mcpauth/mcpauth/hub"
+	"github.com/mcpauth/mcpauth/mcpauthtest"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 	"github.com/mcpauth/mcpauth/scopes"
 )
@@ -54,7 +55,7 @@ type fixture struct {
 	t      *testing.T
 	srv    *httptest.Server
 	hub    *hub.Hub
-	dev    *bearer.DevIssuer
+	dev    *mcpauthtest.DevIssuer
 	issuer *httptest.Server
 	notes  *notesStore
 }
@@ -104,7 +105,7 @@ func newFixture(t *testing.T, cfg hub.Config) *fixture {
 	mux := http.NewServeMux()
 	f.issuer = httptest.NewServer(mux)
 	t.Cleanup(f.issuer.Close)
-	dev, err := bearer.NewDevIssuer(f.issuer.URL)
+	dev, err := mcpauthtest.NewDevIssuer(f.issuer.URL)
 	require.NoError(t, err)
 	f.dev = dev
 	for _, p := range dev.Paths() {
@@ -228,7 +229,7 @@ func TestRejectedTokens(t *testing.T) {
 	f := newFixture(t, hub.Config{})
 	f.mountDefault()
 
-	other, err := bearer.NewDevIssuer(f.issuer.URL + "/other")
+	other, err := mcpauthtest.NewDevIssuer(f.issuer.URL + "/other")
 	require.NoError(t, err)
 	otherTok, err := other.Sign(bearer.NewClaims("alice").AddScopes("notes:read").WithAudience(f.hub.ResourceURL("notes")))
 	require.NoError(t, err)

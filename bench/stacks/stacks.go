@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcpauth/mcpauth/mcpauthtest"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 )
 
@@ -51,13 +52,13 @@ func Authenticated(name string) bool { return name != Bare }
 // Issuer signs the tokens of the harness with one RSA key that every stack of the process
 // trusts.
 type Issuer struct {
-	dev *bearer.DevIssuer
+	dev *mcpauthtest.DevIssuer
 	pub *rsa.PublicKey
 }
 
 // NewIssuer returns an issuer named IssuerURL with a fresh RSA-2048 key.
 func NewIssuer() (*Issuer, error) {
-	dev, err := bearer.NewDevIssuer(IssuerURL)
+	dev, err := mcpauthtest.NewDevIssuer(IssuerURL)
 	if err != nil {
 		return nil, err
 	}

@@ -12,9 +12,9 @@ import (
 	"github.com/mcpauth/mcpauth"
 )
 
-// benchSetup returns a JWKS-backed verifier of a DevIssuer served on loopback and a
+// benchSetup returns a JWKS-backed verifier of a testIssuer served on loopback and a
 // typical access token.
-func benchSetup(b *testing.B) (*Verifier, string, *DevIssuer) {
+func benchSetup(b *testing.B) (*Verifier, string, *testIssuer) {
 	b.Helper()
 	is := newIssuerServer(b)
 	clock := newTestClock()

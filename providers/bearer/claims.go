@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// Claims builds the claims of a token to sign, for tests and the development issuer.
+// Claims builds the claims of a token to sign, for tests and the development issuer
+// (mcpauthtest.DevIssuer.Sign).
 // Methods modify the receiver and return it, so calls chain:
 //
 //	c := bearer.NewClaims("alice").AddScopes("notes:read").WithAudience(resource).ExpiresIn(time.Hour)
@@ -29,8 +30,8 @@ type Claims struct {
 }
 
 // NewClaims returns claims for subject ("sub"), issued now, expiring in one hour, with a
-// random 128-bit hex "jti". An empty subject renders no "sub" claim; DevIssuer.Sign
-// refuses such claims.
+// random 128-bit hex "jti". An empty subject renders no "sub" claim;
+// mcpauthtest.DevIssuer.Sign refuses such claims.
 func NewClaims(subject string) *Claims {
 	var id [16]byte
 	_, _ = rand.Read(id[:])

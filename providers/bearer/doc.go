@@ -64,8 +64,10 @@
 //
 // # Development
 //
-// [DevIssuer] signs RS256 tokens built with [Claims] and serves its JWKS and metadata, so
-// tests and demos exercise the same code path as a real identity provider.
+// [Claims] builds the claims of test tokens. The development issuer that signs them and
+// serves its JWKS and metadata, so that tests and demos exercise the same code path as a
+// real identity provider, is DevIssuer in the test-support package
+// github.com/mcpauth/mcpauth/mcpauthtest.
 //
 // Configuration comes from code or the environment ([ConfigFromEnv]); a Config never
 // prints its HMAC secret.

@@ -8,14 +8,16 @@ import (
 	"strings"
 
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/mcpauthtest"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 )
 
-// A development issuer served on loopback signs a token; a Verifier trusts the issuer
-// through its JWKS, exactly as it would trust a real identity provider.
+// A development issuer (mcpauthtest.DevIssuer) served on loopback signs a token; a
+// Verifier trusts the issuer through its JWKS, exactly as it would trust a real identity
+// provider.
 func Example() {
 	srv := httptest.NewUnstartedServer(nil)
-	issuer, err := bearer.NewDevIssuer("http://" + srv.Listener.Addr().String())
+	issuer, err := mcpauthtest.NewDevIssuer("http://" + srv.Listener.Addr().String())
 	if err != nil {
 		panic(err)
 	}
@@ -56,7 +58,7 @@ func Example() {
 // NewFactory makes one verifier per protected resource, all sharing one JWKS fetcher.
 func ExampleNewFactory() {
 	srv := httptest.NewUnstartedServer(nil)
-	issuer, _ := bearer.NewDevIssuer("http://" + srv.Listener.Addr().String())
+	issuer, _ := mcpauthtest.NewDevIssuer("http://" + srv.Listener.Addr().String())
 	srv.Config.Handler = issuer.Handler()
 	srv.Start()
 	defer srv.Close()

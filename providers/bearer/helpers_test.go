@@ -25,9 +25,9 @@ type testClock = testutil.Clock
 
 func newTestClock() *testClock { return testutil.NewClock(time.Now().Truncate(time.Second)) }
 
-// issuerServer is a DevIssuer served on loopback, counting JWKS requests.
+// issuerServer is a testIssuer served on loopback, counting JWKS requests.
 type issuerServer struct {
-	iss      *DevIssuer
+	iss      *testIssuer
 	srv      *httptest.Server
 	jwksHits atomic.Int64
 	down     atomic.Bool   // answer the JWKS with 503
@@ -40,7 +40,7 @@ func newIssuerServer(t testing.TB) *issuerServer {
 	t.Helper()
 	is := &issuerServer{fetched: make(chan struct{}, 64)}
 	srv := httptest.NewUnstartedServer(nil)
-	iss, err := NewDevIssuer("http://" + srv.Listener.Addr().String())
+	iss, err := newTestIssuer("http://" + srv.Listener.Addr().String())
 	require.NoError(t, err)
 	is.iss = iss
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +94,7 @@ func claimsAt(clock *testClock) *Claims {
 	return NewClaims("alice").IssuedAt(clock.Now()).WithAudience(testAudience)
 }
 
-func mustSign(t testing.TB, iss *DevIssuer, c *Claims) string {
+func mustSign(t testing.TB, iss *testIssuer, c *Claims) string {
 	t.Helper()
 	tok, err := iss.Sign(c)
 	require.NoError(t, err)
@@ -128,7 +128,7 @@ func signRaw(t testing.TB, method jwt.SigningMethod, key any, header map[string]
 }
 
 // devSign signs arbitrary header fields and payload with the issuer's current key.
-func devSign(t testing.TB, iss *DevIssuer, method jwt.SigningMethod, header map[string]any, payload any) string {
+func devSign(t testing.TB, iss *testIssuer, method jwt.SigningMethod, header map[string]any, payload any) string {
 	t.Helper()
 	iss.mu.RLock()
 	k := iss.current
@@ -144,7 +144,7 @@ func devSign(t testing.TB, iss *DevIssuer, method jwt.SigningMethod, header map[
 	return signRaw(t, method, k.priv, h, payload)
 }
 
-func currentKID(iss *DevIssuer) string {
+func currentKID(iss *testIssuer) string {
 	iss.mu.RLock()
 	defer iss.mu.RUnlock()
 	return iss.current.kid

@@ -19,7 +19,7 @@ import (
 
 // unknownKIDToken is a well-formed token signed by a key nobody published.
 func unknownKIDToken(t *testing.T, clock *testClock, is *issuerServer, kid string) string {
-	other, err := NewDevIssuer(is.iss.Issuer())
+	other, err := newTestIssuer(is.iss.Issuer())
 	require.NoError(t, err)
 	other.mu.Lock()
 	other.current.kid = kid

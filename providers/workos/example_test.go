@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/mcpauthtest"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 	"github.com/mcpauth/mcpauth/providers/workos"
 )
@@ -21,7 +22,7 @@ import (
 // tokens shaped like AuthKit's.
 func Example() {
 	authkit := httptest.NewUnstartedServer(nil)
-	dev, _ := bearer.NewDevIssuer("http://" + authkit.Listener.Addr().String())
+	dev, _ := mcpauthtest.NewDevIssuer("http://" + authkit.Listener.Addr().String())
 	authkit.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/oauth2/jwks":

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/internal/testutil"
+	"github.com/mcpauth/mcpauth/mcpauthtest"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 	"github.com/stretchr/testify/require"
 )
@@ -36,7 +37,7 @@ func newTestClock() *testClock { return testutil.NewClock(time.Now().Truncate(ti
 // with the issuer "http://127.0.0.1:<port>" (no trailing slash, as AuthKit writes it).
 type fakeAuthKit struct {
 	srv    *httptest.Server
-	dev    *bearer.DevIssuer
+	dev    *mcpauthtest.DevIssuer
 	issuer string
 
 	jwksHits atomic.Int64
@@ -56,7 +57,7 @@ func newFakeAuthKit(t testing.TB) *fakeAuthKit {
 	f := &fakeAuthKit{cacheControl: "public, max-age=300"}
 	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
 	f.issuer = "http://" + f.srv.Listener.Addr().String()
-	dev, err := bearer.NewDevIssuer(f.issuer)
+	dev, err := mcpauthtest.NewDevIssuer(f.issuer)
 	require.NoError(t, err)
 	f.dev = dev
 	f.srv.Start()

@@ -1,4 +1,4 @@
-package bearer
+package mcpauthtest
 
 import (
 	"crypto"
@@ -18,12 +18,14 @@ import (
 	"sync"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/mcpauth/mcpauth/providers/bearer"
 )
 
-// DevIssuer is a development token issuer: it signs RS256 access tokens and serves its
-// JWKS and authorization server metadata, so that a verifier can trust it exactly as it
-// would trust a real identity provider. It is meant for tests, demos and local
-// development; it has no login, consent or token endpoint.
+// DevIssuer is a development token issuer for tests and demos: it signs RS256 access
+// tokens and serves its JWKS and authorization server metadata, so that a verifier can
+// trust it exactly as it would trust a real identity provider. It is not an interactive
+// sign-in server: it has no login, consent, authorization or token endpoint, and anyone
+// holding it can mint any token, so never trust it in production.
 //
 // A DevIssuer is safe for concurrent use.
 type DevIssuer struct {
@@ -48,10 +50,10 @@ type devKey struct {
 func NewDevIssuer(issuerURL string) (*DevIssuer, error) {
 	u, err := url.Parse(issuerURL)
 	if err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("bearer: NewDevIssuer: %q is not an absolute http(s) URL: pass the issuer's base URL, for example http://127.0.0.1:8080/dev", issuerURL)
+		return nil, fmt.Errorf("mcpauthtest: NewDevIssuer: %q is not an absolute http(s) URL: pass the issuer's base URL, for example http://127.0.0.1:8080/dev", issuerURL)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("bearer: NewDevIssuer: %q has a query or fragment: an issuer URL has neither", issuerURL)
+		return nil, fmt.Errorf("mcpauthtest: NewDevIssuer: %q has a query or fragment: an issuer URL has neither", issuerURL)
 	}
 	d := &DevIssuer{
 		issuer: issuerURL,
@@ -70,7 +72,7 @@ func NewDevIssuer(issuerURL string) (*DevIssuer, error) {
 func newDevKey() (devKey, error) {
 	priv, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return devKey{}, fmt.Errorf("bearer: generating the development key: %w", err)
+		return devKey{}, fmt.Errorf("mcpauthtest: generating the development key: %w", err)
 	}
 	var id [8]byte
 	_, _ = rand.Read(id[:])
@@ -91,18 +93,19 @@ func (d *DevIssuer) SetScopesSupported(scopes ...string) {
 	d.scopes = slices.Clone(scopes)
 }
 
-// Sign signs c with RS256 and the current key; the header carries the key's kid and
-// typ "at+jwt". When c has no issuer, "iss" is set to Issuer(). Claims without a subject
-// (NewClaims("") with no "sub" set by AddClaim) are refused: a Verifier refuses tokens
-// without "sub" unless Config.AllowMissingSubject is set. A test that needs such a token
-// on purpose sets the claim explicitly, for example AddClaim("sub", "").
-func (d *DevIssuer) Sign(c *Claims) (string, error) {
+// Sign signs c (built with bearer.NewClaims) with RS256 and the current key; the header
+// carries the key's kid and typ "at+jwt". When c has no issuer, "iss" is set to Issuer().
+// Claims without a subject (bearer.NewClaims("") with no "sub" set by AddClaim) are
+// refused: a bearer.Verifier refuses tokens without "sub" unless
+// bearer.Config.AllowMissingSubject is set. A test that needs such a token on purpose sets
+// the claim explicitly, for example AddClaim("sub", "").
+func (d *DevIssuer) Sign(c *bearer.Claims) (string, error) {
 	if c == nil {
-		return "", errors.New("bearer: DevIssuer.Sign: claims are nil")
+		return "", errors.New("mcpauthtest: DevIssuer.Sign: claims are nil")
 	}
 	m := c.Map()
 	if _, ok := m["sub"]; !ok {
-		return "", errors.New(`bearer: DevIssuer.Sign: the claims have no subject: pass the user or client the token is for to NewClaims (tokens without "sub" are refused by default)`)
+		return "", errors.New(`mcpauthtest: DevIssuer.Sign: the claims have no subject: pass the user or client the token is for to bearer.NewClaims (tokens without "sub" are refused by default)`)
 	}
 	if _, ok := m["iss"]; !ok {
 		m["iss"] = d.issuer
@@ -115,7 +118,7 @@ func (d *DevIssuer) Sign(c *Claims) (string, error) {
 	t.Header["typ"] = "at+jwt"
 	s, err := t.SignedString(k.priv)
 	if err != nil {
-		return "", fmt.Errorf("bearer: DevIssuer.Sign: %w", err)
+		return "", fmt.Errorf("mcpauthtest: DevIssuer.Sign: %w", err)
 	}
 	return s, nil
 }
@@ -124,9 +127,9 @@ func (d *DevIssuer) Sign(c *Claims) (string, error) {
 // expiring in one hour. The subject must not be empty.
 func (d *DevIssuer) Mint(subject string, audience string, scopes ...string) (string, error) {
 	if subject == "" {
-		return "", errors.New(`bearer: DevIssuer.Mint: the subject is empty: pass the user or client the token is for (tokens without "sub" are refused by default)`)
+		return "", errors.New(`mcpauthtest: DevIssuer.Mint: the subject is empty: pass the user or client the token is for (tokens without "sub" are refused by default)`)
 	}
-	c := NewClaims(subject).AddScopes(scopes...)
+	c := bearer.NewClaims(subject).AddScopes(scopes...)
 	if audience != "" {
 		c.WithAudience(audience)
 	}
@@ -224,10 +227,10 @@ func (d *DevIssuer) metadata() []byte {
 	return b
 }
 
-// VerifierConfig returns a Config that trusts this issuer through its JWKS URI, for RS256
-// tokens with the given audience (leave it empty with NewFactory).
-func (d *DevIssuer) VerifierConfig(audience ...string) Config {
-	return Config{
+// VerifierConfig returns a bearer.Config that trusts this issuer through its JWKS URI, for
+// RS256 tokens with the given audience (leave it empty with bearer.NewFactory).
+func (d *DevIssuer) VerifierConfig(audience ...string) bearer.Config {
+	return bearer.Config{
 		JWKSURI:    d.JWKSURI(),
 		Issuers:    []string{d.issuer},
 		Audience:   slices.Clone(audience),

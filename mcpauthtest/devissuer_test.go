@@ -1,68 +1,17 @@
-package bearer
+package mcpauthtest
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/mcpauth/mcpauth/providers/bearer"
 	"github.com/stretchr/testify/require"
 )
-
-func TestClaimsMap(t *testing.T) {
-	iat := time.Unix(1_700_000_000, 0)
-	c := NewClaims("alice").IssuedAt(iat)
-	m := c.Map()
-	require.Equal(t, "alice", m["sub"])
-	require.Equal(t, iat.Unix(), m["iat"])
-	require.Equal(t, iat.Add(time.Hour).Unix(), m["exp"], "exp defaults to iat + 1h")
-	require.Len(t, m["jti"], 32)
-	require.NotContains(t, m, "scope")
-	require.NotContains(t, m, "aud")
-	require.NotContains(t, m, "iss")
-	require.NotContains(t, m, "nbf")
-	require.NotEqual(t, m["jti"], NewClaims("alice").Map()["jti"], "jti is random")
-
-	c.AddScopes("a b", "c").AddScopes("d").WithIssuer("https://iss").WithAudience("https://aud").
-		NotBefore(iat.Add(time.Minute)).ExpiresIn(5 * time.Minute)
-	m = c.Map()
-	require.Equal(t, "a b c d", m["scope"])
-	require.Equal(t, "https://iss", m["iss"])
-	require.Equal(t, "https://aud", m["aud"])
-	require.Equal(t, iat.Add(time.Minute).Unix(), m["nbf"])
-	require.Equal(t, iat.Add(5*time.Minute).Unix(), m["exp"])
-
-	// IssuedAt after ExpiresIn still moves the base of the relative expiry.
-	c.IssuedAt(iat.Add(time.Hour))
-	require.Equal(t, iat.Add(time.Hour+5*time.Minute).Unix(), c.Map()["exp"])
-
-	c.WithAudience("x", "y")
-	require.Equal(t, []string{"x", "y"}, c.Map()["aud"])
-	c.WithAudience()
-	require.NotContains(t, c.Map(), "aud")
-
-	abs := iat.Add(48 * time.Hour)
-	c.ExpiresAt(abs)
-	require.Equal(t, abs.Unix(), c.Map()["exp"])
-	c.WithoutExpiry()
-	require.NotContains(t, c.Map(), "exp")
-	c.ExpiresIn(time.Minute)
-	require.Equal(t, iat.Add(time.Hour+time.Minute).Unix(), c.Map()["exp"])
-
-	when := iat.Add(3 * time.Second)
-	c.AddClaim("tenant_id", "acme").AddClaim("auth_time", when).AddClaim("scope", 42)
-	m = c.Map()
-	require.Equal(t, "acme", m["tenant_id"])
-	require.Equal(t, when.Unix(), m["auth_time"], "time.Time renders as seconds")
-	require.Equal(t, 42, m["scope"], "AddClaim overrides")
-
-	// Each Map is a fresh map.
-	m["sub"] = "mallory"
-	require.Equal(t, "alice", c.Map()["sub"])
-}
 
 func TestDevIssuerHandler(t *testing.T) {
 	for _, base := range []string{"", "/tenants/a"} {
@@ -178,7 +127,7 @@ func TestDevIssuerSignAndMint(t *testing.T) {
 	require.Equal(t, "a b", payload["scope"])
 	require.Equal(t, "bob", payload["sub"])
 
-	tok, err = d.Sign(NewClaims("bob").WithIssuer("https://other"))
+	tok, err = d.Sign(bearer.NewClaims("bob").WithIssuer("https://other"))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(mustDecode(t, strings.Split(tok, ".")[1]), &payload))
 	require.Equal(t, "https://other", payload["iss"], "an explicit issuer is kept")
@@ -202,7 +151,8 @@ func TestDevIssuerSignAndMint(t *testing.T) {
 }
 
 func mustDecode(t *testing.T, s string) []byte {
-	b, err := segmentEncoding.DecodeString(s)
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(s)
 	require.NoError(t, err)
 	return b
 }
@@ -219,12 +169,12 @@ func TestDevIssuerAlwaysSetsSubject(t *testing.T) {
 	d, err := NewDevIssuer("https://dev.example")
 	require.NoError(t, err)
 	_, err = d.Mint("", "https://aud", "a")
-	require.ErrorContains(t, err, "bearer: DevIssuer.Mint: the subject is empty")
-	_, err = d.Sign(NewClaims("").WithAudience("https://aud"))
-	require.ErrorContains(t, err, "bearer: DevIssuer.Sign: the claims have no subject")
+	require.ErrorContains(t, err, "mcpauthtest: DevIssuer.Mint: the subject is empty")
+	_, err = d.Sign(bearer.NewClaims("").WithAudience("https://aud"))
+	require.ErrorContains(t, err, "mcpauthtest: DevIssuer.Sign: the claims have no subject")
 
 	// An explicit "sub" claim, even an empty one, is signed as given (for tests).
-	tok, err := d.Sign(NewClaims("").AddClaim("sub", ""))
+	tok, err := d.Sign(bearer.NewClaims("").AddClaim("sub", ""))
 	require.NoError(t, err)
 	var payload map[string]any
 	require.NoError(t, json.Unmarshal(mustDecode(t, strings.Split(tok, ".")[1]), &payload))
@@ -235,4 +185,10 @@ func TestDevIssuerAlwaysSetsSubject(t *testing.T) {
 	payload = nil
 	require.NoError(t, json.Unmarshal(mustDecode(t, strings.Split(tok, ".")[1]), &payload))
 	require.Equal(t, "carol", payload["sub"])
+}
+
+func currentKID(d *DevIssuer) string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.current.kid
 }
