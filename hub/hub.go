@@ -42,7 +42,8 @@ type Config struct {
 	// AuthorizationServerMetadata, when set, answers /.well-known/oauth-authorization-server
 	// (RFC 8414), for a hub that fronts its own authorization server.
 	AuthorizationServerMetadata http.Handler
-	// HideForbiddenTools removes tools the caller may not call from tools/list.
+	// HideForbiddenTools removes from tools/list, prompts/list, resources/list and
+	// resources/templates/list what the caller may not use (middleware.ServerConfig.HideForbidden).
 	HideForbiddenTools bool
 	// ScopeHierarchy declares which narrower scopes a broader scope includes
 	// (scopes.Hierarchy); each token's granted scopes are expanded once, under the
