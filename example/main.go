@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"crypto"
 	"errors"
 	"flag"
 	"fmt"
@@ -155,7 +154,7 @@ func newApp(baseURL string) (*app, error) {
 		a.dev = dev
 		// The embedded issuer's key is trusted directly: no JWKS round trip to ourselves.
 		cfg := bearer.Config{
-			PublicKeys: []crypto.PublicKey{dev.PublicKey()},
+			Keys:       bearer.StaticKeys(dev.PublicKey()),
 			Issuers:    []string{dev.Issuer()},
 			Algorithms: []string{"RS256"},
 		}

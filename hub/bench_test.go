@@ -72,8 +72,7 @@ func devSetup(b *testing.B) (*mcpauthtest.DevIssuer, bearer.Config) {
 		b.Fatal(err)
 	}
 	cfg := dev.VerifierConfig()
-	cfg.JWKSURI = ""
-	cfg.PublicKeys = append(cfg.PublicKeys, dev.PublicKey())
+	cfg.Keys = bearer.StaticKeys(dev.PublicKey())
 	return dev, cfg
 }
 

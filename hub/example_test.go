@@ -21,8 +21,7 @@ func Example() {
 	// A development issuer stands in for the real identity provider.
 	dev, _ := mcpauthtest.NewDevIssuer("https://issuer.example.com")
 	cfg := dev.VerifierConfig()
-	cfg.JWKSURI = ""
-	cfg.PublicKeys = append(cfg.PublicKeys, dev.PublicKey())
+	cfg.Keys = bearer.StaticKeys(dev.PublicKey())
 	factory, _ := bearer.NewFactory(cfg)
 
 	h, _ := hub.New(hub.Config{

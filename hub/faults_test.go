@@ -138,9 +138,7 @@ func newFaultHub(t *testing.T) *faultHub {
 	jwks := newFaultyJWKS(t)
 	clock := &testClock{}
 	cfg := jwks.dev.VerifierConfig()
-	cfg.HTTPTimeout = jwksTimeout
-	cfg.UnknownKIDRefreshInterval = time.Minute
-	cfg.RefreshInterval = time.Hour
+	cfg.Keys = bearer.JWKS{URI: jwks.dev.JWKSURI(), HTTPTimeout: jwksTimeout, UnknownKIDRefreshInterval: time.Minute, RefreshInterval: time.Hour}
 	cfg.Now = clock.Now
 	factory, err := bearer.NewFactory(cfg)
 	require.NoError(t, err)
@@ -305,8 +303,7 @@ func TestConcurrentIdenticalTokensVerifiedOnce(t *testing.T) {
 	dev, err := mcpauthtest.NewDevIssuer("https://issuer.example")
 	require.NoError(t, err)
 	cfg := dev.VerifierConfig("https://hub.example/notes/mcp")
-	cfg.JWKSURI = ""
-	cfg.PublicKeys = append(cfg.PublicKeys, dev.PublicKey())
+	cfg.Keys = bearer.StaticKeys(dev.PublicKey())
 	v, err := bearer.New(cfg)
 	require.NoError(t, err)
 	counting := &countingVerifier{next: v, gate: make(chan struct{})}

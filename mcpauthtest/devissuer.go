@@ -231,7 +231,7 @@ func (d *DevIssuer) metadata() []byte {
 // RS256 tokens with the given audience (leave it empty with bearer.NewFactory).
 func (d *DevIssuer) VerifierConfig(audience ...string) bearer.Config {
 	return bearer.Config{
-		JWKSURI:    d.JWKSURI(),
+		Keys:       bearer.JWKS{URI: d.JWKSURI()},
 		Issuers:    []string{d.issuer},
 		Audience:   slices.Clone(audience),
 		Algorithms: []string{"RS256"},

@@ -143,7 +143,7 @@ func TestDevIssuerSignAndMint(t *testing.T) {
 	require.Error(t, err)
 
 	cfg := d.VerifierConfig("https://aud")
-	require.Equal(t, "https://dev.example/jwks.json", cfg.JWKSURI)
+	require.Equal(t, bearer.JWKS{URI: "https://dev.example/jwks.json"}, cfg.Keys)
 	require.Equal(t, []string{"https://dev.example"}, cfg.Issuers)
 	require.Equal(t, []string{"https://aud"}, cfg.Audience)
 	require.Equal(t, []string{"RS256"}, cfg.Algorithms)

@@ -57,7 +57,7 @@ func (s *Stack) handwritten() http.Handler {
 // that the middleware renders. cached puts mcpauth.Cached in front.
 func (s *Stack) mcpauth(cached bool) (http.Handler, error) {
 	v, err := bearer.New(bearer.Config{
-		PublicKeys: []crypto.PublicKey{s.Issuer.PublicKey()},
+		Keys:       bearer.StaticKeys(s.Issuer.PublicKey()),
 		Issuers:    []string{IssuerURL},
 		Audience:   []string{s.URL},
 		Algorithms: []string{"RS256"},
@@ -86,7 +86,7 @@ func (s *Stack) mcpauth(cached bool) (http.Handler, error) {
 // service from bearer.NewFactory, cached by the hub.
 func (s *Stack) hub() (http.Handler, error) {
 	factory, err := bearer.NewFactory(bearer.Config{
-		PublicKeys: []crypto.PublicKey{s.Issuer.PublicKey()},
+		Keys:       bearer.StaticKeys(s.Issuer.PublicKey()),
 		Issuers:    []string{IssuerURL},
 		Algorithms: []string{"RS256"},
 	})

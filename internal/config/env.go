@@ -221,6 +221,10 @@ func (e *Env) Errors() []error { return e.errs }
 // Err returns the errors recorded so far joined with errors.Join, or nil.
 func (e *Env) Err() error { return errors.Join(e.errs...) }
 
+// Errorf records an error, prefixed with Pkg, for a rule across variables that its
+// caller checks.
+func (e *Env) Errorf(format string, args ...any) { e.errorf(format, args...) }
+
 // errorf records an error, prefixed with Pkg.
 func (e *Env) errorf(format string, args ...any) {
 	e.errs = append(e.errs, fmt.Errorf(e.Pkg+": "+format, args...))

@@ -2,7 +2,6 @@ package bearer
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -71,10 +70,10 @@ func newAttackFixture(t *testing.T) *attackFixture {
 	f.multi = newVerifierT(t, multi)
 
 	f.ec = newVerifierT(t, Config{
-		PublicKeys: []crypto.PublicKey{f.ecKey.Public()},
-		Issuers:    []string{f.is.iss.Issuer()},
-		Audience:   []string{testAudience},
-		Now:        f.clock.Now,
+		Keys:     StaticKeys(f.ecKey.Public()),
+		Issuers:  []string{f.is.iss.Issuer()},
+		Audience: []string{testAudience},
+		Now:      f.clock.Now,
 	})
 	return f
 }

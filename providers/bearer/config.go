@@ -3,6 +3,7 @@ package bearer
 import (
 	"cmp"
 	"crypto"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -18,15 +19,15 @@ import (
 const (
 	// DefaultMaxTokenSize is the default Config.MaxTokenSize, in bytes.
 	DefaultMaxTokenSize = 8192
-	// DefaultHTTPTimeout is the default Config.HTTPTimeout.
+	// DefaultHTTPTimeout is the default JWKS.HTTPTimeout.
 	DefaultHTTPTimeout = 5 * time.Second
-	// DefaultRefreshInterval is the default Config.RefreshInterval.
+	// DefaultRefreshInterval is the default JWKS.RefreshInterval.
 	DefaultRefreshInterval = time.Hour
-	// DefaultUnknownKIDRefreshInterval is the default Config.UnknownKIDRefreshInterval.
+	// DefaultUnknownKIDRefreshInterval is the default JWKS.UnknownKIDRefreshInterval.
 	DefaultUnknownKIDRefreshInterval = time.Minute
 	// MaxLeeway is the largest Config.Leeway accepted.
 	MaxLeeway = 5 * time.Minute
-	// MinHMACSecretSize is the smallest Config.HMACSecret accepted, in bytes.
+	// MinHMACSecretSize is the smallest HMAC secret accepted (see HMAC), in bytes.
 	MinHMACSecretSize = 32
 	// MinRSAKeyBits is the smallest RSA modulus accepted, from any key source.
 	MinRSAKeyBits = 2048
@@ -38,28 +39,69 @@ var asymmetricAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384",
 // hmacAlgorithms is the default allowlist for an HMAC secret.
 var hmacAlgorithms = []string{"HS256", "HS384", "HS512"}
 
-// Config configures a Verifier. Exactly one key source must be set: JWKSURI, public keys
-// (PublicKeyFiles and/or PublicKeys) or HMACSecret. The zero value of every other field
-// is a safe default, except Issuers and Audience, which must be set unless their checks
-// are skipped explicitly.
-//
-// HMACSecret is an mcpauth.Secret, so a Config printed with fmt (any verb), logged with
-// log/slog or encoded with encoding/json shows it as "[redacted]".
+// Keys is where a Verifier gets its verification keys: a JWKS (a JWKS value, with its
+// fetch settings), public keys given directly (StaticKeys) or in files (KeyFiles), or an
+// HMAC secret (HMAC). One Keys value is one source, so a Config cannot name two.
+type Keys interface{ isKeys() }
+
+// JWKS is a JSON Web Key Set fetched from URI, the key source of a real issuer. Its
+// other fields tune the fetches; their zero values are the defaults.
+type JWKS struct {
+	// URI is the URL of the key set. It must use https, except for loopback hosts
+	// (127.0.0.0/8, ::1, localhost).
+	URI string
+	// HTTPClient fetches the key set. The default is a client with HTTPTimeout. Either
+	// way, responses larger than 1 MiB and redirects to non-https URLs are refused.
+	HTTPClient *http.Client `json:"-"`
+	// HTTPTimeout bounds each fetch (default 5s).
+	HTTPTimeout time.Duration
+	// RefreshInterval is how often the key set is fetched again in the background
+	// (default 1h).
+	RefreshInterval time.Duration
+	// UnknownKIDRefreshInterval is the minimum time between fetches triggered by a token
+	// whose "kid" is unknown (default 1 minute). Between two such fetches, tokens with an
+	// unknown kid fail at once with invalid_token. While no key set was ever fetched
+	// successfully, tokens retry the fetch at most once per second instead.
+	UnknownKIDRefreshInterval time.Duration
+}
+
+// StaticKeys are verification keys given directly: *rsa.PublicKey, *ecdsa.PublicKey
+// (P-256, P-384, P-521) or ed25519.PublicKey. They have no key ID, so they are tried for
+// any token whose algorithm fits them, whatever its "kid".
+func StaticKeys(keys ...crypto.PublicKey) Keys { return staticKeys{Keys: keys} }
+
+// KeyFiles are files holding verification keys, read by New and NewFactory (not by
+// Validate): PEM (PKIX "PUBLIC KEY", PKCS #1 "RSA PUBLIC KEY" or "CERTIFICATE" blocks,
+// several per file allowed) or JSON (one JWK or a JWK Set). Keys from JSON keep their
+// "kid" and "alg".
+func KeyFiles(paths ...string) Keys { return keyFiles{Files: paths} }
+
+// HMAC is a shared secret for HS256/HS384/HS512 tokens (development and closed
+// systems). It must be at least 32 bytes. A Config printed with fmt (any verb), logged
+// with log/slog or encoded with encoding/json shows it as "[redacted]".
+func HMAC(secret mcpauth.Secret) Keys { return hmacKey{Secret: secret} }
+
+// The unexported sources keep exported fields, so that fmt, log/slog and encoding/json
+// reach the Secret's redacting methods.
+type (
+	staticKeys struct{ Keys []crypto.PublicKey }
+	keyFiles   struct{ Files []string }
+	hmacKey    struct{ Secret mcpauth.Secret }
+)
+
+func (JWKS) isKeys()       {}
+func (staticKeys) isKeys() {}
+func (keyFiles) isKeys()   {}
+func (hmacKey) isKeys()    {}
+
+// Config configures a Verifier. Keys must be set; the zero value of every other field is
+// a safe default, except Issuers and Audience, which must be set unless their checks are
+// skipped explicitly.
 type Config struct {
-	// JWKSURI is the URL of a JSON Web Key Set to fetch the verification keys from.
-	// It must use https, except for loopback hosts (127.0.0.0/8, ::1, localhost).
-	JWKSURI string `env:"JWKS_URI"`
-	// PublicKeyFiles are files holding verification keys: PEM (PKIX "PUBLIC KEY",
-	// PKCS #1 "RSA PUBLIC KEY" or "CERTIFICATE" blocks, several per file allowed) or JSON
-	// (one JWK or a JWK Set). Keys from JSON keep their "kid" and "alg".
-	PublicKeyFiles []string `env:"PUBLIC_KEY_FILE"`
-	// PublicKeys are verification keys given directly: *rsa.PublicKey, *ecdsa.PublicKey
-	// (P-256, P-384, P-521) or ed25519.PublicKey. They have no key ID, so they are tried
-	// for any token whose algorithm fits them, whatever its "kid".
-	PublicKeys []crypto.PublicKey
-	// HMACSecret is a shared secret for HS256/HS384/HS512 tokens (development and
-	// closed systems). It must be at least 32 bytes.
-	HMACSecret mcpauth.Secret `env:"HMAC_SECRET"`
+	// Keys is the source of the verification keys: JWKS{URI: ...}, StaticKeys,
+	// KeyFiles or HMAC. ConfigFromEnv sets it from one of MCPAUTH_JWKS_URI,
+	// MCPAUTH_PUBLIC_KEY_FILE and MCPAUTH_HMAC_SECRET (or MCPAUTH_HMAC_SECRET_FILE).
+	Keys Keys
 
 	// Issuers lists the accepted "iss" values, compared exactly. At least one is
 	// required unless SkipIssuerCheck is set.
@@ -111,19 +153,6 @@ type Config struct {
 	// are refused before any decoding or cryptography.
 	MaxTokenSize int
 
-	// HTTPClient fetches the JWKS. The default is a client with HTTPTimeout. Either way,
-	// responses larger than 1 MiB and redirects to non-https URLs are refused.
-	HTTPClient *http.Client `json:"-"`
-	// HTTPTimeout bounds each JWKS fetch (default 5s).
-	HTTPTimeout time.Duration
-	// RefreshInterval is how often the JWKS is fetched again in the background (default 1h).
-	RefreshInterval time.Duration
-	// UnknownKIDRefreshInterval is the minimum time between JWKS fetches triggered by a
-	// token whose "kid" is unknown (default 1 minute). Between two such fetches, tokens
-	// with an unknown kid fail at once with invalid_token. While no JWKS was ever fetched
-	// successfully, tokens retry the fetch at most once per second instead.
-	UnknownKIDRefreshInterval time.Duration
-
 	// Logger receives a warning when a JWKS fetch fails (never a token or a key).
 	// Default: slog.Default() as it is when New or NewFactory is called.
 	Logger *slog.Logger `json:"-"`
@@ -155,11 +184,8 @@ type settings struct {
 	provider    string
 	logger      *slog.Logger
 
-	jwksURI        string
-	httpTimeout    time.Duration
-	refresh        time.Duration
-	unknownRefresh time.Duration
-	staticKeys     []*verificationKey
+	jwks       JWKS // defaulted
+	staticKeys []*verificationKey
 }
 
 type sourceKind int
@@ -177,7 +203,7 @@ func (Config) env(suffix string) string { return config.VarName("", "", suffix) 
 // Validate reports every problem of the configuration, as one error per problem joined
 // with errors.Join. Each message names the Config field, and in parentheses the variable
 // that sets it (with the default prefix MCPAUTH), and says how to fix it. Validate reads
-// no file and makes no request: PublicKeyFiles are read by New and NewFactory, which
+// no file and makes no request: KeyFiles are read by New and NewFactory, which
 // report a missing, unreadable or malformed key file together with every problem
 // Validate finds. Calling Validate early checks a configuration at startup.
 func (c Config) Validate() error {
@@ -187,86 +213,27 @@ func (c Config) Validate() error {
 
 // prepare validates c and returns its defaulted settings. requireAudience is false for
 // NewFactory, which fills the audience per resource. readFiles is false for Validate:
-// PublicKeyFiles are then only checked for being named, and the settings returned lack
-// their keys.
+// KeyFiles are then only checked for being named, and the settings returned lack their
+// keys.
 func (c Config) prepare(requireAudience, readFiles bool) (*settings, error) {
 	problems := &config.Problems{Pkg: "bearer"}
 	add := problems.Add
 	s := &settings{
-		skipIss:        c.SkipIssuerCheck,
-		skipAud:        c.SkipAudienceCheck,
-		leeway:         c.Leeway,
-		expOptional:    c.ExpirationOptional,
-		allowNoSub:     c.AllowMissingSubject,
-		rolesClaim:     c.RolesClaim,
-		roleScopes:     c.RoleScopes,
-		tenantClaim:    c.TenantClaim,
-		maxSize:        c.MaxTokenSize,
-		now:            c.Now,
-		provider:       c.ProviderName,
-		logger:         c.Logger,
-		jwksURI:        c.JWKSURI,
-		httpTimeout:    c.HTTPTimeout,
-		refresh:        c.RefreshInterval,
-		unknownRefresh: c.UnknownKIDRefreshInterval,
+		skipIss:     c.SkipIssuerCheck,
+		skipAud:     c.SkipAudienceCheck,
+		leeway:      c.Leeway,
+		expOptional: c.ExpirationOptional,
+		allowNoSub:  c.AllowMissingSubject,
+		rolesClaim:  c.RolesClaim,
+		roleScopes:  c.RoleScopes,
+		tenantClaim: c.TenantClaim,
+		maxSize:     c.MaxTokenSize,
+		now:         c.Now,
+		provider:    c.ProviderName,
+		logger:      c.Logger,
 	}
 
-	// Key source: exactly one.
-	var sources []string
-	if c.JWKSURI != "" {
-		sources = append(sources, "Config.JWKSURI")
-		s.kind = sourceJWKS
-	}
-	if len(c.PublicKeyFiles) > 0 || len(c.PublicKeys) > 0 {
-		sources = append(sources, "Config.PublicKeyFiles/PublicKeys")
-		s.kind = sourceStatic
-	}
-	if !c.HMACSecret.IsZero() {
-		sources = append(sources, "Config.HMACSecret")
-		s.kind = sourceHMAC
-	}
-	switch len(sources) {
-	case 0:
-		add("no signing keys are configured: set Config.JWKSURI (%s), Config.PublicKeyFiles (%s), Config.PublicKeys or Config.HMACSecret (%s)",
-			c.env("JWKS_URI"), c.env("PUBLIC_KEY_FILE"), c.env("HMAC_SECRET"))
-	case 1:
-	default:
-		add("%s are all set: configure exactly one key source", strings.Join(sources, " and "))
-		s.kind = sourceNone
-	}
-
-	if c.JWKSURI != "" {
-		if _, err := config.CheckURL(c.JWKSURI, config.URL{Of: " of the JWKS"}); err != nil {
-			add("Config.JWKSURI: %v (%s)", err, c.env("JWKS_URI"))
-		}
-	}
-	if n := len(c.HMACSecret.Reveal()); n > 0 && n < MinHMACSecretSize {
-		add("Config.HMACSecret is %d bytes: an HMAC secret must be at least %d bytes (%s; generate one with `openssl rand -base64 48`)",
-			n, MinHMACSecretSize, c.env("HMAC_SECRET"))
-	}
-	for i, f := range c.PublicKeyFiles {
-		if strings.TrimSpace(f) == "" {
-			add("Config.PublicKeyFiles[%d] is empty: remove it or give the path of a PEM or JWK file (%s)", i, c.env("PUBLIC_KEY_FILE"))
-			continue
-		}
-		if !readFiles {
-			continue
-		}
-		keys, err := loadKeyFile(f)
-		if err != nil {
-			add("Config.PublicKeyFiles[%d]: %v (%s)", i, err, c.env("PUBLIC_KEY_FILE"))
-			continue
-		}
-		s.staticKeys = append(s.staticKeys, keys...)
-	}
-	for i, k := range c.PublicKeys {
-		vk, err := newStaticKey(k)
-		if err != nil {
-			add("Config.PublicKeys[%d]: %v", i, err)
-			continue
-		}
-		s.staticKeys = append(s.staticKeys, vk)
-	}
+	c.prepareKeys(s, add, readFiles)
 
 	// Algorithms.
 	algs := c.Algorithms
@@ -288,7 +255,7 @@ func (c Config) prepare(requireAudience, readFiles bool) (*settings, error) {
 		case algFamily(canon) == famHMAC && (s.kind == sourceJWKS || s.kind == sourceStatic):
 			add("Config.Algorithms: %s needs an HMAC secret but the keys are asymmetric: remove it (accepting HMAC with public keys enables key-confusion attacks) (%s)", canon, c.env("ALGORITHMS"))
 		case algFamily(canon) != famHMAC && s.kind == sourceHMAC:
-			add("Config.Algorithms: %s needs an asymmetric key but only Config.HMACSecret is set: use HS256, HS384 or HS512, or configure public keys (%s)", canon, c.env("ALGORITHMS"))
+			add("Config.Algorithms: %s needs an asymmetric key but Config.Keys is an HMAC secret: use HS256, HS384 or HS512, or configure public keys (%s)", canon, c.env("ALGORITHMS"))
 		default:
 			if !slices.Contains(s.algs, canon) {
 				s.algs = append(s.algs, canon)
@@ -296,7 +263,7 @@ func (c Config) prepare(requireAudience, readFiles bool) (*settings, error) {
 		}
 	}
 	// Without the key files' keys (Validate), which algorithms fit is not known yet.
-	if s.kind == sourceStatic && len(s.staticKeys) > 0 && len(s.algs) > 0 && (readFiles || len(c.PublicKeyFiles) == 0) {
+	if _, files := c.Keys.(keyFiles); s.kind == sourceStatic && len(s.staticKeys) > 0 && len(s.algs) > 0 && (readFiles || !files) {
 		usable := false
 		for _, k := range s.staticKeys {
 			for _, a := range s.algs {
@@ -330,15 +297,6 @@ func (c Config) prepare(requireAudience, readFiles bool) (*settings, error) {
 	if c.MaxTokenSize < 0 {
 		add("Config.MaxTokenSize %d is negative: leave it 0 for the default (%d bytes) or give a positive size", c.MaxTokenSize, DefaultMaxTokenSize)
 	}
-	if c.HTTPTimeout < 0 {
-		add("Config.HTTPTimeout %s is negative: leave it 0 for the default (%s)", c.HTTPTimeout, DefaultHTTPTimeout)
-	}
-	if c.RefreshInterval < 0 {
-		add("Config.RefreshInterval %s is negative: leave it 0 for the default (%s)", c.RefreshInterval, DefaultRefreshInterval)
-	}
-	if c.UnknownKIDRefreshInterval < 0 {
-		add("Config.UnknownKIDRefreshInterval %s is negative: leave it 0 for the default (%s)", c.UnknownKIDRefreshInterval, DefaultUnknownKIDRefreshInterval)
-	}
 	problems.NoBlank("ScopeClaims", c.ScopeClaims, "")
 	s.scopeClaims = slices.Clone(c.ScopeClaims)
 
@@ -354,13 +312,81 @@ func (c Config) prepare(requireAudience, readFiles bool) (*settings, error) {
 	}
 	s.provider = cmp.Or(s.provider, "bearer")
 	s.logger = cmp.Or(s.logger, slog.Default())
-	s.httpTimeout = cmp.Or(s.httpTimeout, DefaultHTTPTimeout)
-	s.refresh = cmp.Or(s.refresh, DefaultRefreshInterval)
-	s.unknownRefresh = cmp.Or(s.unknownRefresh, DefaultUnknownKIDRefreshInterval)
-	if s.kind == sourceHMAC {
-		s.staticKeys = []*verificationKey{{family: famHMAC, key: []byte(c.HMACSecret.Reveal())}}
-	}
 	return s, nil
+}
+
+// prepareKeys checks c.Keys and fills the key source of s: its kind, the JWKS settings,
+// or the static keys (those of KeyFiles only with readFiles).
+func (c Config) prepareKeys(s *settings, add func(string, ...any), readFiles bool) {
+	keys := c.Keys
+	if p, ok := keys.(*JWKS); ok && p != nil {
+		keys = *p
+	}
+	switch k := keys.(type) {
+	case JWKS:
+		s.kind = sourceJWKS
+		if _, err := config.CheckURL(k.URI, config.URL{Of: " of the JWKS"}); err != nil {
+			add("Config.Keys: JWKS.URI: %v (%s)", err, c.env("JWKS_URI"))
+		}
+		for _, d := range []struct {
+			name string
+			v    *time.Duration
+			dflt time.Duration
+		}{
+			{"HTTPTimeout", &k.HTTPTimeout, DefaultHTTPTimeout},
+			{"RefreshInterval", &k.RefreshInterval, DefaultRefreshInterval},
+			{"UnknownKIDRefreshInterval", &k.UnknownKIDRefreshInterval, DefaultUnknownKIDRefreshInterval},
+		} {
+			if *d.v < 0 {
+				add("Config.Keys: JWKS.%s %s is negative: leave it 0 for the default (%s)", d.name, *d.v, d.dflt)
+			}
+			*d.v = cmp.Or(*d.v, d.dflt)
+		}
+		s.jwks = k
+	case staticKeys:
+		s.kind = sourceStatic
+		if len(k.Keys) == 0 {
+			add("Config.Keys: StaticKeys has no keys: give at least one public key")
+		}
+		for i, key := range k.Keys {
+			vk, err := newStaticKey(key)
+			if err != nil {
+				add("Config.Keys: StaticKeys[%d]: %v", i, err)
+				continue
+			}
+			s.staticKeys = append(s.staticKeys, vk)
+		}
+	case keyFiles:
+		s.kind = sourceStatic
+		if len(k.Files) == 0 {
+			add("Config.Keys: KeyFiles has no files: give the path of a PEM or JWK file (%s)", c.env("PUBLIC_KEY_FILE"))
+		}
+		for i, f := range k.Files {
+			if strings.TrimSpace(f) == "" {
+				add("Config.Keys: KeyFiles[%d] is empty: remove it or give the path of a PEM or JWK file (%s)", i, c.env("PUBLIC_KEY_FILE"))
+				continue
+			}
+			if !readFiles {
+				continue
+			}
+			keys, err := loadKeyFile(f)
+			if err != nil {
+				add("Config.Keys: KeyFiles[%d]: %v (%s)", i, err, c.env("PUBLIC_KEY_FILE"))
+				continue
+			}
+			s.staticKeys = append(s.staticKeys, keys...)
+		}
+	case hmacKey:
+		s.kind = sourceHMAC
+		if n := len(k.Secret.Reveal()); n < MinHMACSecretSize {
+			add("Config.Keys: the HMAC secret is %d bytes: an HMAC secret must be at least %d bytes (%s; generate one with `openssl rand -base64 48`)",
+				n, MinHMACSecretSize, c.env("HMAC_SECRET"))
+		}
+		s.staticKeys = []*verificationKey{{family: famHMAC, key: []byte(k.Secret.Reveal())}}
+	default: // nil, or a nil *JWKS
+		add("Config.Keys is unset: use bearer.JWKS{URI: ...} (%s), bearer.KeyFiles(...) (%s), bearer.StaticKeys(...) or bearer.HMAC(...) (%s)",
+			c.env("JWKS_URI"), c.env("PUBLIC_KEY_FILE"), c.env("HMAC_SECRET"))
+	}
 }
 
 // canonicalAlg returns the registered spelling of a supported algorithm name.
@@ -384,22 +410,51 @@ func canonicalAlg(a string) (string, bool) {
 // ConfigFromEnv reads a Config from environment variables named prefix + "_" + NAME
 // (prefix "" means "MCPAUTH"):
 //
-//	PREFIX_JWKS_URI          Config.JWKSURI
+//	PREFIX_JWKS_URI          Config.Keys = JWKS{URI: value}
+//	PREFIX_PUBLIC_KEY_FILE   Config.Keys = KeyFiles(list...)
+//	PREFIX_HMAC_SECRET       Config.Keys = HMAC(the raw bytes of the value)
+//	PREFIX_HMAC_SECRET_FILE  Config.Keys = HMAC(the file's content, trailing newline trimmed)
 //	PREFIX_ISSUER            Config.Issuers (comma- or space-separated)
 //	PREFIX_AUDIENCE          Config.Audience (list)
 //	PREFIX_ALGORITHMS        Config.Algorithms (list)
-//	PREFIX_PUBLIC_KEY_FILE   Config.PublicKeyFiles (list)
-//	PREFIX_HMAC_SECRET       Config.HMACSecret (the raw bytes of the value)
-//	PREFIX_HMAC_SECRET_FILE  Config.HMACSecret read from a file, trailing newline trimmed
 //	PREFIX_LEEWAY            Config.Leeway (a Go duration such as "30s")
 //	PREFIX_TENANT_CLAIM      Config.TenantClaim
 //	PREFIX_ROLES_CLAIM       Config.RolesClaim
 //
-// Unset or empty variables leave the field zero. Errors name the variable and the fix.
-// ConfigFromEnv does not call Validate (New and NewFactory do), so the caller may still
-// adjust the result. The Config it returns is the one a literal with the same fields
-// would be: validation errors name the field and its variable, with the default prefix
-// MCPAUTH whatever prefix was read.
+// Unset or empty variables leave the field zero; setting more than one of the key
+// variables is an error. Errors name the variable and the fix. ConfigFromEnv does not
+// call Validate (New and NewFactory do), so the caller may still adjust the result. The
+// Config it returns is the one a literal with the same fields would be: validation
+// errors name the field and its variable, with the default prefix MCPAUTH whatever
+// prefix was read.
 func ConfigFromEnv(prefix string) (Config, error) {
-	return config.Load[Config]("bearer", prefix, "")
+	env := &config.Env{Pkg: "bearer", Prefix: config.Prefix(prefix)}
+	keys := keysFromEnv(env)
+	c, err := config.Load[Config]("bearer", prefix, "")
+	if err = errors.Join(env.Err(), err); err != nil {
+		return Config{}, err
+	}
+	c.Keys = keys
+	return c, nil
+}
+
+// keysFromEnv reads the key variables; more than one set is an error.
+func keysFromEnv(e *config.Env) Keys {
+	var keys Keys
+	var set []string
+	if uri := e.Get("JWKS_URI"); uri != "" {
+		keys, set = JWKS{URI: uri}, append(set, e.Name("JWKS_URI"))
+	}
+	if files := e.List("PUBLIC_KEY_FILE"); len(files) > 0 {
+		keys, set = KeyFiles(files...), append(set, e.Name("PUBLIC_KEY_FILE"))
+	}
+	if secret := e.Secret(config.Secret{Name: "HMAC_SECRET"}); !secret.IsZero() {
+		keys, set = HMAC(secret), append(set, e.Name("HMAC_SECRET"))
+	}
+	if len(set) > 1 {
+		e.Errorf("%s are all set: set one of %s, %s or %s (or %s) for the one key source", strings.Join(set, " and "),
+			e.Name("JWKS_URI"), e.Name("PUBLIC_KEY_FILE"), e.Name("HMAC_SECRET"), e.Name("HMAC_SECRET_FILE"))
+		return nil
+	}
+	return keys
 }

@@ -1,14 +1,15 @@
 // Package bearer verifies JWT access tokens (RFC 9068 and the common IdP dialects) for
-// mcpauth: a [Verifier] checks the signature with keys from a JWKS URI, PEM or JWK files,
-// public keys given directly or an HMAC secret, then the token's algorithm, header,
+// mcpauth: a [Verifier] checks the signature with keys from one source, Config.Keys —
+// a JWKS URI ([JWKS]), PEM or JWK files ([KeyFiles]), public keys given directly
+// ([StaticKeys]) or an HMAC secret ([HMAC]) — then the token's algorithm, header,
 // issuer, audience and validity period, and returns an [mcpauth.AccessToken].
 //
 // # Keys
 //
-// With Config.JWKSURI the key set is fetched with github.com/MicahParks/jwkset's HTTP
+// With a [JWKS] the key set is fetched with github.com/MicahParks/jwkset's HTTP
 // storage: once when the Verifier is created (a failure there is not fatal), every
-// Config.RefreshInterval in the background, and when a token names an unknown "kid", at
-// most once per Config.UnknownKIDRefreshInterval (an unknown kid with no fetch allowed
+// JWKS.RefreshInterval in the background, and when a token names an unknown "kid", at
+// most once per JWKS.UnknownKIDRefreshInterval (an unknown kid with no fetch allowed
 // fails at once; concurrent requests share one fetch). Parsed keys are indexed by kid
 // inside the Verifier, and the index is rebuilt whenever jwkset replaces the set, so
 // rotation works and a lookup costs a map access. The JWKS URI must be https, except on
@@ -74,7 +75,8 @@
 //
 // # Environment
 //
-// ConfigFromEnv("MCPAUTH") reads these variables:
+// ConfigFromEnv("MCPAUTH") reads these variables (at most one of the first three sets
+// Config.Keys):
 //
 //   - MCPAUTH_JWKS_URI: JWKS endpoint of the issuer (https, or http on loopback only)
 //   - MCPAUTH_ISSUER: accepted iss values, comma or space separated

@@ -78,17 +78,17 @@ func ExampleNewFactory() {
 	// Output: true true
 }
 
-// HMACSecret is an mcpauth.Secret: a Config printed, logged or encoded shows it as
+// An HMAC secret is an mcpauth.Secret: a Config printed, logged or encoded shows it as
 // [redacted].
 func ExampleConfig_secret() {
 	cfg := bearer.Config{
-		HMACSecret: mcpauth.NewSecret("a-development-secret-of-32-bytes-or-more"),
-		Issuers:    []string{"https://dev.local"},
-		Audience:   []string{"https://mcp.example.com"},
+		Keys:     bearer.HMAC(mcpauth.NewSecret("a-development-secret-of-32-bytes-or-more")),
+		Issuers:  []string{"https://dev.local"},
+		Audience: []string{"https://mcp.example.com"},
 	}
-	fmt.Println(cfg.HMACSecret)
-	fmt.Println(strings.Contains(fmt.Sprintf("%+v", cfg), "HMACSecret:[redacted] Issuers:[https://dev.local]"))
+	fmt.Println(cfg.Keys)
+	fmt.Println(strings.Contains(fmt.Sprintf("%+v", cfg), "Keys:{Secret:[redacted]} Issuers:[https://dev.local]"))
 	// Output:
-	// [redacted]
+	// {[redacted]}
 	// true
 }

@@ -97,42 +97,42 @@ func (g *genStorage) KeyDelete(ctx context.Context, keyID string) (bool, error) 
 	return ok, err
 }
 
-func newJWKSSource(s *settings, client *http.Client) (*jwksSource, error) {
+func newJWKSSource(s *settings) (*jwksSource, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	src := &jwksSource{
-		uri:     s.jwksURI,
+		uri:     s.jwks.URI,
 		store:   &genStorage{MemoryJWKSet: jwkset.NewMemoryStorage()},
-		limiter: rate.NewLimiter(rate.Every(s.unknownRefresh), 1),
+		limiter: rate.NewLimiter(rate.Every(s.jwks.UnknownKIDRefreshInterval), 1),
 		now:     s.now,
-		timeout: s.httpTimeout,
+		timeout: s.jwks.HTTPTimeout,
 		logger:  s.logger,
 		ctx:     ctx,
 		cancel:  cancel,
 	}
 	// The first fetch happens here, synchronously (bounded by HTTPTimeout); a failure
 	// is logged and left to the periodic and unknown-kid refreshes.
-	httpStore, err := jwkset.NewStorageFromHTTP(s.jwksURI, jwkset.HTTPClientStorageOptions{
-		Client:                    jwksHTTPClient(client, s.httpTimeout),
+	httpStore, err := jwkset.NewStorageFromHTTP(s.jwks.URI, jwkset.HTTPClientStorageOptions{
+		Client:                    jwksHTTPClient(s.jwks.HTTPClient, s.jwks.HTTPTimeout),
 		Ctx:                       ctx,
-		HTTPTimeout:               s.httpTimeout,
+		HTTPTimeout:               s.jwks.HTTPTimeout,
 		NoErrorReturnFirstHTTPReq: true,
 		RefreshErrorHandler:       src.fetchFailed,
-		RefreshInterval:           s.refresh,
+		RefreshInterval:           s.jwks.RefreshInterval,
 		Storage:                   src.store,
 	})
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("bearer: Config.JWKSURI: %w", err)
+		return nil, fmt.Errorf("bearer: Config.Keys: JWKS.URI: %w", err)
 	}
 	src.client, err = jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
-		HTTPURLs: map[string]jwkset.Storage{s.jwksURI: httpStore},
+		HTTPURLs: map[string]jwkset.Storage{s.jwks.URI: httpStore},
 		// Bounds the on-demand fetch: jwkset uses this context for the request too.
-		RateLimitWaitMax:  s.httpTimeout,
+		RateLimitWaitMax:  s.jwks.HTTPTimeout,
 		RefreshUnknownKID: rate.NewLimiter(rate.Inf, 1), // the rate is decided in refreshFor
 	})
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("bearer: Config.JWKSURI: %w", err)
+		return nil, fmt.Errorf("bearer: Config.Keys: JWKS.URI: %w", err)
 	}
 	return src, nil
 }

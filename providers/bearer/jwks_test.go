@@ -31,7 +31,7 @@ func TestJWKSUnknownKIDRefreshIsRateLimited(t *testing.T) {
 	clock := newTestClock()
 	is := newIssuerServer(t)
 	cfg := is.config(clock)
-	cfg.UnknownKIDRefreshInterval = time.Hour
+	cfg.Keys = JWKS{URI: is.iss.JWKSURI(), UnknownKIDRefreshInterval: time.Hour}
 	v := newVerifierT(t, cfg)
 	ctx := context.Background()
 	require.Equal(t, int64(1), is.jwksHits.Load(), "New fetches the JWKS once")
@@ -174,8 +174,7 @@ func TestJWKSPeriodicRefresh(t *testing.T) {
 	clock := newTestClock()
 	is := newIssuerServer(t)
 	cfg := is.config(clock)
-	cfg.RefreshInterval = 10 * time.Millisecond
-	cfg.UnknownKIDRefreshInterval = time.Hour
+	cfg.Keys = JWKS{URI: is.iss.JWKSURI(), RefreshInterval: 10 * time.Millisecond, UnknownKIDRefreshInterval: time.Hour}
 	v := newVerifierT(t, cfg)
 	ctx := context.Background()
 	wait := func() {
@@ -225,9 +224,9 @@ func TestJWKSHTTPSOnly(t *testing.T) {
 	}
 	for uri, want := range refused {
 		cfg := base
-		cfg.JWKSURI = uri
+		cfg.Keys = JWKS{URI: uri}
 		err := cfg.Validate()
-		require.ErrorContains(t, err, "Config.JWKSURI", uri)
+		require.ErrorContains(t, err, "Config.Keys: JWKS.URI", uri)
 		require.ErrorContains(t, err, want, uri)
 		require.NotContains(t, err.Error(), "pass@", "credentials leaked")
 		_, err = New(cfg)
@@ -235,12 +234,11 @@ func TestJWKSHTTPSOnly(t *testing.T) {
 	}
 	for _, uri := range []string{"https://example.com/jwks.json", "http://127.0.0.1:1/jwks.json", "http://127.8.9.10/jwks", "http://localhost:1/jwks", "http://[::1]:1/jwks"} {
 		cfg := base
-		cfg.JWKSURI = uri
+		cfg.Keys = JWKS{URI: uri}
 		require.NoError(t, cfg.Validate(), uri)
 	}
 	cfg := base
-	cfg.JWKSURI = "http://127.0.0.1:1/jwks.json" // nothing listens: construction still succeeds
-	cfg.HTTPTimeout = time.Second
+	cfg.Keys = JWKS{URI: "http://127.0.0.1:1/jwks.json", HTTPTimeout: time.Second} // nothing listens: construction still succeeds
 	v, err := New(cfg)
 	require.NoError(t, err)
 	require.NoError(t, v.Close())
@@ -269,7 +267,7 @@ func TestJWKSRedirectToHTTPRefused(t *testing.T) {
 	}))
 	defer redirect.Close()
 	cfg := is.config(clock)
-	cfg.JWKSURI = redirect.URL + "/jwks.json"
+	cfg.Keys = JWKS{URI: redirect.URL + "/jwks.json"}
 	v := newVerifierT(t, cfg)
 	_, err := v.VerifyToken(context.Background(), mustSign(t, is.iss, claimsAt(clock)))
 	require.True(t, errors.Is(err, mcpauth.ErrUpstreamUnavailable), "got %v", err)
@@ -371,7 +369,7 @@ func TestJWKSIssuerStartsLate(t *testing.T) {
 	is := newIssuerServer(t)
 	is.down.Store(true)
 	cfg := is.config(clock)
-	cfg.UnknownKIDRefreshInterval = time.Hour
+	cfg.Keys = JWKS{URI: is.iss.JWKSURI(), UnknownKIDRefreshInterval: time.Hour}
 	v := newVerifierT(t, cfg)
 	ctx := context.Background()
 	tok := mustSign(t, is.iss, claimsAt(clock))
@@ -417,7 +415,7 @@ func TestJWKSWaitForInflightFetchIsBounded(t *testing.T) {
 	clock := newTestClock()
 	is := newIssuerServer(t)
 	cfg := is.config(clock)
-	cfg.HTTPTimeout = 200 * time.Millisecond
+	cfg.Keys = JWKS{URI: is.iss.JWKSURI(), HTTPTimeout: 200 * time.Millisecond}
 	v := newVerifierT(t, cfg)
 	release := make(chan struct{})
 	defer close(release)

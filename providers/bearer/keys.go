@@ -112,7 +112,7 @@ func newStaticKey(key crypto.PublicKey) (*verificationKey, error) {
 		return nil, err
 	}
 	if fam == famHMAC {
-		return nil, errors.New("a []byte is an HMAC secret, not a public key: set Config.HMACSecret instead")
+		return nil, errors.New("a []byte is an HMAC secret, not a public key: use bearer.HMAC instead")
 	}
 	return &verificationKey{family: fam, key: key}, nil
 }
@@ -203,7 +203,7 @@ func parseJWKFile(data []byte) ([]*verificationKey, error) {
 	var keys []*verificationKey
 	for i, m := range marshals {
 		if m.KTY == jwkset.KtyOct {
-			return nil, fmt.Errorf("key %d is a symmetric (oct) key: set Config.HMACSecret for HMAC tokens", i)
+			return nil, fmt.Errorf("key %d is a symmetric (oct) key: use bearer.HMAC for HMAC tokens", i)
 		}
 		j, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{Private: true}, jwkset.JWKValidateOptions{})
 		if err != nil {

@@ -46,10 +46,10 @@ const fileIssuer = "https://files.example"
 // fileVerifier builds a verifier for keys in files.
 func fileVerifier(t *testing.T, clock *testClock, files ...string) *Verifier {
 	return newVerifierT(t, Config{
-		PublicKeyFiles: files,
-		Issuers:        []string{fileIssuer},
-		Audience:       []string{testAudience},
-		Now:            clock.Now,
+		Keys:     KeyFiles(files...),
+		Issuers:  []string{fileIssuer},
+		Audience: []string{testAudience},
+		Now:      clock.Now,
 	})
 }
 
@@ -137,14 +137,14 @@ func TestKeyFileErrors(t *testing.T) {
 		{"broken DER", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: []byte{1, 2}}), "cannot be parsed"},
 		{"small RSA key", pkixPEM(t, &small.PublicKey), "1024 bits: keys shorter than 2048 bits are refused"},
 		{"bad JSON", []byte("{not json"), "is not valid JSON"},
-		{"oct JWK", []byte(`{"kty":"oct","k":"c2VjcmV0"}`), "symmetric (oct) key: set Config.HMACSecret"},
+		{"oct JWK", []byte(`{"kty":"oct","k":"c2VjcmV0"}`), "symmetric (oct) key: use bearer.HMAC"},
 		{"enc only JWKS", mustJSON(t, map[string]any{"keys": []any{rsaJWK(&rsaKey.PublicKey, "k1", "enc")}}), "contains no signature verification key"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeFile(t, "key", tc.data)
-			_, err := New(Config{PublicKeyFiles: []string{path}, Issuers: []string{"i"}, Audience: []string{"a"}})
-			require.ErrorContains(t, err, "Config.PublicKeyFiles[0]")
+			_, err := New(Config{Keys: KeyFiles(path), Issuers: []string{"i"}, Audience: []string{"a"}})
+			require.ErrorContains(t, err, "Config.Keys: KeyFiles[0]")
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
@@ -155,27 +155,27 @@ func TestKeyFileErrors(t *testing.T) {
 // and every static problem found with it.
 func TestValidateReadsNoKeyFile(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "key.pem")
-	cfg := Config{PublicKeyFiles: []string{missing}, Issuers: []string{"i"}, Audience: []string{"a"}}
+	cfg := Config{Keys: KeyFiles(missing), Issuers: []string{"i"}, Audience: []string{"a"}}
 	require.NoError(t, cfg.Validate())
 	_, err := New(cfg)
-	require.EqualError(t, err, `bearer: Config.PublicKeyFiles[0]: cannot read "`+missing+`": open `+missing+`: no such file or directory: check the path and its permissions (MCPAUTH_PUBLIC_KEY_FILE)`)
+	require.EqualError(t, err, `bearer: Config.Keys: KeyFiles[0]: cannot read "`+missing+`": open `+missing+`: no such file or directory: check the path and its permissions (MCPAUTH_PUBLIC_KEY_FILE)`)
 	_, err = NewFactory(cfg)
-	require.ErrorContains(t, err, "Config.PublicKeyFiles[0]: cannot read")
+	require.ErrorContains(t, err, "Config.Keys: KeyFiles[0]: cannot read")
 
 	// Static problems are Validate's, and New reports them with the unreadable file.
 	cfg.Issuers, cfg.Leeway = nil, time.Hour
 	err = cfg.Validate()
 	require.ErrorContains(t, err, "Config.Issuers is empty")
 	require.ErrorContains(t, err, "Config.Leeway 1h0m0s is out of range")
-	require.NotContains(t, err.Error(), "PublicKeyFiles")
+	require.NotContains(t, err.Error(), "KeyFiles")
 	_, err = New(cfg)
 	require.ErrorContains(t, err, "Config.Issuers is empty")
 	require.ErrorContains(t, err, "Config.Leeway 1h0m0s is out of range")
-	require.ErrorContains(t, err, "Config.PublicKeyFiles[0]: cannot read")
+	require.ErrorContains(t, err, "Config.Keys: KeyFiles[0]: cannot read")
 
 	// An empty entry is a static problem.
-	require.ErrorContains(t, Config{PublicKeyFiles: []string{" "}, Issuers: []string{"i"}, Audience: []string{"a"}}.Validate(),
-		"Config.PublicKeyFiles[0] is empty")
+	require.ErrorContains(t, Config{Keys: KeyFiles(" "), Issuers: []string{"i"}, Audience: []string{"a"}}.Validate(),
+		"Config.Keys: KeyFiles[0] is empty")
 }
 
 func rsaJWK(pub *rsa.PublicKey, kid, use string) map[string]any {
@@ -247,10 +247,10 @@ func TestHMACMode(t *testing.T) {
 	ctx := context.Background()
 	secret := []byte("0123456789abcdef0123456789abcdef-dev")
 	v := newVerifierT(t, Config{
-		HMACSecret: mcpauth.NewSecret(string(secret)),
-		Issuers:    []string{fileIssuer},
-		Audience:   []string{testAudience},
-		Now:        clock.Now,
+		Keys:     HMAC(mcpauth.NewSecret(string(secret))),
+		Issuers:  []string{fileIssuer},
+		Audience: []string{testAudience},
+		Now:      clock.Now,
 	})
 	for _, m := range []jwt.SigningMethod{jwt.SigningMethodHS256, jwt.SigningMethodHS384, jwt.SigningMethodHS512} {
 		tok, err := v.VerifyToken(ctx, signRaw(t, m, secret, map[string]any{"typ": "JWT"}, filePayload(clock)))
@@ -266,7 +266,7 @@ func TestHMACMode(t *testing.T) {
 	requireInvalid(t, err, "unexpected signing algorithm")
 
 	t.Run("algorithm subset", func(t *testing.T) {
-		v := newVerifierT(t, Config{HMACSecret: mcpauth.NewSecret(string(secret)), Algorithms: []string{"hs512"}, SkipIssuerCheck: true, SkipAudienceCheck: true, Now: clock.Now})
+		v := newVerifierT(t, Config{Keys: HMAC(mcpauth.NewSecret(string(secret))), Algorithms: []string{"hs512"}, SkipIssuerCheck: true, SkipAudienceCheck: true, Now: clock.Now})
 		_, err := v.VerifyToken(ctx, signRaw(t, jwt.SigningMethodHS512, secret, nil, filePayload(clock)))
 		require.NoError(t, err)
 		_, err = v.VerifyToken(ctx, signRaw(t, jwt.SigningMethodHS256, secret, nil, filePayload(clock)))
@@ -287,18 +287,18 @@ func TestPublicKeysValidation(t *testing.T) {
 		{rsaKey, "is a private key (*rsa.PrivateKey): give its public half"},
 		{"pem text", "unsupported key type string"},
 		{&ec224.PublicKey, "curve P-224 is not supported"},
-		{[]byte("0123456789abcdef0123456789abcdef"), "set Config.HMACSecret instead"},
+		{[]byte("0123456789abcdef0123456789abcdef"), "use bearer.HMAC instead"},
 		{nil, "the key is nil"},
 	}
 	for _, tc := range cases {
 		cfg := base
-		cfg.PublicKeys = []crypto.PublicKey{tc.key}
+		cfg.Keys = StaticKeys(tc.key)
 		err := cfg.Validate()
-		require.ErrorContains(t, err, "Config.PublicKeys[0]")
+		require.ErrorContains(t, err, "Config.Keys: StaticKeys[0]")
 		require.ErrorContains(t, err, tc.want)
 	}
 	cfg := base
-	cfg.PublicKeys = []crypto.PublicKey{&rsaKey.PublicKey}
+	cfg.Keys = StaticKeys(&rsaKey.PublicKey)
 	cfg.Algorithms = []string{"ES256"}
 	require.ErrorContains(t, cfg.Validate(), "Config.Algorithms (ES256) contains no algorithm that the configured public keys can verify")
 }

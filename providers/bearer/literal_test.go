@@ -21,17 +21,19 @@ func TestLiteralAndEnvConfigsAlike(t *testing.T) {
 	}{
 		{"valid", map[string]string{"JWKS_URI": "https://idp.example.com/jwks.json", "ISSUER": "https://idp.example.com",
 			"AUDIENCE": "https://mcp.example.com", "LEEWAY": "30s"},
-			Config{JWKSURI: "https://idp.example.com/jwks.json", Issuers: []string{"https://idp.example.com"},
+			Config{Keys: JWKS{URI: "https://idp.example.com/jwks.json"}, Issuers: []string{"https://idp.example.com"},
 				Audience: []string{"https://mcp.example.com"}, Leeway: 30 * time.Second}, nil},
 		{"missing key file, which Validate does not read", map[string]string{"PUBLIC_KEY_FILE": "/nonexistent/key.pem",
 			"ISSUER": "i", "AUDIENCE": "a"},
-			Config{PublicKeyFiles: []string{"/nonexistent/key.pem"}, Issuers: []string{"i"}, Audience: []string{"a"}}, nil},
+			Config{Keys: KeyFiles("/nonexistent/key.pem"), Issuers: []string{"i"}, Audience: []string{"a"}}, nil},
 		{"mistakes", map[string]string{"JWKS_URI": "http://idp.example.com/jwks.json", "ALGORITHMS": "none HS256",
-			"LEEWAY": "10m", "HMAC_SECRET": "short"},
-			Config{JWKSURI: "http://idp.example.com/jwks.json", Algorithms: []string{"none", "HS256"}, Leeway: 10 * time.Minute,
-				HMACSecret: mcpauth.NewSecret("short")},
-			[]string{"are all set", "Config.JWKSURI: ", "(MCPAUTH_JWKS_URI)", "Config.HMACSecret is 5 bytes", `"none"`,
+			"LEEWAY": "10m"},
+			Config{Keys: JWKS{URI: "http://idp.example.com/jwks.json"}, Algorithms: []string{"none", "HS256"}, Leeway: 10 * time.Minute},
+			[]string{"Config.Keys: JWKS.URI: ", "(MCPAUTH_JWKS_URI)", `"none"`,
 				"Config.Leeway 10m0s is out of range: use a duration from 0 to 5m0s (MCPAUTH_LEEWAY)", "set MCPAUTH_ISSUER", "set MCPAUTH_AUDIENCE"}},
+		{"short HMAC secret", map[string]string{"HMAC_SECRET": "short", "ALGORITHMS": "RS256"},
+			Config{Keys: HMAC(mcpauth.NewSecret("short")), Algorithms: []string{"RS256"}},
+			[]string{"Config.Keys: the HMAC secret is 5 bytes", "RS256 needs an asymmetric key", "set MCPAUTH_ISSUER"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,7 +27,7 @@ var payloadSamples = []string{
 // verifier that checks no issuer, audience or subject.
 func verifyPayload(t testing.TB, data []byte) (*mcpauth.AccessToken, error) {
 	secret := []byte("claims-fuzz-secret-claims-fuzz-secret-claims")
-	v, err := New(Config{HMACSecret: mcpauth.NewSecret(string(secret)), SkipIssuerCheck: true, SkipAudienceCheck: true,
+	v, err := New(Config{Keys: HMAC(mcpauth.NewSecret(string(secret))), SkipIssuerCheck: true, SkipAudienceCheck: true,
 		ExpirationOptional: true, AllowMissingSubject: true, Now: newTestClock().Now})
 	require.NoError(t, err)
 	input := seg([]byte(`{"alg":"HS256"}`)) + "." + seg(data)
@@ -105,7 +105,7 @@ func TestHeaderParameters(t *testing.T) {
 func FuzzVerifyToken(f *testing.F) {
 	secret := []byte("fuzzing-secret-fuzzing-secret-fuzzing-secret")
 	clock := newTestClock()
-	v, err := New(Config{HMACSecret: mcpauth.NewSecret(string(secret)), SkipIssuerCheck: true, SkipAudienceCheck: true, ExpirationOptional: true, Now: clock.Now})
+	v, err := New(Config{Keys: HMAC(mcpauth.NewSecret(string(secret))), SkipIssuerCheck: true, SkipAudienceCheck: true, ExpirationOptional: true, Now: clock.Now})
 	if err != nil {
 		f.Fatal(err)
 	}

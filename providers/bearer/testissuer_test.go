@@ -125,7 +125,7 @@ func (ti *testIssuer) Handler() http.Handler {
 // VerifierConfig trusts the issuer through its JWKS URI, RS256 only.
 func (ti *testIssuer) VerifierConfig(audience ...string) Config {
 	return Config{
-		JWKSURI:    ti.JWKSURI(),
+		Keys:       JWKS{URI: ti.JWKSURI()},
 		Issuers:    []string{ti.issuer},
 		Audience:   slices.Clone(audience),
 		Algorithms: []string{"RS256"},

@@ -25,13 +25,13 @@ type Verifier struct {
 
 var _ mcpauth.TokenVerifier = (*Verifier)(nil)
 
-// New validates cfg (see Config.Validate), reads Config.PublicKeyFiles and returns a
+// New validates cfg (see Config.Validate), reads the files of KeyFiles and returns a
 // Verifier.
 //
-// With Config.JWKSURI, New fetches the key set once before returning (bounded by
-// HTTPTimeout) and starts a goroutine that fetches it again every RefreshInterval; a
-// token with an unknown "kid" triggers a fetch too, at most once per
-// UnknownKIDRefreshInterval. New does not fail when the JWKS cannot be fetched: tokens
+// With a JWKS, New fetches the key set once before returning (bounded by
+// JWKS.HTTPTimeout) and starts a goroutine that fetches it again every
+// JWKS.RefreshInterval; a token with an unknown "kid" triggers a fetch too, at most once
+// per JWKS.UnknownKIDRefreshInterval. New does not fail when the JWKS cannot be fetched: tokens
 // then retry the fetch (at most once per second) and are answered with
 // temporarily_unavailable (503) until one succeeds, since no key set was ever seen. Call Close to stop the goroutine.
 func New(cfg Config) (*Verifier, error) {
@@ -39,7 +39,7 @@ func New(cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := newSource(s, cfg)
+	src, err := newSource(s)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func NewFactory(cfg Config) (mcpauth.VerifierFactory, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := newSource(s, cfg)
+	src, err := newSource(s)
 	if err != nil {
 		return nil, err
 	}
@@ -76,10 +76,10 @@ func NewFactory(cfg Config) (mcpauth.VerifierFactory, error) {
 	}, nil
 }
 
-func newSource(s *settings, cfg Config) (keySource, error) {
+func newSource(s *settings) (keySource, error) {
 	switch s.kind {
 	case sourceJWKS:
-		return newJWKSSource(s, cfg.HTTPClient)
+		return newJWKSSource(s)
 	default:
 		return &staticSource{set: newKeySet(s.staticKeys, true, 0)}, nil
 	}

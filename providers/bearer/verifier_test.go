@@ -2,7 +2,6 @@ package bearer
 
 import (
 	"context"
-	"crypto"
 	"errors"
 	"io"
 	"strings"
@@ -351,7 +350,7 @@ func TestFactory(t *testing.T) {
 		require.NoError(t, err)
 	})
 	t.Run("invalid config", func(t *testing.T) {
-		_, err := NewFactory(Config{JWKSURI: is.iss.JWKSURI()})
+		_, err := NewFactory(Config{Keys: JWKS{URI: is.iss.JWKSURI()}})
 		require.ErrorContains(t, err, "Config.Issuers is empty")
 	})
 }
@@ -385,10 +384,10 @@ func TestEdDSAPublicKey(t *testing.T) {
 	clock := newTestClock()
 	pub, priv := mustEd25519(t)
 	v := newVerifierT(t, Config{
-		PublicKeys: []crypto.PublicKey{pub},
-		Issuers:    []string{"https://iss.example"},
-		Audience:   []string{testAudience},
-		Now:        clock.Now,
+		Keys:     StaticKeys(pub),
+		Issuers:  []string{"https://iss.example"},
+		Audience: []string{testAudience},
+		Now:      clock.Now,
 	})
 	payload := claimsAt(clock).WithIssuer("https://iss.example").Map()
 	_, err := v.VerifyToken(context.Background(), signRaw(t, jwt.SigningMethodEdDSA, priv, map[string]any{"kid": "whatever"}, payload))

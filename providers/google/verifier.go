@@ -41,14 +41,12 @@ func New(cfg Config) (*Verifier, error) {
 		return nil, err
 	}
 	idCfg := bearer.Config{
-		JWKSURI:      s.jwksURI,
+		Keys:         bearer.JWKS{URI: s.jwksURI, HTTPClient: s.client.HTTP, HTTPTimeout: s.timeout},
 		Issuers:      Issuers(),
 		Audience:     slices.Clone(s.clientIDs),
 		Algorithms:   []string{"RS256"},
 		TenantClaim:  "hd",
 		MaxTokenSize: MaxTokenSize,
-		HTTPClient:   s.client.HTTP,
-		HTTPTimeout:  s.timeout,
 		Leeway:       s.leeway,
 		Now:          s.now,
 		ProviderName: ProviderName,

@@ -296,7 +296,7 @@ func TestOIDCProvider(t *testing.T) {
 	// JWT access tokens from the same server: a real issuer for providers/bearer.
 	jwt := op.clientCredentials(t, opJWTClient, opJWTSecret, opResource, "notes:read notes:write")
 	require.Equal(t, 2, strings.Count(jwt, "."), "a JWT")
-	jwtVerifier, err := bearer.New(bearer.Config{JWKSURI: op.JWKSURI, Issuers: []string{op.Issuer}, Audience: []string{opResource}})
+	jwtVerifier, err := bearer.New(bearer.Config{Keys: bearer.JWKS{URI: op.JWKSURI}, Issuers: []string{op.Issuer}, Audience: []string{opResource}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = jwtVerifier.Close() })
 

@@ -32,7 +32,7 @@ func (c Config) validateAuthKit() error {
 // bearerConfig is the providers/bearer configuration trusting the AuthKit domain.
 func (c Config) bearerConfig(s *settings) bearer.Config {
 	return bearer.Config{
-		JWKSURI:  s.issuer + "/oauth2/jwks",
+		Keys:     bearer.JWKS{URI: s.issuer + "/oauth2/jwks", HTTPClient: s.client.HTTP, HTTPTimeout: s.client.Timeout},
 		Issuers:  []string{s.issuer},
 		Audience: s.audience,
 		// AuthKit signs its access tokens with RS256 (its metadata lists RS256 only).
@@ -41,8 +41,6 @@ func (c Config) bearerConfig(s *settings) bearer.Config {
 		ScopeClaims:  []string{"permissions"},
 		RolesClaim:   "roles",
 		TenantClaim:  "org_id",
-		HTTPClient:   s.client.HTTP,
-		HTTPTimeout:  s.client.Timeout,
 		Now:          s.now,
 		Logger:       s.logger,
 		ProviderName: ProviderName,
