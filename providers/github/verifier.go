@@ -200,14 +200,7 @@ func (v *Verifier) authenticatedUser(ctx context.Context, token string) (*identi
 	case http.StatusUnauthorized:
 		return nil, mcpauth.InvalidToken("the GitHub token is invalid, expired or revoked", resp.failure())
 	case http.StatusForbidden, http.StatusTooManyRequests:
-		if e := v.rateLimited(resp); e != nil {
-			return nil, e
-		}
-		// A 403 without rate-limit signals. GitHub answers 401 for tokens it does not
-		// accept, so this is not a verdict on the token: an edge or proxy error page, abuse
-		// detection without its headers, a policy block. It is an upstream failure, never
-		// a refusal a negative cache would remember.
-		return nil, mcpauth.UpstreamUnavailable(descUserForbidden, 0, resp.failure())
+		return nil, v.forbidden(resp)
 	default:
 		return nil, v.unexpected(resp)
 	}
@@ -225,6 +218,18 @@ func (v *Verifier) authenticatedUser(ctx context.Context, token string) (*identi
 		u.expiresAt = exp
 	}
 	return u, nil
+}
+
+// forbidden is the error of a 403 or 429 to a token check: a rate limit when GitHub
+// signals one, else an upstream failure. GitHub answers 401 for tokens it does not
+// accept, so a bare 403 (an edge or proxy error page, abuse detection without its
+// headers, a policy block) is no verdict on the token, never a refusal a negative cache
+// would remember.
+func (v *Verifier) forbidden(resp *apiResponse) error {
+	if e := v.rateLimited(resp); e != nil {
+		return e
+	}
+	return mcpauth.UpstreamUnavailable(descUserForbidden, 0, resp.failure())
 }
 
 // checkAppToken asks GitHub's "Check a token" API, POST
@@ -267,10 +272,7 @@ func (v *Verifier) checkAppToken(ctx context.Context, token string) (*identity, 
 	case http.StatusUnauthorized:
 		return nil, mcpauth.UpstreamUnavailable(descAppCredentials, 0, resp.failure())
 	case http.StatusForbidden, http.StatusTooManyRequests:
-		if e := v.rateLimited(resp); e != nil {
-			return nil, e
-		}
-		return nil, mcpauth.UpstreamUnavailable(descUserForbidden, 0, resp.failure())
+		return nil, v.forbidden(resp)
 	default:
 		return nil, v.unexpected(resp)
 	}
