@@ -88,6 +88,12 @@ type Hub struct {
 }
 
 type service struct {
+	// scopes caches middleware.ServerScopes for scopesTTL: every 401 and every metadata
+	// request needs it, and computing it lists the whole server.
+	scopesMu sync.Mutex
+	scopesAt time.Time
+	scopes   []string
+
 	name         string
 	resource     string
 	endpoint     string // the MCP endpoint's path on the service's own server: /<name>/mcp
@@ -199,6 +205,22 @@ func New(cfg Config) (*Hub, error) {
 	return h, nil
 }
 
+// scopesTTL is how long a service's operation scopes are reused before they are listed
+// again: a tool added at run time shows in challenges and metadata within it.
+const scopesTTL = time.Second
+
+// operationScopes returns the scopes the service's tools, prompts, resources and
+// templates use (middleware.ServerScopes), listed at most once per scopesTTL. The slice
+// is shared: callers must not modify it.
+func (s *service) operationScopes() []string {
+	s.scopesMu.Lock()
+	defer s.scopesMu.Unlock()
+	if now := time.Now(); s.scopesAt.IsZero() || now.Sub(s.scopesAt) >= scopesTTL {
+		s.scopes, s.scopesAt = middleware.ServerScopes(s.srv), now
+	}
+	return s.scopes
+}
+
 // DefaultSessionIdleTTL is how long an idle MCP session lives by default.
 const DefaultSessionIdleTTL = time.Hour
 
@@ -302,7 +324,7 @@ func (h *Hub) build(s *service) (http.Handler, error) {
 			Verifier:            s.verifier,
 			ResourceMetadataURL: h.base.Scheme + "://" + h.base.Host + s.metadataPath,
 			RequiredScopes:      s.required,
-			ChallengeScopes:     func() []string { return middleware.ServerScopes(srv) },
+			ChallengeScopes:     s.operationScopes,
 			AllowedTenants:      s.tenants,
 			Sessions:            h.sessions,
 			Service:             name,
@@ -348,7 +370,7 @@ type ProtectedResourceMetadata struct {
 
 func (h *Hub) serviceMetadata(w http.ResponseWriter, s *service) {
 	supported := s.required.Scopes()
-	for _, sc := range middleware.ServerScopes(s.srv) {
+	for _, sc := range s.operationScopes() {
 		if !slices.Contains(supported, sc) {
 			supported = append(supported, sc)
 		}
