@@ -2,14 +2,9 @@ package mcpauthtest
 
 import (
 	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/http"
 	"net/url"
 	"slices"
@@ -17,7 +12,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/mcpauth/mcpauth/internal/keyring"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 )
 
@@ -33,16 +28,10 @@ type DevIssuer struct {
 	base   string // issuer without a trailing slash
 	path   string // the issuer URL's path, without a trailing slash
 
-	mu       sync.RWMutex
-	current  devKey
-	previous []devKey
-	jwks     []byte
-	scopes   []string
-}
+	keys *keyring.Keyring
 
-type devKey struct {
-	kid  string
-	priv *rsa.PrivateKey
+	mu     sync.RWMutex
+	scopes []string
 }
 
 // NewDevIssuer returns an issuer named issuerURL (an absolute http or https URL, the
@@ -60,23 +49,10 @@ func NewDevIssuer(issuerURL string) (*DevIssuer, error) {
 		base:   strings.TrimSuffix(issuerURL, "/"),
 		path:   strings.TrimSuffix(u.EscapedPath(), "/"),
 	}
-	k, err := newDevKey()
-	if err != nil {
-		return nil, err
+	if d.keys, err = keyring.New(); err != nil {
+		return nil, fmt.Errorf("mcpauthtest: NewDevIssuer: %w", err)
 	}
-	d.current = k
-	d.publishLocked()
 	return d, nil
-}
-
-func newDevKey() (devKey, error) {
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return devKey{}, fmt.Errorf("mcpauthtest: generating the development key: %w", err)
-	}
-	var id [8]byte
-	_, _ = rand.Read(id[:])
-	return devKey{kid: hex.EncodeToString(id[:]), priv: priv}, nil
 }
 
 // Issuer returns the issuer URL, the "iss" of the tokens it signs.
@@ -110,13 +86,7 @@ func (d *DevIssuer) Sign(c *bearer.Claims) (string, error) {
 	if _, ok := m["iss"]; !ok {
 		m["iss"] = d.issuer
 	}
-	d.mu.RLock()
-	k := d.current
-	d.mu.RUnlock()
-	t := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims(m))
-	t.Header["kid"] = k.kid
-	t.Header["typ"] = "at+jwt"
-	s, err := t.SignedString(k.priv)
+	s, err := d.keys.Sign(m)
 	if err != nil {
 		return "", fmt.Errorf("mcpauthtest: DevIssuer.Sign: %w", err)
 	}
@@ -138,33 +108,13 @@ func (d *DevIssuer) Mint(subject string, audience string, scopes ...string) (str
 
 // Rotate replaces the signing key with a new one (and a new kid). The previous keys stay
 // published in the JWKS, so tokens they signed keep verifying, until RetirePrevious.
-func (d *DevIssuer) Rotate() error {
-	k, err := newDevKey()
-	if err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.previous = append(d.previous, d.current)
-	d.current = k
-	d.publishLocked()
-	return nil
-}
+func (d *DevIssuer) Rotate() error { return d.keys.Rotate() }
 
 // RetirePrevious stops publishing every key but the current one.
-func (d *DevIssuer) RetirePrevious() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.previous = nil
-	d.publishLocked()
-}
+func (d *DevIssuer) RetirePrevious() { d.keys.RetirePrevious() }
 
 // PublicKey returns the current signing key's public key (an *rsa.PublicKey).
-func (d *DevIssuer) PublicKey() crypto.PublicKey {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return &d.current.priv.PublicKey
-}
+func (d *DevIssuer) PublicKey() crypto.PublicKey { return &d.keys.Current().Private.PublicKey }
 
 // Paths returns the absolute URL paths Handler answers, where P is the issuer URL's
 // path (possibly empty): P+"/jwks.json", "/.well-known/oauth-authorization-server"+P,
@@ -187,9 +137,7 @@ func (d *DevIssuer) Handler() http.Handler {
 		var body []byte
 		switch {
 		case path == d.path+"/jwks.json":
-			d.mu.RLock()
-			body = d.jwks
-			d.mu.RUnlock()
+			body = d.keys.JWKS()
 			w.Header().Set("Cache-Control", "public, max-age=300")
 		case slices.Contains(d.Paths()[1:], path):
 			body = d.metadata()
@@ -236,28 +184,4 @@ func (d *DevIssuer) VerifierConfig(audience ...string) bearer.Config {
 		Audience:   slices.Clone(audience),
 		Algorithms: []string{"RS256"},
 	}
-}
-
-// publishLocked renders the JWKS of the current and previous keys.
-func (d *DevIssuer) publishLocked() {
-	type jwk struct {
-		Kty string `json:"kty"`
-		Use string `json:"use"`
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
-		N   string `json:"n"`
-		E   string `json:"e"`
-	}
-	keys := make([]jwk, 0, 1+len(d.previous))
-	for _, k := range append([]devKey{d.current}, d.previous...) {
-		pub := k.priv.PublicKey
-		keys = append(keys, jwk{
-			Kty: "RSA", Use: "sig", Alg: "RS256", Kid: k.kid,
-			N: base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
-			E: base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
-		})
-	}
-	d.jwks, _ = json.Marshal(struct {
-		Keys []jwk `json:"keys"`
-	}{keys})
 }

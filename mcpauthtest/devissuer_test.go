@@ -93,10 +93,8 @@ func TestDevIssuerRotateAndRetire(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "https://dev.example/jwks.json", d.JWKSURI())
 	count := func() int {
-		d.mu.RLock()
-		defer d.mu.RUnlock()
 		var set struct{ Keys []any }
-		require.NoError(t, json.Unmarshal(d.jwks, &set))
+		require.NoError(t, json.Unmarshal(d.keys.JWKS(), &set))
 		return len(set.Keys)
 	}
 	first := currentKID(d)
@@ -187,8 +185,4 @@ func TestDevIssuerAlwaysSetsSubject(t *testing.T) {
 	require.Equal(t, "carol", payload["sub"])
 }
 
-func currentKID(d *DevIssuer) string {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return d.current.kid
-}
+func currentKID(d *DevIssuer) string { return d.keys.Current().KID }

@@ -130,10 +130,8 @@ func signRaw(t testing.TB, method jwt.SigningMethod, key any, header map[string]
 // devSign signs arbitrary header fields and payload with the issuer's current key.
 func devSign(t testing.TB, iss *testIssuer, method jwt.SigningMethod, header map[string]any, payload any) string {
 	t.Helper()
-	iss.mu.RLock()
-	k := iss.current
-	iss.mu.RUnlock()
-	h := map[string]any{"kid": k.kid, "typ": "at+jwt"}
+	k := iss.Current()
+	h := map[string]any{"kid": k.KID, "typ": "at+jwt"}
 	for name, v := range header {
 		if v == nil {
 			delete(h, name)
@@ -141,14 +139,10 @@ func devSign(t testing.TB, iss *testIssuer, method jwt.SigningMethod, header map
 		}
 		h[name] = v
 	}
-	return signRaw(t, method, k.priv, h, payload)
+	return signRaw(t, method, k.Private, h, payload)
 }
 
-func currentKID(iss *testIssuer) string {
-	iss.mu.RLock()
-	defer iss.mu.RUnlock()
-	return iss.current.kid
-}
+func currentKID(iss *testIssuer) string { return iss.Current().KID }
 
 // requireInvalid asserts an invalid_token error whose description contains want.
 func requireInvalid(t testing.TB, err error, want string) {

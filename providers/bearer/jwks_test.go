@@ -21,10 +21,7 @@ import (
 func unknownKIDToken(t *testing.T, clock *testClock, is *issuerServer, kid string) string {
 	other, err := newTestIssuer(is.iss.Issuer())
 	require.NoError(t, err)
-	other.mu.Lock()
-	other.current.kid = kid
-	other.mu.Unlock()
-	return mustSign(t, other, claimsAt(clock))
+	return devSign(t, other, jwt.SigningMethodRS256, map[string]any{"kid": kid}, claimsAt(clock).WithIssuer(is.iss.Issuer()).Map())
 }
 
 func TestJWKSUnknownKIDRefreshIsRateLimited(t *testing.T) {
@@ -277,10 +274,8 @@ func TestJWKSSkipsUnusableKeys(t *testing.T) {
 	clock := newTestClock()
 	is := newIssuerServer(t)
 	// Publish the issuer's key twice: once for encryption only, once with key_ops sign.
-	is.iss.mu.RLock()
-	pub := &is.iss.current.priv.PublicKey
-	kid := is.iss.current.kid
-	is.iss.mu.RUnlock()
+	cur := is.iss.Current()
+	pub, kid := &cur.Private.PublicKey, cur.KID
 	enc := rsaJWK(pub, kid, "enc")
 	signOnly := rsaJWK(pub, "ops", "")
 	signOnly["key_ops"] = []string{"sign"}
@@ -299,9 +294,8 @@ func TestJWKSSkipsUnusableKeys(t *testing.T) {
 func TestJWKSOneBrokenKeyRejectsTheWholeSet(t *testing.T) {
 	clock := newTestClock()
 	is := newIssuerServer(t)
-	is.iss.mu.RLock()
-	good := rsaJWK(&is.iss.current.priv.PublicKey, is.iss.current.kid, "sig")
-	is.iss.mu.RUnlock()
+	cur := is.iss.Current()
+	good := rsaJWK(&cur.Private.PublicKey, cur.KID, "sig")
 	broken := map[string]any{"kty": "RSA", "kid": "broken", "n": "!!!", "e": "AQAB"}
 	unsupported := map[string]any{"kty": "OKP", "crv": "X448", "kid": "x448", "x": "AAAA"}
 	body := mustJSON(t, map[string]any{"keys": []any{good, broken}})
