@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/mcpauth/mcpauth"
@@ -132,6 +133,27 @@ type discard struct{}
 
 func (discard) Record(context.Context, Event)          {}
 func (discard) Enabled(context.Context, Decision) bool { return false }
+
+// Recorder is a Sink that keeps every event in memory, for tests that assert on them.
+// The zero Recorder is ready to use and safe for concurrent use.
+type Recorder struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+// Record keeps e.
+func (r *Recorder) Record(_ context.Context, e Event) {
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+}
+
+// Events returns a copy of the events recorded so far, in order.
+func (r *Recorder) Events() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Event(nil), r.events...)
+}
 
 // Multi returns a Sink that records every event in each of sinks.
 func Multi(sinks ...Sink) Sink {

@@ -62,3 +62,13 @@ func TestSetCaller(t *testing.T) {
 	assert.Equal(t, audit.TokenRef("", "raw-secret"), u.TokenRef, "an unverified token is referred to by hash")
 	assert.NotContains(t, u.TokenRef, "secret")
 }
+
+func TestRecorder(t *testing.T) {
+	var r audit.Recorder
+	r.Record(context.Background(), audit.Event{Decision: audit.Allow, Subject: "a"})
+	r.Record(context.Background(), audit.Event{Decision: audit.Deny, Subject: "b"})
+	ev := r.Events()
+	assert.Equal(t, []string{"a", "b"}, []string{ev[0].Subject, ev[1].Subject})
+	ev[0].Subject = "changed"
+	assert.Equal(t, "a", r.Events()[0].Subject, "Events returns a copy")
+}

@@ -76,7 +76,7 @@ func TestCORSForBrowserClients(t *testing.T) {
 }
 
 func TestCORSOffByDefaultAndValidated(t *testing.T) {
-	sink := &recordingSink{}
+	sink := &audit.Recorder{}
 	f := newFixture(t, hub.Config{Audit: sink})
 	f.mountDefault()
 	// Without CORS configured, a foreign Origin is still refused (DNS rebinding), with
@@ -87,7 +87,7 @@ func TestCORSOffByDefaultAndValidated(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, resp.StatusCode, service)
 		assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"))
 	}
-	ev := sink.all()
+	ev := sink.Events()
 	require.Len(t, ev, 2)
 	assert.Equal(t, audit.ReasonOriginNotAllowed, ev[0].Reason)
 	assert.Equal(t, "notes", ev[0].Service)

@@ -556,24 +556,6 @@ func TestSingleServerAtRoot(t *testing.T) {
 	assert.Equal(t, "alice@acme", text(t, r))
 }
 
-// recordingSink collects audit events.
-type recordingSink struct {
-	mu     sync.Mutex
-	events []audit.Event
-}
-
-func (s *recordingSink) Record(_ context.Context, e audit.Event) {
-	s.mu.Lock()
-	s.events = append(s.events, e)
-	s.mu.Unlock()
-}
-
-func (s *recordingSink) all() []audit.Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]audit.Event(nil), s.events...)
-}
-
 // The metadata and the 401 challenge name the scopes of tools, prompts and resources
 // alike, and never offline_access (refresh is the authorization server's business).
 func TestScopesOfPromptsAndResourcesAreAdvertised(t *testing.T) {

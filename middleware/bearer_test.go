@@ -50,24 +50,6 @@ var fakeVerifier = mcpauth.TokenVerifierFunc(func(_ context.Context, token strin
 	return nil, mcpauth.InvalidToken("token signature is invalid", nil)
 })
 
-// recordingSink collects audit events.
-type recordingSink struct {
-	mu     sync.Mutex
-	events []audit.Event
-}
-
-func (s *recordingSink) Record(_ context.Context, e audit.Event) {
-	s.mu.Lock()
-	s.events = append(s.events, e)
-	s.mu.Unlock()
-}
-
-func (s *recordingSink) all() []audit.Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]audit.Event(nil), s.events...)
-}
-
 // notesMCP is the protected MCP server of these tests: real mcp-go with the in-server
 // enforcement, so that the middleware renders the decisions mcp-go's side takes.
 func notesMCP(cfg middleware.ServerConfig, extra ...server.ServerOption) *server.MCPServer {
@@ -97,7 +79,7 @@ func notesMCP(cfg middleware.ServerConfig, extra ...server.ServerOption) *server
 	return srv
 }
 
-func newHandler(t *testing.T, mod func(*middleware.Config)) (http.Handler, *recordingSink) {
+func newHandler(t *testing.T, mod func(*middleware.Config)) (http.Handler, *audit.Recorder) {
 	t.Helper()
 	h, sink, _ := newMCPHandler(t, mod)
 	return h, sink
@@ -105,9 +87,9 @@ func newHandler(t *testing.T, mod func(*middleware.Config)) (http.Handler, *reco
 
 // newMCPHandler is the bearer middleware in front of notesMCP over mcp-go's Streamable
 // HTTP transport; it also returns the MCP server.
-func newMCPHandler(t *testing.T, mod func(*middleware.Config), extra ...server.ServerOption) (http.Handler, *recordingSink, *server.MCPServer) {
+func newMCPHandler(t *testing.T, mod func(*middleware.Config), extra ...server.ServerOption) (http.Handler, *audit.Recorder, *server.MCPServer) {
 	t.Helper()
-	sink := &recordingSink{}
+	sink := &audit.Recorder{}
 	cfg := middleware.Config{
 		Verifier:            fakeVerifier,
 		ResourceMetadataURL: prm,
@@ -177,7 +159,7 @@ func TestMissingToken(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, w.Code)
 	assert.Equal(t, `Bearer resource_metadata="`+prm+`", scope="notes:read"`, w.Header().Get("WWW-Authenticate"))
 	assert.Equal(t, "unauthorized", errorBody(t, w)["error"])
-	ev := sink.all()
+	ev := sink.Events()
 	require.Len(t, ev, 1)
 	assert.Equal(t, audit.AuthFailure, ev[0].Decision)
 	assert.Equal(t, audit.ReasonMissingToken, ev[0].Reason)
@@ -210,7 +192,7 @@ func TestInvalidAndExpiredTokens(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, w.Code)
 	assert.Contains(t, w.Header().Get("WWW-Authenticate"), `error_description="token is too large"`)
 
-	for _, e := range sink.all() {
+	for _, e := range sink.Events() {
 		assert.Equal(t, audit.AuthFailure, e.Decision)
 		assert.NotContains(t, e.TokenRef, "forged")
 	}
@@ -239,7 +221,7 @@ func TestUpstreamUnavailable(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
 	assert.Equal(t, "30", w.Header().Get("Retry-After"))
 	assert.Empty(t, w.Header().Get("WWW-Authenticate"), "an outage is not a reason to re-authenticate")
-	assert.Equal(t, audit.Unavailable, sink.all()[0].Decision)
+	assert.Equal(t, audit.Unavailable, sink.Events()[0].Decision)
 }
 
 // rpcError is the JSON-RPC error body of a refused JSON-RPC request.
@@ -280,7 +262,7 @@ func TestServiceScopeMissing(t *testing.T) {
 	w := do(h, "POST", "/admin/mcp", "alice-token", initBody)
 	assertRefusal(t, w, http.StatusForbidden, float64(1), "insufficient_scope",
 		`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write admin", error="insufficient_scope", error_description="this resource requires scope admin"`)
-	ev := sink.all()
+	ev := sink.Events()
 	require.Len(t, ev, 1)
 	assert.Equal(t, audit.ReasonInsufficientScope, ev[0].Reason)
 	assert.Equal(t, "initialize", ev[0].RPCMethod)
@@ -293,7 +275,7 @@ func TestToolScopeStepUp(t *testing.T) {
 	assertRefusal(t, w, http.StatusForbidden, float64(1), "insufficient_scope",
 		`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="insufficient_scope", error_description="tool 'add_note' requires notes:write"`)
 	assert.Equal(t, `insufficient_scope: tool "add_note" requires notes:write`, rpcErrorOf(t, w).Error.Message)
-	ev := sink.all()
+	ev := sink.Events()
 	require.Len(t, ev, 2, "one event per request: initialize, then the refused call")
 	d := ev[1]
 	assert.Equal(t, audit.Deny, d.Decision)
@@ -311,7 +293,7 @@ func TestToolScopeStepUp(t *testing.T) {
 	w = do(h, "POST", "/notes/mcp", "bob-token", callList, "Mcp-Session-Id", sid)
 	assert.Equal(t, http.StatusOK, w.Code)
 	assert.Contains(t, w.Body.String(), `"text":"notes"`)
-	ev = sink.all()
+	ev = sink.Events()
 	require.Len(t, ev, 3)
 	assert.Equal(t, audit.Allow, ev[2].Decision)
 	assert.Equal(t, "list_notes", ev[2].Target)
@@ -366,11 +348,11 @@ func TestPromptsResourcesSubscribeAndCompletionStepUp(t *testing.T) {
 		{`{"jsonrpc":"2.0","id":4,"method":"completion/complete","params":{"ref":{"type":"ref/resource","uri":"notes://{id}"},"argument":{"name":"id","value":"4"}}}`, `resource 'notes://{id}' requires notes:write`},
 	}
 	for _, c := range cases {
-		before := len(sink.all())
+		before := len(sink.Events())
 		w := do(h, "POST", "/notes/mcp", "bob-token", c.body, "Mcp-Session-Id", sid)
 		assertRefusal(t, w, http.StatusForbidden, float64(4), "insufficient_scope",
 			`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="insufficient_scope", error_description="`+c.desc+`"`)
-		ev := sink.all()
+		ev := sink.Events()
 		require.Len(t, ev, before+1, "exactly one audit event: %s", c.body)
 		assert.Equal(t, audit.Deny, ev[before].Decision)
 	}
@@ -378,11 +360,11 @@ func TestPromptsResourcesSubscribeAndCompletionStepUp(t *testing.T) {
 	bobSession := sid
 	sid = initialize(t, h, "alice-token")
 	for _, c := range cases {
-		before := len(sink.all())
+		before := len(sink.Events())
 		w := do(h, "POST", "/notes/mcp", "alice-token", c.body, "Mcp-Session-Id", sid)
 		assert.Equal(t, http.StatusOK, w.Code, c.body)
 		assert.Contains(t, w.Body.String(), `"result"`, c.body)
-		ev := sink.all()
+		ev := sink.Events()
 		require.Len(t, ev, before+1, c.body)
 		assert.Equal(t, audit.Allow, ev[before].Decision)
 		assert.NotEmpty(t, ev[before].Target)
@@ -399,7 +381,7 @@ func TestPromptsResourcesSubscribeAndCompletionStepUp(t *testing.T) {
 // With hiding asked for, lists show only what the caller may use, and hiding never
 // weakens a decision.
 func TestHideForbiddenGatesListEntries(t *testing.T) {
-	sink := &recordingSink{}
+	sink := &audit.Recorder{}
 	binder := middleware.NewSessionBinder(0)
 	srv := notesMCP(middleware.ServerConfig{HideForbidden: true, Audit: sink, Sessions: binder})
 	mw, err := middleware.NewBearer(middleware.Config{Verifier: fakeVerifier, ResourceMetadataURL: prm, Audit: sink, Sessions: binder, Now: func() time.Time { return now }})
@@ -446,7 +428,7 @@ func TestBodyTooLarge(t *testing.T) {
 	big := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add_note","arguments":{"text":"` + strings.Repeat("x", 400) + `"}}}`
 	w := do(h, "POST", "/notes/mcp", "alice-token", big, "Mcp-Session-Id", sid)
 	assert.Equal(t, http.StatusRequestEntityTooLarge, w.Code, w.Body.String())
-	assert.Equal(t, audit.ReasonBodyTooLarge, sink.all()[1].Reason)
+	assert.Equal(t, audit.ReasonBodyTooLarge, sink.Events()[1].Reason)
 
 	// Without an announced length (chunked) too; and a body under the limit runs.
 	r := httptest.NewRequest("POST", "/notes/mcp", io.NopCloser(strings.NewReader(big)))
@@ -466,7 +448,7 @@ func TestAllowedTenants(t *testing.T) {
 	w := do(h, "POST", "/notes/mcp", "carol-token", initBody)
 	assertRefusal(t, w, http.StatusForbidden, float64(1), "access_denied",
 		`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="access_denied", error_description="tenant 'globex' is not allowed on this resource"`)
-	assert.Equal(t, audit.ReasonTenantNotAllowed, sink.all()[1].Reason)
+	assert.Equal(t, audit.ReasonTenantNotAllowed, sink.Events()[1].Reason)
 }
 
 func TestSessionBinding(t *testing.T) {
@@ -476,7 +458,7 @@ func TestSessionBinding(t *testing.T) {
 	w := do(h, "POST", "/notes/mcp", "carol-token", callList, "Mcp-Session-Id", sid)
 	assertRefusal(t, w, http.StatusForbidden, float64(2), "access_denied",
 		`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="access_denied", error_description="this MCP session belongs to another principal"`)
-	assert.Equal(t, audit.ReasonSessionMismatch, sink.all()[len(sink.all())-1].Reason)
+	assert.Equal(t, audit.ReasonSessionMismatch, sink.Events()[len(sink.Events())-1].Reason)
 
 	// The same subject from another issuer or through another client is someone else.
 	users["alice-other-client"] = &mcpauth.AccessToken{Subject: "alice", Issuer: "iss", ClientID: "other", Scopes: []string{"notes:read"}, ExpiresAt: now.Add(time.Hour)}
@@ -503,7 +485,7 @@ func TestSessionIDsNeverBoundUnlessIssued(t *testing.T) {
 	for _, bad := range []string{strings.Repeat("a", 257), "has space", "tab\tid", "caf\xc3\xa9"} {
 		w := do(h, "POST", "/notes/mcp", "alice-token", callList, "Mcp-Session-Id", bad)
 		assert.Equal(t, http.StatusBadRequest, w.Code, bad)
-		assert.Equal(t, audit.ReasonInvalidSessionID, sink.all()[len(sink.all())-1].Reason)
+		assert.Equal(t, audit.ReasonInvalidSessionID, sink.Events()[len(sink.Events())-1].Reason)
 	}
 	assert.Equal(t, 1, binder.Len())
 }
@@ -518,7 +500,7 @@ func TestSessionBinderFullRefusesNewSessions(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
 	assert.Equal(t, "30", w.Header().Get("Retry-After"))
 	assert.Empty(t, w.Header().Get("Mcp-Session-Id"), "the refused session's id is not handed out")
-	assert.Equal(t, audit.ReasonSessionLimit, sink.all()[2].Reason)
+	assert.Equal(t, audit.ReasonSessionLimit, sink.Events()[2].Reason)
 	// A flood of 200,000 made-up ids changes nothing: none is stored, and the owner
 	// keeps the session while the attacker stays refused. (The flood goes through the
 	// same binder in front of a handler that answers at once, to keep the test fast.)
@@ -731,7 +713,7 @@ func TestStepUpNeverAsksForOfflineAccess(t *testing.T) {
 }
 
 func TestOriginValidation(t *testing.T) {
-	sink := &recordingSink{}
+	sink := &audit.Recorder{}
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	h := middleware.Origin(middleware.OriginConfig{Allowed: []string{"https://mcp.example.com", "http://localhost:6274"}, Service: "notes", Audit: sink})(ok)
 	for origin, want := range map[string]int{
@@ -750,7 +732,7 @@ func TestOriginValidation(t *testing.T) {
 		h.ServeHTTP(w, r)
 		assert.Equal(t, want, w.Code, origin)
 	}
-	ev := sink.all()
+	ev := sink.Events()
 	require.Len(t, ev, 3)
 	assert.Equal(t, audit.ReasonOriginNotAllowed, ev[0].Reason)
 	assert.Equal(t, http.StatusForbidden, ev[0].Status)

@@ -67,13 +67,13 @@ var bob = &mcpauth.AccessToken{Subject: "bob", Scopes: []string{"notes:read"}}
 var alice = &mcpauth.AccessToken{Subject: "alice", Scopes: []string{"notes:read", "notes:write"}}
 
 func TestInServerToolDenialNamesMissingScopes(t *testing.T) {
-	sink := &recordingSink{}
+	sink := &audit.Recorder{}
 	srv := newMCPServer(middleware.ServerConfig{Audit: sink, Service: "notes"})
 	resp := rpc(t, srv, bob, "tools/call", map[string]any{"name": "add_note"})
 	require.Contains(t, resp, "error", resp)
 	msg := resp["error"].(map[string]any)["message"].(string)
 	assert.Contains(t, msg, `insufficient_scope: tool "add_note" requires notes:write`)
-	ev := sink.all()
+	ev := sink.Events()
 	require.Len(t, ev, 1)
 	assert.Equal(t, audit.Deny, ev[0].Decision)
 	assert.Equal(t, "add_note", ev[0].Target)
@@ -83,7 +83,7 @@ func TestInServerToolDenialNamesMissingScopes(t *testing.T) {
 
 	resp = rpc(t, srv, alice, "tools/call", map[string]any{"name": "add_note"})
 	assert.Equal(t, "ran", resp["result"].(map[string]any)["content"].([]any)[0].(map[string]any)["text"])
-	assert.Equal(t, audit.Allow, sink.all()[1].Decision, "without the HTTP layer, the server records the allow")
+	assert.Equal(t, audit.Allow, sink.Events()[1].Decision, "without the HTTP layer, the server records the allow")
 
 	// No token at all: no scope.
 	resp = rpc(t, srv, nil, "tools/call", map[string]any{"name": "list_notes"})

@@ -49,7 +49,7 @@ func TestStatelessProtocolSameDecisions(t *testing.T) {
 	w = do(h, "POST", "/notes/mcp", "bob-token", modern(2, "tools/call", `{"name":"add_note","arguments":{"text":"x"}}`), modernHeaders("tools/call", "add_note")...)
 	assertRefusal(t, w, http.StatusForbidden, float64(2), "insufficient_scope",
 		`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="insufficient_scope", error_description="tool 'add_note' requires notes:write"`)
-	ev := sink.all()
+	ev := sink.Events()
 	assert.Equal(t, "tools/call", ev[len(ev)-1].RPCMethod)
 	assert.Equal(t, "add_note", ev[len(ev)-1].Target)
 
@@ -72,7 +72,7 @@ func TestStatelessHeadersCannotSmuggleACall(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
 	assert.Contains(t, w.Body.String(), `"code":-32020`, "mcp-go's HeaderMismatch")
 	assert.NotContains(t, w.Body.String(), "added")
-	for _, e := range sink.all() {
+	for _, e := range sink.Events() {
 		assert.False(t, e.Decision == audit.Allow && e.Target == "add_note", "an allow was recorded for add_note")
 	}
 	w = do(h, "POST", "/notes/mcp", "bob-token", modern(7, "tools/call", `{"name":"add_note","arguments":{"text":"x"}}`), modernHeaders("tools/list", "")...)
@@ -87,7 +87,7 @@ func TestStatelessListenSubscriptionsAreDecided(t *testing.T) {
 	w := do(h, "POST", "/notes/mcp", "bob-token", modern(8, "subscriptions/listen", `{"notifications":{"resourceSubscriptions":["notes://secret"]}}`), modernHeaders("subscriptions/listen", "")...)
 	assertRefusal(t, w, http.StatusForbidden, float64(8), "insufficient_scope",
 		`Bearer resource_metadata="`+prm+`", scope="notes:read notes:write", error="insufficient_scope", error_description="resource 'notes://secret' requires notes:write"`)
-	ev := sink.all()
+	ev := sink.Events()
 	assert.Equal(t, "subscriptions/listen", ev[len(ev)-1].RPCMethod)
 	assert.Equal(t, "notes://secret", ev[len(ev)-1].Target)
 }
