@@ -179,17 +179,17 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	x := &exchange{ResponseWriter: w, h: h, r: r, start: h.cfg.Now()}
 	if hasQueryToken(r) {
-		x.refuse(mcpauth.InvalidRequest("access tokens are accepted only in the Authorization header, never in the query string", nil), audit.ReasonTokenInQuery, scopes.Requirement{})
+		x.refuse(mcpauth.InvalidRequest("access tokens are accepted only in the Authorization header, never in the query string", nil), audit.ReasonTokenInQuery)
 		return
 	}
 	token, present, perr := bearerToken(r, h.cfg.MaxTokenBytes)
 	x.token = token
 	if perr != nil {
-		x.refuse(perr, audit.ReasonMalformedAuthorization, scopes.Requirement{})
+		x.refuse(perr, audit.ReasonMalformedAuthorization)
 		return
 	}
 	if !present {
-		x.refuse(errMissingToken, audit.ReasonMissingToken, scopes.Requirement{})
+		x.refuse(errMissingToken, audit.ReasonMissingToken)
 		return
 	}
 	tok, err := h.cfg.Verifier.VerifyToken(r.Context(), token)
@@ -205,7 +205,7 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// The caller went away while its token was being checked: not an outage.
 			reason, err = audit.ReasonCancelled, mcpauth.UpstreamUnavailable("the request ended before its token was checked", 0, err)
 		}
-		x.refuse(err, reason, scopes.Requirement{})
+		x.refuse(err, reason)
 		return
 	}
 	x.tok = tok
@@ -213,11 +213,11 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Service-level rules.
 	if !h.cfg.RequiredScopes.Satisfied(tok.Scopes) {
 		m := h.cfg.RequiredScopes.Missing(tok.Scopes)
-		x.refuse(mcpauth.InsufficientScope("this resource requires scope "+m.String()), audit.ReasonInsufficientScope, scopes.Requirement{})
+		x.refuse(mcpauth.InsufficientScope("this resource requires scope "+m.String()), audit.ReasonInsufficientScope)
 		return
 	}
 	if len(h.cfg.AllowedTenants) > 0 && !slices.Contains(h.cfg.AllowedTenants, tok.TenantID) {
-		x.refuse(mcpauth.AccessDenied(fmt.Sprintf("tenant %q is not allowed on this resource", tok.TenantID)), audit.ReasonTenantNotAllowed, scopes.Requirement{})
+		x.refuse(mcpauth.AccessDenied(fmt.Sprintf("tenant %q is not allowed on this resource", tok.TenantID)), audit.ReasonTenantNotAllowed)
 		return
 	}
 
@@ -227,11 +227,11 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sid := r.Header.Get(sessionHeader)
 		if sid != "" {
 			if !validSessionID(sid) {
-				x.refuse(mcpauth.InvalidRequest("the Mcp-Session-Id header is malformed: at most 256 visible ASCII characters", nil), audit.ReasonInvalidSessionID, scopes.Requirement{})
+				x.refuse(mcpauth.InvalidRequest("the Mcp-Session-Id header is malformed: at most 256 visible ASCII characters", nil), audit.ReasonInvalidSessionID)
 				return
 			}
 			if owner, known := h.cfg.Sessions.Owner(sid); known && owner != PrincipalOf(tok) {
-				x.refuse(mcpauth.AccessDenied("this MCP session belongs to another principal"), audit.ReasonSessionMismatch, scopes.Requirement{})
+				x.refuse(mcpauth.AccessDenied("this MCP session belongs to another principal"), audit.ReasonSessionMismatch)
 				return
 			}
 			x.sessionID = sid

@@ -39,8 +39,8 @@ type exchange struct {
 	// Written by the enforcer (ServerOptions) inside mcp-go.
 	rpcMethod string
 	rpcID     any
-	op        *operation // nil until decided, then &opv
-	opv       operation
+	op        operation // meaningful when decided
+	decided   bool
 	// Response state.
 	expiry      *time.Timer // ends a streamed reply when the token expires
 	recheck     *time.Timer // verifies a stream's token again (watch)
@@ -52,7 +52,6 @@ type exchange struct {
 	dec         audit.Decision
 	reason      audit.Reason
 	desc        string
-	need        scopes.Requirement
 }
 
 // operation is the in-server decision about what a request runs.
@@ -87,18 +86,17 @@ func (x *exchange) rpc() string {
 // stands against any later allow.
 func (x *exchange) decide(kind, target string, need scopes.Requirement, refusal *mcpauth.Error) {
 	x.mu.Lock()
-	if x.op == nil || (x.op.err == nil && refusal != nil) {
-		x.opv = operation{kind: kind, target: target, need: need, err: refusal}
-		x.op = &x.opv
+	if !x.decided || (x.op.err == nil && refusal != nil) {
+		x.op, x.decided = operation{kind: kind, target: target, need: need, err: refusal}, true
 	}
 	x.mu.Unlock()
 }
 
-// decided reports whether the request's operation on target was already decided.
-func (x *exchange) decided(kind, target string) bool {
+// decidedOn reports whether the request's operation on target was already decided.
+func (x *exchange) decidedOn(kind, target string) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return x.op != nil && x.op.kind == kind && x.op.target == target
+	return x.decided && x.op.kind == kind && x.op.target == target
 }
 
 // WriteHeader renders the request's outcome on mcp-go's first reply header: a refusal
@@ -121,7 +119,7 @@ func (x *exchange) writeHeaderLocked(code int) {
 	case x.body.exceeded:
 		x.renderLocked(errBodyTooLarge, audit.ReasonBodyTooLarge, scopes.Requirement{})
 		return
-	case x.op != nil && x.op.err != nil:
+	case x.decided && x.op.err != nil:
 		x.renderLocked(x.op.err, audit.ReasonInsufficientScope, x.op.need)
 		return
 	}
@@ -224,10 +222,10 @@ func (x *exchange) Flush() {
 func (x *exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
 
 // refuse answers a request the HTTP layer refused before it reached the MCP server.
-func (x *exchange) refuse(err error, reason audit.Reason, need scopes.Requirement) {
+func (x *exchange) refuse(err error, reason audit.Reason) {
 	x.mu.Lock()
 	x.wroteHeader = true
-	x.renderLocked(mcpauth.AsError(err), reason, need)
+	x.renderLocked(mcpauth.AsError(err), reason, scopes.Requirement{})
 	x.mu.Unlock()
 	x.finish()
 }
@@ -300,7 +298,7 @@ func (x *exchange) renderLocked(e *mcpauth.Error, reason audit.Reason, need scop
 	case x.tok == nil:
 		dec = audit.AuthFailure
 	}
-	x.dec, x.reason, x.desc, x.status, x.need = dec, reason, e.Description, status, need
+	x.dec, x.reason, x.desc, x.status = dec, reason, e.Description, status
 }
 
 // maxIDScan bounds the body read on a refusal path to find the JSON-RPC id.
@@ -365,8 +363,8 @@ func (x *exchange) finish() {
 		Latency:        x.h.cfg.Now().Sub(x.start),
 		RequiredScopes: x.h.serviceScopes,
 	}
-	need := x.need
-	if op := x.op; op != nil {
+	var need scopes.Requirement
+	if op := x.op; x.decided {
 		ev.TargetKind, ev.Target, need = op.kind, op.target, op.need
 	}
 	x.mu.Unlock()

@@ -243,7 +243,7 @@ func (e *enforcer) resourceMiddleware(next server.ResourceHandlerFunc) server.Re
 // (and allowed: a refusal never reaches a handler) by a filter.
 func decidedHere(ctx context.Context, kind, target string) bool {
 	x := exchangeFrom(ctx)
-	return x != nil && x.decided(kind, target)
+	return x != nil && x.decidedOn(kind, target)
 }
 
 // authorize is the one decision: need against the caller's scopes. Behind the bearer
