@@ -658,3 +658,39 @@ func TestMountCallsUserCodeWithoutItsLock(t *testing.T) {
 	assert.Equal(t, "https://mcp.example.com/notes/mcp", h.ResourceURL("notes"))
 	require.ErrorContains(t, h.Mount("notes", adminServer()), "already mounted")
 }
+
+// MaxSessions bounds the sessions bound across services (a new one gets 503), and
+// SessionIdleTTL ends an idle session in mcp-go and its binding with it, which frees
+// the room.
+func TestSessionLimitAndIdleTTL(t *testing.T) {
+	f := newFixture(t, hub.Config{MaxSessions: 1, SessionIdleTTL: 10 * time.Millisecond})
+	f.mountDefault()
+	initialize := func(token string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, f.hub.ResourceURL("notes"), strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp
+	}
+	alice, bob := f.token("alice", "acme", "notes", "notes:read"), f.token("bob", "acme", "notes", "notes:read")
+	resp := initialize(alice)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NotEmpty(t, resp.Header.Get("Mcp-Session-Id"))
+	resp = initialize(bob)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "the binder is full")
+	assert.Equal(t, "30", resp.Header.Get("Retry-After"))
+	assert.Empty(t, resp.Header.Get("Mcp-Session-Id"))
+	// mcp-go's idle sweeper runs on its own clock (every second at least): wait for it to
+	// end alice's idle session, which frees the binder.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if resp = initialize(bob); resp.StatusCode == http.StatusOK || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // mcp-go's sweeper cannot be driven by a test clock
+	}
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the idle session ended and its binding with it")
+}
