@@ -83,6 +83,7 @@ type Hub struct {
 	sessions *middleware.SessionBinder
 
 	mu       sync.RWMutex
+	as       AuthorizationServer
 	services map[string]*service
 	servers  map[*server.MCPServer]string
 }
@@ -369,14 +370,7 @@ type ProtectedResourceMetadata struct {
 }
 
 func (h *Hub) serviceMetadata(w http.ResponseWriter, s *service) {
-	supported := s.required.Scopes()
-	for _, sc := range s.operationScopes() {
-		if !slices.Contains(supported, sc) {
-			supported = append(supported, sc)
-		}
-	}
-	supported = slices.DeleteFunc(supported, func(sc string) bool { return sc == "offline_access" })
-	sort.Strings(supported)
+	supported := s.supportedScopes()
 	name := s.name
 	if name == "" {
 		name = "mcp"

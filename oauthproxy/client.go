@@ -2,11 +2,12 @@ package oauthproxy
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/mcpauth/mcpauth/internal/config"
 )
 
 // Client is an OAuth client the proxy knows: registered dynamically (RFC 7591) or
@@ -42,7 +43,7 @@ func (c *Client) matchRedirect(uri string) bool {
 	}
 	// RFC 8252 §7.3: for loopback redirects the port is chosen at run time.
 	u, err := url.Parse(uri)
-	if err != nil || u.Scheme != "http" || !isLoopbackHost(u.Hostname()) {
+	if err != nil || u.Scheme != "http" || !config.IsLoopbackHost(u.Hostname()) {
 		return false
 	}
 	for _, r := range c.RedirectURIs {
@@ -146,7 +147,7 @@ func (m *clientMetadata) validate(document bool) (*Client, *oauthError) {
 	if app == "web" {
 		// OIDC Registration §2: web clients use https redirects, never loopback ones.
 		for _, r := range m.RedirectURIs {
-			if u, _ := url.Parse(r); u.Scheme != "https" || isLoopbackHost(u.Hostname()) {
+			if u, _ := url.Parse(r); u.Scheme != "https" || config.IsLoopbackHost(u.Hostname()) {
 				if !document && m.ApplicationType == "" {
 					// Most MCP clients register loopback redirects without saying they
 					// are native applications: treat them as what they are.
@@ -191,18 +192,9 @@ func checkRedirectURI(r string) string {
 	}
 	switch {
 	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
+	case u.Scheme == "http" && config.IsLoopbackHost(u.Hostname()):
 	default:
 		return fmt.Sprintf("redirect URI %q must use https, or http on a loopback address (127.0.0.1, [::1] or localhost)", r)
 	}
 	return ""
-}
-
-// isLoopbackHost reports whether host names the loopback interface.
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

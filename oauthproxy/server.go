@@ -1,0 +1,261 @@
+package oauthproxy
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/config"
+	"github.com/mcpauth/mcpauth/providers/bearer"
+)
+
+// Server is the authorization server. It is an http.Handler for the paths of Paths; a
+// hub mounts it with hub.Hub.UseAuthorizationServer. It is safe for concurrent use.
+type Server struct {
+	cfg      Config
+	issuer   *url.URL
+	prefix   string // the issuer URL's path + "/oauth"
+	mux      *http.ServeMux
+	signer   signingKey
+	keys     []signingKey // signer first, then the previous keys
+	jwks     []byte
+	vault    *vault
+	cimd     *cimdFetcher
+	loopback bool // the issuer is on a loopback host: cookies without Secure
+
+	regMu    sync.Mutex
+	regLimit map[string]*rate.Limiter
+}
+
+// New validates cfg, reads the keys and returns the Server.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.defaults()
+	iss, _ := url.Parse(cfg.Issuer)
+	s := &Server{cfg: cfg, issuer: iss, prefix: strings.TrimSuffix(iss.EscapedPath(), "/") + "/oauth", loopback: config.IsLoopbackHost(iss.Hostname()), regLimit: map[string]*rate.Limiter{}}
+
+	if cfg.SigningKey.IsZero() {
+		k, err := GenerateSigningKey()
+		if err != nil {
+			return nil, err
+		}
+		cfg.SigningKey = k
+		cfg.Logger.Warn("oauthproxy: DevMode: generated a throwaway signing key; tokens will not survive a restart (set Config.SigningKey for anything but development)")
+	}
+	k, err := parseSigningKey(cfg.SigningKey)
+	if err != nil {
+		return nil, fmt.Errorf("oauthproxy: Config.SigningKey: %w", err)
+	}
+	s.signer = k
+	s.keys = []signingKey{k}
+	for i, p := range cfg.PreviousSigningKeys {
+		pk, err := parseSigningKey(p)
+		if err != nil {
+			return nil, fmt.Errorf("oauthproxy: Config.PreviousSigningKeys[%d]: %w", i, err)
+		}
+		s.keys = append(s.keys, pk)
+	}
+	s.jwks = jwksDocument(s.keys)
+
+	if len(cfg.EncryptionKeys) == 0 {
+		cfg.EncryptionKeys = []mcpauth.Secret{GenerateEncryptionKey()}
+		cfg.Logger.Warn("oauthproxy: DevMode: generated a throwaway encryption key; stored upstream tokens will not survive a restart (set Config.EncryptionKeys for anything but development)")
+	}
+	if s.vault, err = newVault(cfg.EncryptionKeys); err != nil {
+		return nil, fmt.Errorf("oauthproxy: Config.EncryptionKeys: %w", err)
+	}
+	s.cfg = cfg
+	s.cimd = newCIMDFetcher(cimdConfig{AllowedHosts: cfg.MetadataDocumentHosts, RootCAs: cfg.MetadataDocumentRoots, Now: cfg.Now})
+
+	s.mux = http.NewServeMux()
+	for _, p := range s.metadataPaths() {
+		s.mux.HandleFunc("GET "+p, s.serveMetadata)
+	}
+	s.mux.HandleFunc("GET "+s.prefix+"/jwks.json", s.serveJWKS)
+	s.mux.HandleFunc(s.prefix+"/authorize", s.authorize)
+	s.mux.HandleFunc("POST "+s.prefix+"/consent", s.consent)
+	s.mux.HandleFunc("GET "+s.prefix+"/callback", s.callback)
+	s.mux.HandleFunc("POST "+s.prefix+"/token", s.token)
+	s.mux.HandleFunc("POST "+s.prefix+"/revoke", s.revoke)
+	if cfg.RegistrationRate > 0 {
+		s.mux.HandleFunc("POST "+s.prefix+"/register", s.register)
+	}
+	if rp, ok := cfg.Upstream.(RouteProvider); ok {
+		for p, h := range rp.Routes() {
+			s.mux.Handle(p, h)
+		}
+	}
+	s.mux.HandleFunc(s.prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		(&oauthError{Code: "invalid_request", Description: "no such endpoint or method", Status: http.StatusNotFound}).write(w)
+	})
+	return s, nil
+}
+
+// Issuer returns the issuer URL.
+func (s *Server) Issuer() string { return s.cfg.Issuer }
+
+// endpoint returns the absolute URL of an endpoint under Issuer + "/oauth".
+func (s *Server) endpoint(name string) string { return s.cfg.Issuer + "/oauth/" + name }
+
+// CallbackURL is the redirect URI to register with the upstream identity provider.
+func (s *Server) CallbackURL() string { return s.endpoint("callback") }
+
+// metadataPaths are where the RFC 8414 document is served: the RFC 8414 path, and the two
+// OpenID Connect discovery paths MCP clients also try.
+func (s *Server) metadataPaths() []string {
+	p := strings.TrimSuffix(s.issuer.EscapedPath(), "/")
+	out := []string{"/.well-known/oauth-authorization-server" + p, "/.well-known/openid-configuration" + p}
+	if alt := p + "/.well-known/openid-configuration"; !slices.Contains(out, alt) {
+		out = append(out, alt)
+	}
+	return out
+}
+
+// Paths returns the URL path patterns the Server answers, for a mux in front of it.
+func (s *Server) Paths() []string { return append(s.metadataPaths(), s.prefix+"/") }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Metadata is the RFC 8414 authorization server metadata document.
+type Metadata struct {
+	Issuer                            string   `json:"issuer"`
+	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	RegistrationEndpoint              string   `json:"registration_endpoint,omitempty"`
+	RevocationEndpoint                string   `json:"revocation_endpoint"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	ScopesSupported                   []string `json:"scopes_supported"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	ResponseModesSupported            []string `json:"response_modes_supported"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethods     []string `json:"revocation_endpoint_auth_methods_supported"`
+	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
+	ClientIDMetadataDocumentSupported bool     `json:"client_id_metadata_document_supported"`
+	IssParameterSupported             bool     `json:"authorization_response_iss_parameter_supported"`
+	ResourceIndicatorsSupported       bool     `json:"resource_indicators_supported"`
+}
+
+// Metadata returns the server's RFC 8414 metadata.
+func (s *Server) Metadata() Metadata {
+	authMethods := []string{"none", "client_secret_basic", "client_secret_post"}
+	scopes := slices.DeleteFunc(slices.Clone(s.cfg.Resources.ScopesSupported()), func(sc string) bool { return sc == "offline_access" })
+	sort.Strings(scopes)
+	if scopes == nil {
+		scopes = []string{}
+	}
+	m := Metadata{
+		Issuer:                            s.cfg.Issuer,
+		AuthorizationEndpoint:             s.endpoint("authorize"),
+		TokenEndpoint:                     s.endpoint("token"),
+		RevocationEndpoint:                s.endpoint("revoke"),
+		JWKSURI:                           s.endpoint("jwks.json"),
+		ScopesSupported:                   scopes,
+		ResponseTypesSupported:            []string{"code"},
+		ResponseModesSupported:            []string{"query"},
+		GrantTypesSupported:               []string{"authorization_code", "refresh_token"},
+		TokenEndpointAuthMethodsSupported: authMethods,
+		RevocationEndpointAuthMethods:     authMethods,
+		CodeChallengeMethodsSupported:     []string{"S256"},
+		ClientIDMetadataDocumentSupported: true,
+		IssParameterSupported:             true,
+		ResourceIndicatorsSupported:       true,
+	}
+	if s.cfg.RegistrationRate > 0 {
+		m.RegistrationEndpoint = s.endpoint("register")
+	}
+	return m
+}
+
+func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "max-age=300")
+	_ = json.NewEncoder(w).Encode(s.Metadata())
+}
+
+func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(s.jwks)
+}
+
+// VerifierFor returns a verifier of the access tokens this server issues for resource:
+// signature by one of its keys (no network call), issuer, audience = resource, expiry.
+// It is an mcpauth.VerifierFactory.
+func (s *Server) VerifierFor(resource string) (mcpauth.TokenVerifier, error) {
+	pubs := make([]crypto.PublicKey, len(s.keys))
+	algs := []string{}
+	for i, k := range s.keys {
+		pubs[i] = k.priv.Public()
+		if !slices.Contains(algs, k.method.Alg()) {
+			algs = append(algs, k.method.Alg())
+		}
+	}
+	return bearer.New(bearer.Config{
+		Keys:         bearer.StaticKeys(pubs...),
+		Issuers:      []string{s.cfg.Issuer},
+		Audience:     []string{resource},
+		Algorithms:   algs,
+		TenantClaim:  "tenant_id",
+		Now:          s.cfg.Now,
+		ProviderName: "oauthproxy:" + s.cfg.Upstream.Name(),
+	})
+}
+
+// randomToken returns n random bytes in base64url.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashKey is the store key part for a secret value: base64url(SHA-256(v)).
+func hashKey(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// getJSON reads key into v; ErrNotFound when absent.
+func (s *Server) getJSON(ctx context.Context, key string, v any) ([]byte, error) {
+	b, err := s.cfg.Store.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return b, json.Unmarshal(b, v)
+}
+
+func (s *Server) putJSON(ctx context.Context, key string, v any, ttl time.Duration) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return s.cfg.Store.Put(ctx, key, b, ttl)
+}
+
+// storeError is the answer when the store cannot answer: fail closed.
+func (s *Server) storeError(err error) *oauthError {
+	s.cfg.Logger.Error("oauthproxy: the store failed", "error", err)
+	return &oauthError{Code: "temporarily_unavailable", Description: "the authorization server's storage is unavailable; try again shortly", Status: http.StatusServiceUnavailable, RetryAfter: 5 * time.Second}
+}
+
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
