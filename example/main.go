@@ -25,6 +25,7 @@ import (
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/hub"
 	"github.com/mcpauth/mcpauth/mcpauthtest"
+	"github.com/mcpauth/mcpauth/oauthproxy"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 	"github.com/mcpauth/mcpauth/scopes"
 )
@@ -87,6 +88,10 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(addr, bas
 
 	fmt.Fprintf(out, "mcpauth example listening on %s\n", ln.Addr())
 	fmt.Fprintf(out, "  notes: %s\n  admin: %s\n", a.hub.ResourceURL("notes"), a.hub.ResourceURL("admin"))
+	if a.proxy != nil {
+		fmt.Fprintf(out, "\nSign in from any MCP client (Claude, VS Code, MCP Inspector, the SDKs): add %s as a remote server.\n", a.hub.ResourceURL("notes"))
+		fmt.Fprintf(out, "  It discovers the authorization server %s and opens a browser sign-in through the %s identity provider.\n", a.proxy.Issuer(), a.upstream)
+	}
 	if a.dev != nil {
 		if err := a.printTokens(out); err != nil {
 			return err
@@ -119,14 +124,20 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(addr, bas
 type app struct {
 	hub   *hub.Hub
 	dev   *mcpauthtest.DevIssuer
+	proxy *oauthproxy.Server
+	// upstream names the identity provider of the sign-in ("" without a proxy).
+	upstream string
 	store *noteStore
 	// providers names the identity providers configured by the environment.
 	providers []string
 }
 
-// newApp builds the hub for baseURL. The identity provider comes from the environment
-// (MCPAUTH_JWKS_URI, MCPAUTH_ISSUER, ...); with none configured, an embedded development
-// issuer at baseURL + "/dev" signs the demo tokens.
+// newApp builds the hub for baseURL. With providers configured by the environment
+// (MCPAUTH_JWKS_URI, MCPAUTH_ISSUER, ...) and no MCPAUTH_UPSTREAM, the hub only checks
+// their tokens. Otherwise the hub is its own authorization server (oauthproxy) in front
+// of the identity provider MCPAUTH_UPSTREAM names; with none named, the development
+// provider, and an embedded development issuer at baseURL + "/dev" also signs the
+// printed demo tokens.
 func newApp(baseURL string) (*app, error) {
 	a := &app{store: newNoteStore()}
 	ps, err := providersFromEnv()
@@ -136,7 +147,9 @@ func newApp(baseURL string) (*app, error) {
 	hcfg := hub.Config{BaseURL: baseURL} // audit events go to slog.Default()
 	// Browser-based clients (MCP Inspector in direct mode) need CORS.
 	hcfg.CORSOrigins = strings.FieldsFunc(os.Getenv("MCPAUTH_CORS_ORIGINS"), func(r rune) bool { return r == ',' || r == ' ' })
-	if ps != nil {
+	var up oauthproxy.Upstream
+	if ps != nil && os.Getenv("MCPAUTH_UPSTREAM") == "" {
+		// Resource server only: trust the tokens of the configured providers.
 		a.providers = ps.names
 		hcfg.VerifierFor = ps.factory()
 		hcfg.AuthorizationServers = ps.authServers
@@ -147,31 +160,55 @@ func newApp(baseURL string) (*app, error) {
 			hcfg.CacheOptions = []mcpauth.CacheOption{mcpauth.WithNegativeTTL(10 * time.Second), mcpauth.WithMaxConcurrent(32)}
 		}
 	} else {
-		dev, err := mcpauthtest.NewDevIssuer(baseURL + "/dev")
-		if err != nil {
+		// Sign-in: the hub is its own authorization server in front of the upstream.
+		var dev bool
+		if up, dev, err = upstreamFromEnv(baseURL); err != nil {
 			return nil, err
 		}
-		a.dev = dev
-		// The embedded issuer's key is trusted directly: no JWKS round trip to ourselves.
-		cfg := bearer.Config{
-			Keys:       bearer.StaticKeys(dev.PublicKey()),
-			Issuers:    []string{dev.Issuer()},
-			Algorithms: []string{"RS256"},
+		var devTokens mcpauth.VerifierFactory
+		if dev {
+			if a.dev, err = mcpauthtest.NewDevIssuer(baseURL + "/dev"); err != nil {
+				return nil, err
+			}
+			// The printed demo tokens are signed by the embedded issuer, whose key is
+			// trusted directly: no JWKS round trip to ourselves.
+			cfg := bearer.Config{
+				Keys:       bearer.StaticKeys(a.dev.PublicKey()),
+				Issuers:    []string{a.dev.Issuer()},
+				Algorithms: []string{"RS256"},
+			}
+			if aud := os.Getenv("MCPAUTH_AUDIENCE"); aud != "" {
+				cfg.Audience = strings.FieldsFunc(aud, func(r rune) bool { return r == ',' || r == ' ' })
+			}
+			if devTokens, err = bearer.NewFactory(cfg); err != nil {
+				return nil, err
+			}
 		}
-		if aud := os.Getenv("MCPAUTH_AUDIENCE"); aud != "" {
-			cfg.Audience = strings.FieldsFunc(aud, func(r rune) bool { return r == ',' || r == ' ' })
+		hcfg.VerifierFor = func(resource string) (mcpauth.TokenVerifier, error) {
+			signedIn, err := a.proxy.VerifierFor(resource)
+			if err != nil || devTokens == nil {
+				return signedIn, err
+			}
+			demo, err := devTokens(resource)
+			if err != nil {
+				return nil, err
+			}
+			return mcpauth.Any(signedIn, demo), nil
 		}
-		factory, err := bearer.NewFactory(cfg)
-		if err != nil {
-			return nil, err
-		}
-		hcfg.VerifierFor = factory
-		hcfg.AuthorizationServers = []string{dev.Issuer()}
 	}
 
 	h, err := hub.New(hcfg)
 	if err != nil {
 		return nil, err
+	}
+	if up != nil {
+		a.upstream = up.Name()
+		if a.proxy, err = newProxy(h, baseURL, up, a.dev != nil); err != nil {
+			return nil, err
+		}
+		if err := h.UseAuthorizationServer(a.proxy); err != nil {
+			return nil, err
+		}
 	}
 	if a.dev != nil {
 		for _, p := range a.dev.Paths() {

@@ -241,15 +241,23 @@ func TestExampleDevMode(t *testing.T) {
 	assert.Equal(t, `Bearer resource_metadata="`+r.baseURL+`/.well-known/oauth-protected-resource/notes/mcp", scope="notes:read notes:write"`, challenge,
 		"a 401 asks for the scopes the service's tools use")
 
-	// Discovery: the service metadata names the embedded issuer, which serves RFC 8414.
+	// Discovery: the service metadata names the hub's own authorization server, whose
+	// RFC 8414 document has the endpoints a client signs in with.
 	resp, err := http.Get(r.baseURL + "/.well-known/oauth-protected-resource/notes/mcp")
 	require.NoError(t, err)
 	var md map[string]any
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&md))
 	resp.Body.Close()
 	assert.Equal(t, notes, md["resource"])
-	assert.Equal(t, []any{r.baseURL + "/dev"}, md["authorization_servers"])
-	resp, err = http.Get(r.baseURL + "/.well-known/oauth-authorization-server/dev")
+	assert.Equal(t, []any{r.baseURL}, md["authorization_servers"])
+	var as map[string]any
+	getJSON(t, r.baseURL+"/.well-known/oauth-authorization-server", &as)
+	assert.Equal(t, r.baseURL, as["issuer"])
+	assert.Equal(t, r.baseURL+"/oauth/authorize", as["authorization_endpoint"])
+	assert.Equal(t, r.baseURL+"/oauth/token", as["token_endpoint"])
+	assert.Equal(t, []any{"admin", "notes:read", "notes:write"}, as["scopes_supported"])
+	// The embedded issuer of the printed tokens still publishes its keys.
+	resp, err = http.Get(r.baseURL + "/dev/jwks.json")
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)

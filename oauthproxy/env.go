@@ -1,0 +1,35 @@
+package oauthproxy
+
+import (
+	"strings"
+
+	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/config"
+)
+
+// ConfigFromEnv reads the proxy's keys and lifetimes from the environment, with prefix
+// (such as "MCPAUTH"):
+//
+//	PREFIX_PROXY_SIGNING_KEY           PEM private key (or PREFIX_PROXY_SIGNING_KEY_FILE)
+//	PREFIX_PROXY_PREVIOUS_SIGNING_KEY  a rotated-out key, still published (or _FILE)
+//	PREFIX_PROXY_ENCRYPTION_KEYS       base64 keys, comma-separated, newest first (or _FILE)
+//	PREFIX_PROXY_ACCESS_TOKEN_TTL      such as 15m
+//	PREFIX_PROXY_REFRESH_TOKEN_TTL     such as 720h
+//
+// The caller sets Issuer, Upstream and Resources. Malformed variables are all reported.
+func ConfigFromEnv(prefix string) (Config, error) {
+	e := &config.Env{Pkg: "oauthproxy", Prefix: config.Prefix(prefix), Group: "PROXY"}
+	var c Config
+	c.SigningKey = e.Secret(config.Secret{Name: "SIGNING_KEY", Noun: "PEM private key", FileNoun: "signing key"})
+	if prev := e.Secret(config.Secret{Name: "PREVIOUS_SIGNING_KEY", Noun: "PEM private key", FileNoun: "signing key"}); !prev.IsZero() {
+		c.PreviousSigningKeys = []mcpauth.Secret{prev}
+	}
+	if keys := e.Secret(config.Secret{Name: "ENCRYPTION_KEYS", Noun: "encryption keys", FileNoun: "encryption keys", TrimSpace: true}); !keys.IsZero() {
+		for _, k := range strings.FieldsFunc(keys.Reveal(), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
+			c.EncryptionKeys = append(c.EncryptionKeys, mcpauth.NewSecret(k))
+		}
+	}
+	c.AccessTokenTTL = e.Duration("ACCESS_TOKEN_TTL", "15m")
+	c.RefreshTokenTTL = e.Duration("REFRESH_TOKEN_TTL", "720h")
+	return c, e.Err()
+}
