@@ -127,7 +127,7 @@ type app struct {
 	proxy *oauthproxy.Server
 	// upstream names the identity provider of the sign-in ("" without a proxy).
 	upstream string
-	store *noteStore
+	store    *noteStore
 	// providers names the identity providers configured by the environment.
 	providers []string
 }
