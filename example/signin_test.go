@@ -54,7 +54,7 @@ func (b *browser) signInAs(authURL, user string) url.Values {
 	if status == http.StatusOK {
 		form := url.Values{}
 		for _, m := range formField.FindAllStringSubmatch(page, -1) {
-			form.Set(m[1], m[2])
+			form.Add(m[1], m[2]) // tx, csrf and every scope's box, ticked
 		}
 		form.Set("action", "approve") // the page's two buttons: approve and deny
 		require.NotEmpty(b.t, form.Get("csrf"), page)

@@ -204,6 +204,8 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.PostForm.Get("action") {
 	case "approve":
+		// The person may grant less than the client asked for: only the ticked scopes.
+		a.Scopes = slices.DeleteFunc(a.Scopes, func(sc string) bool { return !slices.Contains(r.PostForm["scope"], sc) })
 		a.Approved = true
 		s.toUpstream(w, r, &a)
 	case "deny":
@@ -433,8 +435,10 @@ var pages = template.Must(template.New("consent").Parse(`<!doctype html>
 <p><strong>{{.ClientName}}</strong> wants to use <code>{{.Resource}}</code> on your behalf.</p>
 <p>After you sign in, you will be sent back to <strong>{{.RedirectHost}}</strong>. Only continue if you trust that site or application.</p>
 <p>Client ID: <code>{{.ClientID}}</code>{{if .Document}} (its metadata document){{end}}</p>
-{{if .Scopes}}<p>It asks for:</p><ul>{{range .Scopes}}<li><code>{{.}}</code></li>{{end}}</ul>{{else}}<p>It asks for no scope.</p>{{end}}
 <form method="post" action="{{.Action}}">
+{{if .Scopes}}<p>It asks for these permissions; untick any you do not want to grant:</p>
+{{range .Scopes}}<label><input type="checkbox" name="scope" value="{{.}}" checked> <code>{{.}}</code></label><br>
+{{end}}{{else}}<p>It asks for no scope.</p>{{end}}
 <input type="hidden" name="tx" value="{{.TX}}"><input type="hidden" name="csrf" value="{{.CSRF}}">
 <button type="submit" name="action" value="approve">Approve and sign in</button>
 <button type="submit" name="action" value="deny">Deny</button>

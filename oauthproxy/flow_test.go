@@ -119,13 +119,14 @@ func (f *fixture) postForm(c *http.Client, u string, v url.Values) (*http.Respon
 	return resp, string(b)
 }
 
-var hiddenField = regexp.MustCompile(`name="(tx|csrf)" value="([^"]+)"`)
+var formField = regexp.MustCompile(`name="(tx|csrf|scope)" value="([^"]+)"`)
 
-// consentForm returns the tx and csrf of a consent page.
+// consentForm returns the consent page's form as a browser submits it with every box
+// ticked: tx, csrf and each scope.
 func consentForm(t *testing.T, page string) url.Values {
 	v := url.Values{}
-	for _, m := range hiddenField.FindAllStringSubmatch(page, -1) {
-		v.Set(m[1], m[2])
+	for _, m := range formField.FindAllStringSubmatch(page, -1) {
+		v.Add(m[1], m[2])
 	}
 	require.NotEmpty(t, v.Get("tx"), page)
 	require.NotEmpty(t, v.Get("csrf"), page)

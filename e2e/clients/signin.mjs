@@ -1,0 +1,288 @@
+// A real MCP client (the official TypeScript SDK) signing in to an mcpauth hub that is its
+// own authorization server (oauthproxy) in front of the development identity provider.
+//
+// Usage:
+//   node signin.mjs <protocol> <url> <registration>
+//
+//   <protocol>      2025-06-18 or 2025-11-25: the SDK release installed under the npm
+//                   alias mcp-sdk-<protocol> (see package.json)
+//   <url>           the notes service's MCP endpoint
+//   <registration>  dcr (dynamic client registration) or cimd (a Client ID Metadata
+//                   Document at MCP_CIMD_URL)
+//
+// Environment:
+//   MCP_USER         who signs in at the development provider (default alice)
+//   MCP_FIRST_GRANT  the scopes the person leaves checked on the first consent page
+//                    (space-separated; default: all); later pages are approved in full
+//   MCP_CIMD_URL     the https URL of the client's metadata document (cimd only)
+//   MCP_ADVANCE_URL  a test-only endpoint that moves the server's clock forward by the
+//                   duration in its "by" query parameter
+//
+// The script plays the person's browser with plain HTTP: it keeps the cookies, submits
+// the consent form (approve) and the development provider's sign-in form, follows the
+// callback and hands the code of the redirect to transport.finishAuth, as an
+// application does from its redirect URI.
+//
+// Phases, in one process, with one OAuthClientProvider (its tokens carry over):
+//   signIn    connect without a token: 401 -> discovery -> registration -> authorize
+//             (PKCE, resource, state) -> consent (MCP_FIRST_GRANT) -> code -> token; then
+//             connect and call whoami
+//   stepUp    call add_note: the 403 insufficient_scope challenge makes the SDK ask for
+//             notes:write; the consent page is shown again; the same call is retried
+//   refresh   the server's clock moves past the access token's lifetime: the next call
+//             gets 401 and the SDK refreshes (no new authorization request)
+//   revoke    the refresh token is revoked at the revocation endpoint; after the next
+//             expiry the SDK's refresh is refused and it starts a new authorization
+//
+// It prints one JSON line and exits 0 once every phase has run (the caller asserts the
+// outcomes); non-zero only if it could not run.
+import { readFileSync } from 'node:fs';
+
+const [protocol, url, registration] = process.argv.slice(2);
+if (!protocol || !url || !['dcr', 'cimd'].includes(registration)) {
+  process.stderr.write('usage: node signin.mjs <2025-06-18|2025-11-25> <url> <dcr|cimd>\n');
+  process.exit(2);
+}
+const user = process.env.MCP_USER || 'alice';
+const firstGrant = process.env.MCP_FIRST_GRANT ? process.env.MCP_FIRST_GRANT.split(' ') : null;
+const alias = `mcp-sdk-${protocol}`;
+const { Client } = await import(`${alias}/client/index.js`);
+const { StreamableHTTPClientTransport } = await import(`${alias}/client/streamableHttp.js`);
+const sdkVersion = JSON.parse(readFileSync(new URL(`./node_modules/${alias}/package.json`, import.meta.url), 'utf8')).version;
+
+// Browser keeps cookies across requests and never follows redirects by itself.
+class Browser {
+  constructor() {
+    this.cookies = new Map();
+  }
+  async go(target, init = {}) {
+    const headers = new Headers(init.headers || {});
+    if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
+    const res = await fetch(target, { ...init, headers, redirect: 'manual' });
+    for (const c of res.headers.getSetCookie()) {
+      const pair = c.split(';')[0];
+      const i = pair.indexOf('=');
+      this.cookies.set(pair.slice(0, i).trim(), pair.slice(i + 1));
+    }
+    return res;
+  }
+  async postForm(target, fields) {
+    const body = new URLSearchParams();
+    for (const [k, v] of fields) body.append(k, v);
+    return this.go(target, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  }
+}
+
+const field = (page, name) => page.match(new RegExp(`name="${name}" value="([^"]*)"`))?.[1];
+
+// Provider is the OAuthClientProvider of an application whose redirect URI is never
+// actually served: the browser run stops at the redirect and keeps its code.
+class Provider {
+  constructor() {
+    this.browser = new Browser();
+    this.authorizations = [];
+    this.consentPages = 0;
+    this.stepUpChallenges = [];
+  }
+  get redirectUrl() {
+    return 'http://127.0.0.1:1/callback';
+  }
+  get clientMetadata() {
+    return {
+      client_name: 'mcpauth e2e (' + registration + ')',
+      redirect_uris: [this.redirectUrl],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+  get clientMetadataUrl() {
+    return registration === 'cimd' ? process.env.MCP_CIMD_URL : undefined;
+  }
+  clientInformation() {
+    return this._client;
+  }
+  saveClientInformation(info) {
+    this._client = info;
+  }
+  tokens() {
+    return this._tokens;
+  }
+  saveTokens(tokens) {
+    this._tokens = tokens;
+    this.tokenHistory = (this.tokenHistory || 0) + 1;
+  }
+  saveCodeVerifier(v) {
+    this._verifier = v;
+  }
+  codeVerifier() {
+    return this._verifier;
+  }
+  state() {
+    this._state = 'st-' + Math.random().toString(36).slice(2);
+    return this._state;
+  }
+  invalidateCredentials(scope) {
+    if (scope === 'all' || scope === 'tokens') this._tokens = undefined;
+    if (scope === 'all' || scope === 'client') this._client = undefined;
+  }
+  // redirectToAuthorization plays the browser from the authorization request to the
+  // redirect back to the application, unless this.hold is set (then it only records).
+  async redirectToAuthorization(authorizationUrl) {
+    const rec = { params: Object.fromEntries(authorizationUrl.searchParams) };
+    this.authorizations.push(rec);
+    if (this.hold) return;
+    let res = await this.browser.go(authorizationUrl);
+    rec.authorizeStatus = res.status;
+    if (res.status === 200) {
+      const page = await res.text();
+      this.consentPages++;
+      rec.consentScopes = [...page.matchAll(/name="scope" value="([^"]+)"/g)].map((m) => m[1]);
+      rec.consentNamesRedirectHost = page.includes('127.0.0.1:1');
+      const action = page.match(/<form method="post" action="([^"]+)"/)?.[1];
+      const grant = this.consentPages === 1 && firstGrant ? firstGrant : rec.consentScopes;
+      const fields = [['tx', field(page, 'tx')], ['csrf', field(page, 'csrf')], ['action', 'approve'], ...grant.map((s) => ['scope', s])];
+      res = await this.browser.postForm(action, fields);
+      rec.consentStatus = res.status;
+    }
+    if (res.status !== 302) {
+      rec.error = 'no redirect to the identity provider: ' + res.status + ' ' + (await res.text()).slice(0, 300);
+      return;
+    }
+    const login = new URL(res.headers.get('location'));
+    res = await this.browser.go(login);
+    const page = await res.text();
+    res = await this.browser.postForm(login.origin + login.pathname, [
+      ['state', field(page, 'state')], ['code_challenge', field(page, 'code_challenge')], ['redirect_uri', field(page, 'redirect_uri')], ['user', user],
+    ]);
+    res = await this.browser.go(res.headers.get('location')); // the proxy's callback
+    const back = new URL(res.headers.get('location'));
+    rec.redirect = Object.fromEntries(back.searchParams);
+    rec.stateEchoed = back.searchParams.get('state') === this._state;
+    this.code = back.searchParams.get('code') || undefined;
+    delete rec.redirect.code;
+  }
+  takeCode() {
+    const c = this.code;
+    this.code = undefined;
+    return c;
+  }
+}
+
+function describeError(err) {
+  if (!err) return undefined;
+  return { name: err.constructor?.name || err.name, message: String(err.message) };
+}
+async function settle(promise) {
+  try {
+    return { ok: true, value: await promise };
+  } catch (err) {
+    return { ok: false, error: describeError(err) };
+  }
+}
+const textOf = (r) => (r.content || []).filter((c) => c.type === 'text').map((c) => c.text).join('');
+async function call(client, name, args = {}) {
+  const r = await settle(client.callTool({ name, arguments: args }));
+  return r.ok ? { text: textOf(r.value), isError: Boolean(r.value.isError) } : { error: r.error };
+}
+
+// A fetch that records the token requests (grant type and status) and makes the step-up
+// work: on a 403 insufficient_scope the SDK (1.24 and 1.32) calls auth(), which, holding
+// a refresh token, refreshes (a refresh never widens the scope) and retries, and then
+// gives up ("403 after trying upscoping"). The application therefore drops its tokens
+// when it sees that challenge, so that auth() asks the person for the wider scope.
+const tokenCalls = [];
+let provider;
+async function recordingFetch(input, init = {}) {
+  const res = await fetch(input, init);
+  if (res.status === 403 && (res.headers.get('www-authenticate') || '').includes('insufficient_scope')) {
+    provider.stepUpChallenges.push(res.headers.get('www-authenticate'));
+    provider.invalidateCredentials('tokens');
+  }
+  const target = String(input instanceof Request ? input.url : input);
+  if (target.includes('/oauth/token')) {
+    const body = new URLSearchParams(String(init.body || ''));
+    tokenCalls.push({ grantType: body.get('grant_type'), status: res.status, resource: body.get('resource'), body: res.ok ? undefined : await res.clone().text() });
+  }
+  return res;
+}
+
+provider = new Provider();
+const result = { sdk: { alias, version: sdkVersion }, registration };
+const newTransport = () => new StreamableHTTPClientTransport(new URL(url), { authProvider: provider, fetch: recordingFetch });
+let client = new Client({ name: 'mcpauth-e2e-signin', version: '1.0.0' }, { capabilities: {} });
+client.onerror = () => {};
+let transport = newTransport();
+
+// signIn
+{
+  const out = {};
+  const first = await settle(client.connect(transport));
+  out.firstConnect = first.ok;
+  await client.close().catch(() => {});
+  const code = provider.takeCode();
+  if (code) {
+    const fin = await settle(transport.finishAuth(code));
+    out.finishAuth = fin.ok ? 'ok' : fin.error;
+  }
+  out.clientId = provider.clientInformation()?.client_id;
+  out.grantedScope = provider.tokens()?.scope;
+  client = new Client({ name: 'mcpauth-e2e-signin', version: '1.0.0' }, { capabilities: {} });
+  client.onerror = () => {};
+  transport = newTransport();
+  const second = await settle(client.connect(transport));
+  out.connected = second.ok;
+  if (!second.ok) out.error = second.error;
+  else out.whoami = await call(client, 'whoami');
+  result.signIn = out;
+}
+
+// stepUp
+if (result.signIn.connected) {
+  const out = {};
+  out.sessionBefore = transport.sessionId;
+  out.forbidden = await call(client, 'add_note', { text: 'from the TypeScript SDK' });
+  out.challenges = provider.stepUpChallenges;
+  const code = provider.takeCode();
+  if (code) {
+    const fin = await settle(transport.finishAuth(code));
+    out.finishAuth = fin.ok ? 'ok' : fin.error;
+    out.grantedScope = provider.tokens()?.scope;
+    out.retried = await call(client, 'add_note', { text: 'from the TypeScript SDK' });
+    out.sessionAfter = transport.sessionId;
+  }
+  result.stepUp = out;
+
+  // refresh
+  const before = provider.tokens();
+  const authorizationsBefore = provider.authorizations.length;
+  await fetch(process.env.MCP_ADVANCE_URL + '?by=16m', { method: 'POST' });
+  result.refresh = {
+    call: await call(client, 'list_notes'),
+    newAuthorizations: provider.authorizations.length - authorizationsBefore,
+    accessTokenChanged: provider.tokens()?.access_token !== before?.access_token,
+    refreshTokenRotated: Boolean(provider.tokens()?.refresh_token) && provider.tokens()?.refresh_token !== before?.refresh_token,
+  };
+
+  // revoke
+  const as = await (await fetch(new URL('/.well-known/oauth-authorization-server', url))).json();
+  const rv = await fetch(as.revocation_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: provider.tokens().refresh_token, token_type_hint: 'refresh_token', client_id: provider.clientInformation().client_id }),
+  });
+  provider.hold = true;
+  const refreshesBefore = tokenCalls.length;
+  await fetch(process.env.MCP_ADVANCE_URL + '?by=16m', { method: 'POST' });
+  const afterRevoke = await call(client, 'list_notes');
+  result.revoke = {
+    status: rv.status,
+    call: afterRevoke,
+    tokenCalls: tokenCalls.slice(refreshesBefore),
+    newAuthorizationStarted: provider.authorizations.length > authorizationsBefore,
+  };
+}
+result.authorizations = provider.authorizations;
+result.tokenCalls = tokenCalls;
+await client.close().catch(() => {});
+process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0));
