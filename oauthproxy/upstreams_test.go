@@ -34,7 +34,7 @@ import (
 // ---- shared fake authorization server machinery ----
 
 const (
-	testState    = "state-9f2c1d7e5b"
+	testState        = "state-9f2c1d7e5b"
 	upstreamCallback = "https://proxy.example.com/oauth/callback"
 )
 
