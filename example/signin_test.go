@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
+
+	"github.com/mcpauth/mcpauth/oauthproxy"
 )
 
 // browser is a person's browser: it keeps cookies and lets the test follow redirects.
@@ -174,4 +176,53 @@ func TestExampleUnknownUpstream(t *testing.T) {
 	t.Setenv("MCPAUTH_UPSTREAM", "myspace")
 	err := run(context.Background(), []string{"-addr", "127.0.0.1:0"}, io.Discard, nil)
 	require.EqualError(t, err, `MCPAUTH_UPSTREAM="myspace" is not an identity provider: use dev, github, google, workos or oidc`)
+}
+
+// TestExampleGitHubUpstream: MCPAUTH_UPSTREAM=github puts the sign-in in front of GitHub
+// with the proxy's own OAuth app, PKCE and state; production keys are required.
+func TestExampleGitHubUpstream(t *testing.T) {
+	clearProviderEnv(t)
+	t.Setenv("MCPAUTH_UPSTREAM", "github")
+	t.Setenv("MCPAUTH_GITHUB_CLIENT_ID", "Iv1.example0123456789")
+	t.Setenv("MCPAUTH_GITHUB_CLIENT_SECRET", "github-app-secret-value")
+	t.Setenv("MCPAUTH_GITHUB_WEB_URL", "http://127.0.0.1:1") // a fake GitHub: never reached here
+	t.Setenv("MCPAUTH_GITHUB_ALLOWED_ORGS", "acme")
+
+	err := run(context.Background(), []string{"-addr", "127.0.0.1:0"}, io.Discard, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "Config.SigningKey is empty")
+	assert.Contains(t, err.Error(), "MCPAUTH_PROXY_SIGNING_KEY_FILE")
+	assert.Contains(t, err.Error(), "Config.EncryptionKeys is empty")
+	assert.NotContains(t, err.Error(), "github-app-secret-value")
+
+	key, err := oauthproxy.GenerateSigningKey()
+	require.NoError(t, err)
+	t.Setenv("MCPAUTH_PROXY_SIGNING_KEY", key.Reveal())
+	t.Setenv("MCPAUTH_PROXY_ENCRYPTION_KEYS", oauthproxy.GenerateEncryptionKey().Reveal())
+	r := start(t)
+	assert.Contains(t, r.out.String(), "through the github identity provider")
+	assert.NotContains(t, r.out.String(), "Development issuer", "no demo tokens without the development provider")
+	notes := r.baseURL + "/notes/mcp"
+	conf, _ := discover(t, notes)
+	b := newBrowser(t)
+	status, _, page := b.do(http.MethodGet, conf.AuthCodeURL("s1", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("resource", notes)), nil)
+	require.Equal(t, http.StatusOK, status)
+	form := url.Values{"action": {"approve"}}
+	for _, m := range formField.FindAllStringSubmatch(page, -1) {
+		if m[1] != "action" {
+			form.Add(m[1], m[2])
+		}
+	}
+	status, loc, _ := b.do(http.MethodPost, r.baseURL+"/oauth/consent", form)
+	require.Equal(t, http.StatusFound, status)
+	up, err := url.Parse(loc)
+	require.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:1/login/oauth/authorize", up.Scheme+"://"+up.Host+up.Path)
+	q := up.Query()
+	assert.Equal(t, "Iv1.example0123456789", q.Get("client_id"))
+	assert.Equal(t, r.baseURL+"/oauth/callback", q.Get("redirect_uri"))
+	assert.Equal(t, "S256", q.Get("code_challenge_method"))
+	assert.Len(t, q.Get("code_challenge"), 43)
+	assert.NotEqual(t, "s1", q.Get("state"), "the proxy's own state, not the client's")
+	assert.Equal(t, "read:user read:org", q.Get("scope"))
 }

@@ -33,3 +33,10 @@ func ConfigFromEnv(prefix string) (Config, error) {
 	c.RefreshTokenTTL = e.Duration("REFRESH_TOKEN_TTL", "720h")
 	return c, e.Err()
 }
+
+// OIDCConfigFromEnv reads an OIDCConfig from PREFIX_OIDC_ISSUER, PREFIX_OIDC_CLIENT_ID,
+// PREFIX_OIDC_CLIENT_SECRET (or _FILE), PREFIX_OIDC_SCOPES, PREFIX_OIDC_ENTITLEMENTS and
+// PREFIX_OIDC_TENANT_CLAIM.
+func OIDCConfigFromEnv(prefix string) (OIDCConfig, error) {
+	return config.Load[OIDCConfig]("oauthproxy", prefix, "OIDC")
+}

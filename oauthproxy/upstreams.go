@@ -736,21 +736,21 @@ type OIDCConfig struct {
 	// Issuer is the provider's issuer URL, compared exactly with the discovery
 	// document's "issuer" and the ID tokens' "iss". It must be https (http only on
 	// loopback hosts), without query or fragment. Required.
-	Issuer string
+	Issuer string `env:"ISSUER"`
 	// ClientID is this server's client at the provider; ID tokens must be addressed to
 	// it. Required.
-	ClientID string
+	ClientID string `env:"CLIENT_ID"`
 	// ClientSecret is the client's secret; empty for a public client (PKCE alone).
-	ClientSecret mcpauth.Secret
+	ClientSecret mcpauth.Secret `env:"CLIENT_SECRET" noun:"client secret"`
 	// Scopes are the scopes requested (default "openid email profile"); they must
 	// include openid.
-	Scopes []string
+	Scopes []string `env:"SCOPES"`
 	// Entitlements is Identity.Scopes of everyone who signs in: the most anyone may be
 	// granted. Nil means unlimited; an empty, non-nil slice grants nothing.
-	Entitlements []string
+	Entitlements []string `env:"ENTITLEMENTS"`
 	// TenantClaim names the ID token's string claim that becomes Identity.TenantID
 	// ("" for none).
-	TenantClaim string
+	TenantClaim string `env:"TENANT_CLAIM"`
 	// HTTPClient makes the calls to the provider (discovery, keys, token endpoint). It
 	// is copied and never follows redirects; its Timeout, when zero, is 5s.
 	HTTPClient *http.Client
