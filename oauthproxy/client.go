@@ -43,7 +43,7 @@ func (c *Client) matchRedirect(uri string) bool {
 	}
 	// RFC 8252 §7.3: for loopback redirects the port is chosen at run time.
 	u, err := url.Parse(uri)
-	if err != nil || u.Scheme != "http" || !config.IsLoopbackHost(u.Hostname()) {
+	if err != nil || u.Scheme != "http" || !config.IsLoopbackHost(u.Hostname()) || strings.Contains(uri, "#") {
 		return false
 	}
 	for _, r := range c.RedirectURIs {

@@ -156,6 +156,14 @@ func (f *fixture) signIn(b *http.Client, a *authRequest, user string) url.Values
 // callback and returns the query of the redirect to the client.
 func (f *fixture) upstreamLogin(b *http.Client, loc, user string) url.Values {
 	f.t.Helper()
+	back := f.upstreamRedirect(b, loc, user)
+	require.Equal(f.t, "127.0.0.1:9999", back.Host)
+	return back.Query()
+}
+
+// upstreamRedirect is upstreamLogin returning the whole redirect to the client.
+func (f *fixture) upstreamRedirect(b *http.Client, loc, user string) *url.URL {
+	f.t.Helper()
 	require.True(f.t, strings.HasPrefix(loc, f.base+"/oauth/dev/login?"), loc)
 	up, _ := url.Parse(loc)
 	form := url.Values{"state": {up.Query().Get("state")}, "code_challenge": {up.Query().Get("code_challenge")}, "redirect_uri": {up.Query().Get("redirect_uri")}, "user": {user}}
@@ -165,8 +173,7 @@ func (f *fixture) upstreamLogin(b *http.Client, loc, user string) url.Values {
 	require.Equal(f.t, http.StatusFound, resp.StatusCode, page)
 	back, err := url.Parse(resp.Header.Get("Location"))
 	require.NoError(f.t, err)
-	require.Equal(f.t, "127.0.0.1:9999", back.Host)
-	return back.Query()
+	return back
 }
 
 // tokenRequest posts to the token endpoint and returns the status and JSON body.
