@@ -202,6 +202,11 @@ func (h *goSDKSignInHub) signIn(t *testing.T, handler *auth.AuthorizationCodeHan
 	if len(redeemed) != 1 {
 		t.Fatalf("successful code redemptions %+v, want 1", h.rec.calls("/oauth/token"))
 	}
+	// go-sdk sends the public client's id in HTTP Basic with an empty password first;
+	// the proxy takes that as the none method, so no request is refused and retried.
+	if all := h.rec.calls("/oauth/token"); len(all) != 1 {
+		t.Errorf("token requests %+v, want exactly the one redemption", all)
+	}
 	if f := redeemed[0].form; f.Get("resource") != h.resource || f.Get("code_verifier") == "" || f.Get("redirect_uri") != signInRedirectURI {
 		t.Errorf("token request %v: want resource, code_verifier and redirect_uri", f)
 	}

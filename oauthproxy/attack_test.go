@@ -1412,3 +1412,58 @@ func TestConsentGrantsOnlyTheTickedScopes(t *testing.T) {
 	resp, _ = f.get(f.browser, a.url(f.base))
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
+
+// TestConsentWarnsAboutLoopbackOnlyClients: MCP asks for a warning when the client's
+// redirect URIs are all on this computer, where any program could impersonate it.
+func TestConsentWarnsAboutLoopbackOnlyClients(t *testing.T) {
+	f := newFixture(t)
+	resp, page := f.get(f.browser, f.newRequest(f.publicClient()).url(f.base))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, page, "<strong>Warning:</strong> this application receives the answer on this computer (127.0.0.1:9999)")
+
+	web := f.registerClient(map[string]any{"redirect_uris": []string{"https://app.example.com/cb"}, "token_endpoint_auth_method": "none", "client_name": "Web"})
+	a := f.newRequest(web["client_id"].(string))
+	a.redirect = "https://app.example.com/cb"
+	resp, page = f.get(f.browser, a.url(f.base))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, page, "sent back to <strong>app.example.com</strong>")
+	assert.NotContains(t, page, "Warning")
+}
+
+// TestPublicClientInBasicWithoutPassword: a public client's id in HTTP Basic with an
+// empty password is the none method (go-sdk sends it); a password is still refused.
+func TestPublicClientInBasicWithoutPassword(t *testing.T) {
+	f := newFixture(t)
+	id := f.publicClient()
+	a := f.newRequest(id)
+	code := f.code(f.browser, a, "alice")
+	v := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {a.redirect}, "code_verifier": {a.verifier}}
+	resp, out := f.tokenBasic(id, "x", v)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.Equal(t, "invalid_client", out["error"])
+	resp, out = f.tokenBasic(id, "", v)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, out)
+	assert.NotEmpty(t, out["access_token"])
+}
+
+// TestSignInExpiresAfterAuthorizationTTL: a consent form or callback older than
+// AuthorizationTTL is refused by the server itself, whatever the store keeps.
+func TestSignInExpiresAfterAuthorizationTTL(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Store = laxStore{c.Store} })
+	a := f.newRequest(f.publicClient())
+	form := f.consentPage(f.browser, a)
+	form.Set("action", "approve")
+	f.clock.Advance(DefaultAuthorizationTTL)
+	resp, page := f.postForm(f.browser, f.base+"/oauth/consent", form)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Contains(t, page, "This sign-in has expired")
+
+	a = f.newRequest(a.clientID)
+	loc := f.approve(f.browser, a)
+	callback := f.callbackURL(f.browser, loc, "alice")
+	f.clock.Advance(DefaultAuthorizationTTL)
+	resp, page = f.get(f.browser, callback)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Empty(t, resp.Header.Get("Location"))
+	assert.Contains(t, page, "has expired")
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/config"
 )
 
 // authorization is a sign-in in progress: the client's request, the browser that made
@@ -196,6 +197,10 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if s.expired(&a) {
+		s.errorPage(w, http.StatusBadRequest, "This sign-in has expired or was already answered. Start again from your application.")
+		return
+	}
 	cookie, _ := r.Cookie(s.cookieName())
 	csrf := r.PostForm.Get("csrf")
 	if cookie == nil || hashKey(cookie.Value) != a.Browser || subtle.ConstantTimeCompare([]byte(csrf), []byte(a.CSRF)) != 1 {
@@ -242,6 +247,10 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		} else {
 			s.errorPage(w, http.StatusServiceUnavailable, "The authorization server's storage is unavailable; try again shortly.")
 		}
+		return
+	}
+	if s.expired(&a) {
+		s.errorPage(w, http.StatusBadRequest, "This sign-in is unknown, has expired or was already completed. Start again from your application.")
 		return
 	}
 	cookie, _ := r.Cookie(s.cookieName())
@@ -329,6 +338,12 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	u.RawQuery = v.Encode()
 	noStore(w)
 	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+// expired reports whether the sign-in is older than AuthorizationTTL (whatever the
+// store's own expiry did).
+func (s *Server) expired(a *authorization) bool {
+	return !s.cfg.Now().Before(a.Created.Add(s.cfg.AuthorizationTTL))
 }
 
 // remember records the person's approval of the client and who this browser signed in
@@ -434,7 +449,8 @@ var pages = template.Must(template.New("consent").Parse(`<!doctype html>
 <body><h1>Authorize {{.ClientName}}?</h1>
 <p><strong>{{.ClientName}}</strong> wants to use <code>{{.Resource}}</code> on your behalf.</p>
 <p>After you sign in, you will be sent back to <strong>{{.RedirectHost}}</strong>. Only continue if you trust that site or application.</p>
-<p>Client ID: <code>{{.ClientID}}</code>{{if .Document}} (its metadata document){{end}}</p>
+{{if .LoopbackOnly}}<p><strong>Warning:</strong> this application receives the answer on this computer ({{.RedirectHost}}). Any program running on this computer could claim to be it: continue only if you just started the sign-in from an application you trust.</p>
+{{end}}<p>Client ID: <code>{{.ClientID}}</code>{{if .Document}} (its metadata document){{end}}</p>
 <form method="post" action="{{.Action}}">
 {{if .Scopes}}<p>It asks for these permissions; untick any you do not want to grant:</p>
 {{range .Scopes}}<label><input type="checkbox" name="scope" value="{{.}}" checked> <code>{{.}}</code></label><br>
@@ -458,10 +474,19 @@ func (s *Server) consentPage(w http.ResponseWriter, c *Client, a *authorization,
 	if u, err := url.Parse(a.RedirectURI); err == nil {
 		host = u.Host
 	}
+	// MCP: warn when the client can only be reached on this computer, where any
+	// program could impersonate it.
+	loopbackOnly := true
+	for _, r := range c.RedirectURIs {
+		if u, err := url.Parse(r); err != nil || !config.IsLoopbackHost(u.Hostname()) {
+			loopbackOnly = false
+		}
+	}
 	pageHeaders(w)
 	_ = pages.Execute(w, map[string]any{
 		"ClientName": name, "ClientID": c.ID, "Document": c.MetadataDocument, "RedirectHost": host,
 		"Resource": a.Resource, "Scopes": a.Scopes, "Action": s.endpoint("consent"), "TX": tx, "CSRF": a.CSRF,
+		"LoopbackOnly": loopbackOnly,
 	})
 }
 

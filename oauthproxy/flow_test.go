@@ -23,7 +23,7 @@ import (
 // fixture is a proxy in front of the development upstream, served on loopback, with a
 // browser (a cookie jar that does not follow redirects) and an injected clock.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	srv      *Server
 	base     string
 	resource string
@@ -35,7 +35,7 @@ type fixture struct {
 
 const testRedirect = "http://127.0.0.1:9999/callback"
 
-func newFixture(t *testing.T, mutate ...func(*Config)) *fixture {
+func newFixture(t testing.TB, mutate ...func(*Config)) *fixture {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	base := "http://" + ts.Listener.Addr().String()
@@ -62,7 +62,7 @@ func newFixture(t *testing.T, mutate ...func(*Config)) *fixture {
 	return &fixture{t: t, srv: srv, base: base, resource: base + "/notes/mcp", clock: clock, store: store, browser: newBrowser(t), logs: logs}
 }
 
-func newBrowser(t *testing.T) *http.Client {
+func newBrowser(t testing.TB) *http.Client {
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -123,7 +123,7 @@ var formField = regexp.MustCompile(`name="(tx|csrf|scope)" value="([^"]+)"`)
 
 // consentForm returns the consent page's form as a browser submits it with every box
 // ticked: tx, csrf and each scope.
-func consentForm(t *testing.T, page string) url.Values {
+func consentForm(t testing.TB, page string) url.Values {
 	v := url.Values{}
 	for _, m := range formField.FindAllStringSubmatch(page, -1) {
 		v.Add(m[1], m[2])

@@ -144,6 +144,9 @@ func (s *Server) authenticateClient(r *http.Request) (*Client, *oauthError) {
 	}
 	method := "none"
 	switch {
+	case basic && secret == "" && c.TokenEndpointAuthMethod == "none":
+		// A public client's id in Basic with an empty password (go-sdk sends this)
+		// carries no secret: it is the none method.
 	case basic:
 		method = "client_secret_basic"
 	case r.PostForm.Has("client_secret"):
