@@ -875,22 +875,6 @@ func TestCallbackStateUnknownOrReused(t *testing.T) {
 	assertErrorPage(t, resp, body, http.StatusBadRequest, "This sign-in is unknown, has expired or was already completed")
 }
 
-func TestSignInExpires(t *testing.T) {
-	f := newFixture(t)
-	a := f.newRequest(f.publicClient())
-	form := f.consentPage(f.browser, a)
-	form.Set("action", "approve")
-	f.clock.Advance(DefaultAuthorizationTTL)
-	resp, body := f.postForm(f.browser, f.base+"/oauth/consent", form)
-	assertErrorPage(t, resp, body, http.StatusBadRequest, "This sign-in has expired")
-
-	loc := f.approve(f.browser, f.newRequest(a.clientID))
-	cb := f.callbackURL(f.browser, loc, "alice")
-	f.clock.Advance(DefaultAuthorizationTTL)
-	resp, body = f.get(f.browser, cb)
-	assertErrorPage(t, resp, body, http.StatusBadRequest, "has expired")
-}
-
 // --- 9. page headers and the browser cookie -----------------------------------------
 
 func TestConsentPageHeadersAndCookie(t *testing.T) {
