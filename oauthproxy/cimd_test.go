@@ -19,27 +19,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpauth/mcpauth/internal/testutil"
 )
-
-// fakeClock is an injected clock tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // docServer is a TLS test server on 127.0.0.1 counting connections and requests.
 type docServer struct {
@@ -77,7 +59,7 @@ func (s *docServer) pool() *x509.CertPool {
 }
 
 // fetcher returns a fetcher trusting s, allowed to reach it, on clock.
-func (s *docServer) fetcher(clock *fakeClock, cfg cimdConfig) *cimdFetcher {
+func (s *docServer) fetcher(clock *testutil.Clock, cfg cimdConfig) *cimdFetcher {
 	cfg.AllowedHosts = append(cfg.AllowedHosts, s.host())
 	cfg.RootCAs = s.pool()
 	cfg.Now = clock.Now
@@ -130,7 +112,7 @@ func TestCIMDGoodDocument(t *testing.T) {
 		accept.Store(r.Header.Get("Accept"))
 		writeDoc(w, goodDoc(id))
 	})
-	clock := newFakeClock()
+	clock := testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	f := s.fetcher(clock, cimdConfig{})
 	id := s.URL + "/oauth/client.json"
 	c, err := f.client(t.Context(), id)
@@ -166,7 +148,7 @@ func TestCIMDDefaultsForDocument(t *testing.T) {
 	s := newDocServer(t, func(w http.ResponseWriter, _ *http.Request, id string) {
 		writeDoc(w, map[string]any{"client_id": id, "redirect_uris": []string{"https://client.example/cb"}})
 	})
-	c, err := s.fetcher(newFakeClock(), cimdConfig{}).client(t.Context(), s.URL+"/c")
+	c, err := s.fetcher(testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), cimdConfig{}).client(t.Context(), s.URL+"/c")
 	require.Nil(t, err)
 	assert.Equal(t, "none", c.TokenEndpointAuthMethod)
 	assert.Equal(t, "web", c.ApplicationType)
@@ -263,7 +245,7 @@ func TestCIMDRefusedDocuments(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newDocServer(t, tt.handler)
-			_, err := s.fetcher(newFakeClock(), cimdConfig{}).client(t.Context(), s.URL+"/client")
+			_, err := s.fetcher(testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), cimdConfig{}).client(t.Context(), s.URL+"/client")
 			requireOAuthError(t, err, tt.code, tt.status, tt.want)
 			assert.NotContains(t, err.Description, "secret-page-content")
 			assert.NotContains(t, err.Description, "s3cret-value")
@@ -283,7 +265,7 @@ func TestCIMDRedirectNotFollowed(t *testing.T) {
 		}
 		writeDoc(w, goodDoc(id))
 	})
-	_, err := s.fetcher(newFakeClock(), cimdConfig{}).client(t.Context(), s.URL+"/moved")
+	_, err := s.fetcher(testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), cimdConfig{}).client(t.Context(), s.URL+"/moved")
 	requireOAuthError(t, err, "invalid_client", 400, "redirect (HTTP 302)")
 	assert.EqualValues(t, 1, s.requests.Load(), "the redirect was followed")
 }
@@ -327,7 +309,7 @@ func TestCIMDBodyLimit(t *testing.T) {
 					body = body[n:]
 				}
 			})
-			c, err := s.fetcher(newFakeClock(), cimdConfig{MaxBytes: limit}).client(t.Context(), s.URL+"/client")
+			c, err := s.fetcher(testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), cimdConfig{MaxBytes: limit}).client(t.Context(), s.URL+"/client")
 			if !tt.tooLarge {
 				require.Nil(t, err)
 				assert.Equal(t, s.URL+"/client", c.ID)
@@ -351,7 +333,7 @@ func TestCIMDLargeContentLengthRefusedBeforeReading(t *testing.T) {
 		}
 	})
 	t.Cleanup(func() { close(release) }) // runs before s.Close
-	_, err := s.fetcher(newFakeClock(), cimdConfig{MaxBytes: 1024}).client(t.Context(), s.URL+"/client")
+	_, err := s.fetcher(testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), cimdConfig{MaxBytes: 1024}).client(t.Context(), s.URL+"/client")
 	requireOAuthError(t, err, "invalid_client", 400, "larger than 1024 bytes")
 }
 
@@ -361,7 +343,7 @@ func TestCIMDTimeout(t *testing.T) {
 	// (answering then would race the client's timeout with an empty 200).
 	s := newDocServer(t, func(w http.ResponseWriter, r *http.Request, id string) { <-release })
 	t.Cleanup(func() { close(release) }) // runs before s.Close
-	f := s.fetcher(newFakeClock(), cimdConfig{Timeout: 200 * time.Millisecond})
+	f := s.fetcher(testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), cimdConfig{Timeout: 200 * time.Millisecond})
 	// A fetcher without a timeout would wait for this deadline instead, and answer a
 	// different description.
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -373,7 +355,7 @@ func TestCIMDTimeout(t *testing.T) {
 
 func TestCIMDTLSVerified(t *testing.T) {
 	s := newDocServer(t, serveGood(""))
-	clock := newFakeClock()
+	clock := testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	// Allowed to reach the server, but not trusting its certificate.
 	f := newCIMDFetcher(cimdConfig{AllowedHosts: []string{s.host()}, Now: clock.Now})
 	_, err := f.client(t.Context(), s.URL+"/client")
@@ -401,7 +383,7 @@ func TestCIMDNonPublicAddressRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newCIMDFetcher(cimdConfig{AllowedHosts: tt.allowed, RootCAs: s.pool(), Now: newFakeClock().Now})
+			f := newCIMDFetcher(cimdConfig{AllowedHosts: tt.allowed, RootCAs: s.pool(), Now: testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)).Now})
 			_, err := f.client(t.Context(), tt.id)
 			requireOAuthError(t, err, "invalid_client", 400, "non-public address")
 			assert.Zero(t, s.requests.Load(), "a request reached the server")
@@ -409,7 +391,7 @@ func TestCIMDNonPublicAddressRefused(t *testing.T) {
 		})
 	}
 	// The same server is reachable with the allowance: the refusals above were the guard.
-	_, err := s.fetcher(newFakeClock(), cimdConfig{}).client(t.Context(), s.URL+"/client")
+	_, err := s.fetcher(testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), cimdConfig{}).client(t.Context(), s.URL+"/client")
 	require.Nil(t, err)
 	assert.EqualValues(t, 1, s.requests.Load())
 }
@@ -488,7 +470,7 @@ func TestIsMetadataDocumentID(t *testing.T) {
 
 func TestCIMDInvalidIDMakesNoRequest(t *testing.T) {
 	s := newDocServer(t, serveGood(""))
-	f := s.fetcher(newFakeClock(), cimdConfig{})
+	f := s.fetcher(testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), cimdConfig{})
 	for _, id := range []string{
 		"http://" + s.host() + "/client",
 		s.URL + "/client#x",
@@ -505,7 +487,7 @@ func TestCIMDInvalidIDMakesNoRequest(t *testing.T) {
 
 func TestCIMDCache(t *testing.T) {
 	s := newDocServer(t, serveGood("public, max-age=3600"))
-	clock := newFakeClock()
+	clock := testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	f := s.fetcher(clock, cimdConfig{})
 	id := s.URL + "/client"
 	first, err := f.client(t.Context(), id)
@@ -563,7 +545,7 @@ func TestCIMDCacheLifetime(t *testing.T) {
 				}
 				writeDoc(w, goodDoc(id))
 			})
-			clock := newFakeClock()
+			clock := testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 			f := s.fetcher(clock, cimdConfig{})
 			id := s.URL + "/client"
 			for i, advance := range []time.Duration{0, tt.ttl - time.Second, time.Second} {
@@ -590,7 +572,7 @@ func TestCIMDFailureCachedBriefly(t *testing.T) {
 		}
 		writeDoc(w, goodDoc(id))
 	})
-	clock := newFakeClock()
+	clock := testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	f := s.fetcher(clock, cimdConfig{})
 	id := s.URL + "/client"
 	_, err := f.client(t.Context(), id)
@@ -622,7 +604,7 @@ func TestCIMDConcurrentCallsShareOneFetch(t *testing.T) {
 		}
 		writeDoc(w, goodDoc(id))
 	})
-	f := s.fetcher(newFakeClock(), cimdConfig{})
+	f := s.fetcher(testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), cimdConfig{})
 	id := s.URL + "/client"
 	var joined sync.WaitGroup
 	joined.Add(callers)
@@ -659,7 +641,7 @@ func TestCIMDCallerCancelled(t *testing.T) {
 		}
 		writeDoc(w, goodDoc(id))
 	})
-	f := s.fetcher(newFakeClock(), cimdConfig{})
+	f := s.fetcher(testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), cimdConfig{})
 	id := s.URL + "/client"
 	ctx, cancel := context.WithCancel(t.Context())
 	f.joined = func(string) { cancel() }
@@ -684,7 +666,7 @@ func TestCIMDCacheBounded(t *testing.T) {
 		w.Header().Set("Cache-Control", "max-age="+maxAge)
 		writeDoc(w, goodDoc(id))
 	})
-	clock := newFakeClock()
+	clock := testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	f := s.fetcher(clock, cimdConfig{MaxEntries: 2})
 	get := func(path string) {
 		t.Helper()
