@@ -3,6 +3,7 @@ package oauthproxy
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"net/http"
@@ -184,21 +185,8 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, http.StatusBadRequest, "The consent form is malformed.")
 		return
 	}
-	var a authorization
-	b, err := s.cfg.Store.Take(r.Context(), "tx:"+hashKey(r.PostForm.Get("tx")))
-	if err == nil {
-		err = jsonUnmarshal(b, &a)
-	}
-	if err != nil {
-		if isNotFound(err) {
-			s.errorPage(w, http.StatusBadRequest, "This sign-in has expired or was already answered. Start again from your application.")
-		} else {
-			s.errorPage(w, http.StatusServiceUnavailable, "The authorization server's storage is unavailable; try again shortly.")
-		}
-		return
-	}
-	if s.expired(&a) {
-		s.errorPage(w, http.StatusBadRequest, "This sign-in has expired or was already answered. Start again from your application.")
+	a, ok := s.takeAuthorization(w, r, "tx:"+hashKey(r.PostForm.Get("tx")), "This sign-in has expired or was already answered.")
+	if !ok {
 		return
 	}
 	cookie, _ := r.Cookie(s.cookieName())
@@ -212,7 +200,7 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 		// The person may grant less than the client asked for: only the ticked scopes.
 		a.Scopes = slices.DeleteFunc(a.Scopes, func(sc string) bool { return !slices.Contains(r.PostForm["scope"], sc) })
 		a.Approved = true
-		s.toUpstream(w, r, &a)
+		s.toUpstream(w, r, a)
 	case "deny":
 		s.redirectError(w, r, a.RedirectURI, a.State, "access_denied", "the person declined to authorize the client")
 	default:
@@ -236,21 +224,8 @@ func (s *Server) toUpstream(w http.ResponseWriter, r *http.Request, a *authoriza
 // callback receives the upstream's answer.
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var a authorization
-	b, err := s.cfg.Store.Take(r.Context(), "state:"+hashKey(q.Get("state")))
-	if err == nil {
-		err = jsonUnmarshal(b, &a)
-	}
-	if err != nil {
-		if isNotFound(err) {
-			s.errorPage(w, http.StatusBadRequest, "This sign-in is unknown, has expired or was already completed. Start again from your application.")
-		} else {
-			s.errorPage(w, http.StatusServiceUnavailable, "The authorization server's storage is unavailable; try again shortly.")
-		}
-		return
-	}
-	if s.expired(&a) {
-		s.errorPage(w, http.StatusBadRequest, "This sign-in is unknown, has expired or was already completed. Start again from your application.")
+	a, ok := s.takeAuthorization(w, r, "state:"+hashKey(q.Get("state")), "This sign-in is unknown, has expired or was already completed.")
+	if !ok {
 		return
 	}
 	cookie, _ := r.Cookie(s.cookieName())
@@ -305,7 +280,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	if id.Scopes != nil {
 		granted = slices.DeleteFunc(slices.Clone(granted), func(sc string) bool { return !slices.Contains(id.Scopes, sc) })
 	}
-	if err := s.remember(ctx, id.Subject, cookie.Value, &a); err != nil {
+	if err := s.remember(ctx, id.Subject, cookie.Value, a); err != nil {
 		s.storeError(err)
 		fail("temporarily_unavailable", "the authorization server's storage is unavailable")
 		return
@@ -340,10 +315,24 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, u.String(), http.StatusFound)
 }
 
-// expired reports whether the sign-in is older than AuthorizationTTL (whatever the
-// store's own expiry did).
-func (s *Server) expired(a *authorization) bool {
-	return !s.cfg.Now().Before(a.Created.Add(s.cfg.AuthorizationTTL))
+// takeAuthorization takes the sign-in stored under key, once. When it is absent, or
+// older than AuthorizationTTL whatever the store's own expiry did, it shows gone on an
+// error page and returns false.
+func (s *Server) takeAuthorization(w http.ResponseWriter, r *http.Request, key, gone string) (*authorization, bool) {
+	var a authorization
+	b, err := s.cfg.Store.Take(r.Context(), key)
+	if err == nil {
+		err = json.Unmarshal(b, &a)
+	}
+	switch {
+	case err != nil && !isNotFound(err):
+		s.errorPage(w, http.StatusServiceUnavailable, "The authorization server's storage is unavailable; try again shortly.")
+		return nil, false
+	case err != nil || !s.cfg.Now().Before(a.Created.Add(s.cfg.AuthorizationTTL)):
+		s.errorPage(w, http.StatusBadRequest, gone+" Start again from your application.")
+		return nil, false
+	}
+	return &a, true
 }
 
 // remember records the person's approval of the client and who this browser signed in
