@@ -321,7 +321,6 @@ func s256(verifier string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-
 // putUpstreamToken stores the person's upstream token, encrypted, for the grant.
 func (s *Server) putUpstreamToken(ctx context.Context, gid string, t *oauth2.Token) error {
 	b, err := json.Marshal(t)
