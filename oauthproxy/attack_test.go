@@ -1122,7 +1122,7 @@ func TestJWKS(t *testing.T) {
 // as a second replica or a restarted process would, with the keys of mutate.
 func (f *fixture) sibling(mutate func(*Config)) *Server {
 	f.t.Helper()
-	cfg := Config{Issuer: f.base, Upstream: f.srv.cfg.Upstream, Resources: f.srv.cfg.Resources, SigningKey: f.srv.cfg.SigningKey, EncryptionKeys: f.srv.cfg.EncryptionKeys, Store: f.store, Now: f.clock.Now, Logger: discard}
+	cfg := Config{Issuer: f.base, Upstream: f.srv.cfg.Upstream, Resources: f.srv.cfg.Resources, SigningKey: f.srv.cfg.SigningKey, EncryptionKeys: f.srv.cfg.EncryptionKeys, Store: f.store, Now: f.clock.Now, Logger: discard, DevMode: true}
 	mutate(&cfg)
 	s, err := New(cfg)
 	require.NoError(f.t, err)

@@ -121,6 +121,9 @@ func (c Config) Validate() error {
 	if c.Upstream == nil {
 		add("Config.Upstream is nil: choose the identity provider people sign in with (oauthproxy.GitHub, Google, WorkOS, OIDC, or NewDevUpstream for development)")
 	}
+	if _, dev := c.Upstream.(*DevUpstream); dev && !c.DevMode {
+		add("Config.Upstream is the development upstream, where anyone signs in as anyone, but DevMode is not set: set DevMode for development, or choose a real identity provider")
+	}
 	if c.Resources == nil {
 		add("Config.Resources is nil: pass the hub (it implements oauthproxy.Resources) or an oauthproxy.StaticResources")
 	}

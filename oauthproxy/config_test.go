@@ -26,13 +26,17 @@ func validConfig(t *testing.T) Config {
 	require.NoError(t, err)
 	return Config{
 		Issuer:         iss,
-		Upstream:       NewDevUpstream(iss, nil, DevUser{Name: "alice"}),
+		Upstream:       otherUpstream{NewDevUpstream(iss, nil, DevUser{Name: "alice"})},
 		Resources:      StaticResources{iss + "/mcp": {"read"}},
 		SigningKey:     key,
 		EncryptionKeys: []mcpauth.Secret{GenerateEncryptionKey()},
 		Logger:         discard,
 	}
 }
+
+// otherUpstream stands for a real identity provider in configuration tests: it is not
+// the development upstream, which needs DevMode.
+type otherUpstream struct{ *DevUpstream }
 
 // problems returns the messages of a Validate error, one per problem.
 func problems(err error) []string {
@@ -111,6 +115,8 @@ func TestValidate(t *testing.T) {
 		{"no encryption key", func(c *Config) { c.EncryptionKeys = nil }, "Config.EncryptionKeys is empty"},
 		{"no keys in DevMode", func(c *Config) { c.SigningKey, c.EncryptionKeys, c.DevMode = mcpauth.Secret{}, nil, true }, ""},
 		{"nil Upstream", func(c *Config) { c.Upstream = nil }, "Config.Upstream is nil"},
+		{"development upstream without DevMode", func(c *Config) { c.Upstream = NewDevUpstream(c.Issuer, nil) }, "Config.Upstream is the development upstream, where anyone signs in as anyone, but DevMode is not set"},
+		{"development upstream in DevMode", func(c *Config) { c.Upstream, c.DevMode = NewDevUpstream(c.Issuer, nil), true }, ""},
 		{"nil Resources", func(c *Config) { c.Resources = nil }, "Config.Resources is nil"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
