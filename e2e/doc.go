@@ -1,7 +1,18 @@
 // Package e2e holds end-to-end tests of mcpauth with third-party software run from
-// outside the library: the official TypeScript MCP SDK clients (e2e/clients, installed
-// with npm ci by scripts/test) against a hub on loopback. The package has no API.
+// outside the library, against a hub on loopback:
 //
-// The tests that need Node run only with MCPAUTH_E2E_NODE=1 (scripts/test sets it), and
-// then fail, rather than skip, when node or the installed packages are missing.
+//   - the official TypeScript MCP SDK clients (e2e/clients, two releases) with tokens,
+//     and signing in through oauthproxy by dynamic registration and by a Client ID
+//     Metadata Document: consent, step-up, refresh, revocation (signin.mjs), also
+//     against the example itself;
+//   - mcp-go's own OAuth client signing in through oauthproxy;
+//   - the MCP conformance suite's authorization-server scenarios (e2e/conformance, with
+//     its own Node 22).
+//
+// go-sdk's OAuth client is tested in bench/, whose module may depend on go-sdk. The
+// package has no API.
+//
+// The tests that need Node run only with MCPAUTH_E2E_NODE=1 (scripts/test sets it, after
+// installing each package with npm ci), and then fail, rather than skip, when node or
+// the installed packages are missing.
 package e2e

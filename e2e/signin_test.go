@@ -1,11 +1,13 @@
 package e2e_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -264,4 +266,63 @@ func checkSignIn(t *testing.T, h *signInHub, reg string, run signInRun) {
 	assert.Contains(t, rv.TokenCalls[0].Body, "revoked")
 	assert.True(t, rv.NewAuthorizationStarted)
 	assert.NotNil(t, rv.Call.Error, "the call fails until the person signs in again")
+}
+
+// TestTypeScriptSDKSignInToTheExample runs the sign-in and the step-up of signin.mjs
+// against the example itself (go run ./example, built and started here with no
+// provider configured): the TypeScript SDK registers, the person approves notes:read
+// only, signs in as alice at the development provider, then steps up to notes:write.
+// The refresh and revoke phases need an injected clock the example has not: they run
+// against newSignInHub in TestTypeScriptSDKSignIn.
+func TestTypeScriptSDKSignInToTheExample(t *testing.T) {
+	node := requireNode(t, "mcp-sdk-2025-11-25")
+	base := startExample(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("clients", "signin.mjs"), "2025-11-25", base+"/notes/mcp", "dcr")
+	cmd.Env = append(os.Environ(), "MCP_USER=alice", "MCP_FIRST_GRANT=notes:read", "MCP_ADVANCE_URL=")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "signin.mjs failed; stderr:\n%s", stderr.String())
+	var run signInRun
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &run), "signin.mjs output: %s", stdout.String())
+
+	assert.Equal(t, "notes:read", run.SignIn.GrantedScope)
+	require.True(t, run.SignIn.Connected, "%+v", run.SignIn.Error)
+	assert.JSONEq(t, `{"subject":"dev:alice","tenant":"acme","scopes":["notes:read"]}`, run.SignIn.Whoami.Text)
+	require.Len(t, run.Authorizations, 2)
+	assert.Equal(t, base, run.Authorizations[0].Redirect["iss"])
+	assert.Equal(t, []string{"notes:read", "notes:write"}, run.Authorizations[1].ConsentScopes)
+	assert.Equal(t, "notes:read notes:write", run.StepUp.GrantedScope)
+	assert.JSONEq(t, `{"tenant":"acme","count":1}`, run.StepUp.Retried.Text, "%+v", run.StepUp.Retried)
+	assert.Equal(t, run.StepUp.SessionBefore, run.StepUp.SessionAfter)
+}
+
+// startExample builds the example, starts it on a free loopback port with no provider
+// configured, and returns its base URL; it is stopped when the test ends.
+func startExample(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "example")
+	build := exec.Command("go", "build", "-o", bin, "github.com/mcpauth/mcpauth/example")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build ./example: %s", out)
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	})
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if addr, ok := strings.CutPrefix(sc.Text(), "mcpauth example listening on "); ok {
+			go func() { _, _ = io.Copy(io.Discard, stdout) }() // keep the pipe drained
+			return "http://" + addr
+		}
+	}
+	t.Fatalf("the example exited before listening: %v", sc.Err())
+	return ""
 }

@@ -16,7 +16,8 @@
 //                    (space-separated; default: all); later pages are approved in full
 //   MCP_CIMD_URL     the https URL of the client's metadata document (cimd only)
 //   MCP_ADVANCE_URL  a test-only endpoint that moves the server's clock forward by the
-//                   duration in its "by" query parameter
+//                   duration in its "by" query parameter; without it the refresh and
+//                   revoke phases are skipped
 //
 // The script plays the person's browser with plain HTTP: it keeps the cookies, submits
 // the consent form (approve) and the development provider's sign-in form, follows the
@@ -252,7 +253,10 @@ if (result.signIn.connected) {
     out.sessionAfter = transport.sessionId;
   }
   result.stepUp = out;
+}
 
+// refresh and revoke need the server's clock (MCP_ADVANCE_URL).
+if (result.signIn.connected && process.env.MCP_ADVANCE_URL) {
   // refresh
   const before = provider.tokens();
   const authorizationsBefore = provider.authorizations.length;
