@@ -1451,3 +1451,30 @@ func TestSignInExpiresAfterAuthorizationTTL(t *testing.T) {
 	assert.Empty(t, resp.Header.Get("Location"))
 	assert.Contains(t, page, "has expired")
 }
+
+// TestBrowserClientsMayCallTheAPIEndpoints: MCP Inspector calls registration, token
+// and revocation with fetch from its own origin; the pages are not open to scripts.
+func TestBrowserClientsMayCallTheAPIEndpoints(t *testing.T) {
+	f := newFixture(t)
+	for _, p := range []string{"/oauth/token", "/oauth/register", "/oauth/revoke"} {
+		req, err := http.NewRequest(http.MethodOptions, f.base+p, nil)
+		require.NoError(t, err)
+		req.Header.Set("Origin", "http://localhost:6274")
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "content-type")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusNoContent, resp.StatusCode, p)
+		assert.Equal(t, "*", resp.Header.Get("Access-Control-Allow-Origin"), p)
+		assert.Equal(t, "POST", resp.Header.Get("Access-Control-Allow-Methods"), p)
+		assert.Equal(t, "Authorization, Content-Type", resp.Header.Get("Access-Control-Allow-Headers"), p)
+	}
+	resp, _ := f.postForm(http.DefaultClient, f.base+"/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x.y"}, "client_id": {f.publicClient()}})
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Equal(t, "*", resp.Header.Get("Access-Control-Allow-Origin"), "errors are readable too")
+
+	resp, _ = f.get(f.browser, f.newRequest(f.publicClient()).url(f.base))
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"), "the consent page is not readable by scripts")
+}

@@ -92,10 +92,15 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc(s.prefix+"/authorize", s.authorize)
 	s.mux.HandleFunc("POST "+s.prefix+"/consent", s.consent)
 	s.mux.HandleFunc("GET "+s.prefix+"/callback", s.callback)
-	s.mux.HandleFunc("POST "+s.prefix+"/token", s.token)
-	s.mux.HandleFunc("POST "+s.prefix+"/revoke", s.revoke)
+	// Browser-based clients (MCP Inspector) call these with fetch: they answer any
+	// origin, which is safe since they read no cookie (credentials are in the request).
+	api := map[string]http.HandlerFunc{"/token": s.token, "/revoke": s.revoke}
 	if cfg.RegistrationRate > 0 {
-		s.mux.HandleFunc("POST "+s.prefix+"/register", s.register)
+		api["/register"] = s.register
+	}
+	for p, h := range api {
+		s.mux.Handle("POST "+s.prefix+p, anyOrigin(h))
+		s.mux.Handle("OPTIONS "+s.prefix+p, anyOrigin(nil))
 	}
 	if rp, ok := cfg.Upstream.(RouteProvider); ok {
 		for p, h := range rp.Routes() {
@@ -197,6 +202,22 @@ func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	_, _ = w.Write(s.jwks)
+}
+
+// anyOrigin lets scripts of any origin call h (CORS without credentials); with h nil it
+// answers the preflight only.
+func anyOrigin(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		if h == nil {
+			w.Header().Set("Access-Control-Allow-Methods", "POST")
+			w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			w.Header().Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h(w, r)
+	})
 }
 
 // VerifierFor returns a verifier of the access tokens this server issues for resource:
