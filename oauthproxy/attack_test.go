@@ -1478,3 +1478,38 @@ func TestBrowserClientsMayCallTheAPIEndpoints(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"), "the consent page is not readable by scripts")
 }
+
+// TestStoredValuesAreSealed: what reaches the store is sealed by the vault for its key
+// (a shared store holds no token, code, verifier or upstream credential in clear), and a
+// value moved to another key does not open.
+func TestStoredValuesAreSealed(t *testing.T) {
+	f := newFixture(t)
+	a, tok := f.tokens("alice")
+	rt := tok["refresh_token"].(string)
+	status, tok2 := f.refresh(a.clientID, rt)
+	require.Equal(t, http.StatusOK, status, tok2)
+	secrets := []string{rt, tok2["refresh_token"].(string), tok2["access_token"].(string), a.verifier, "dev-", "devr-", "dev:alice", "notes:read"}
+
+	f.store.mu.Lock()
+	entries := maps.Clone(f.store.entries)
+	f.store.mu.Unlock()
+	require.NotEmpty(t, entries)
+	kinds := map[string]bool{}
+	for key, e := range entries {
+		kind, _, _ := strings.Cut(key, ":")
+		kinds[kind] = true
+		if kind == "devcode" {
+			continue // the development provider's own codes: a user name and a challenge
+		}
+		assert.EqualValues(t, vaultVersion, e.value[0], key)
+		for _, sec := range secrets {
+			assert.NotContains(t, string(e.value), sec, key)
+		}
+		var v any
+		assert.Error(t, f.srv.open(key+"x", e.value, &v), "bound to its key: %s", key)
+		assert.NoError(t, f.srv.open(key, e.value, &v), key)
+	}
+	for _, kind := range []string{"client", "code", "family", "consent", "browser", "upstream"} {
+		assert.True(t, kinds[kind], "a %s was stored", kind)
+	}
+}

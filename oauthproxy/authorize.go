@@ -3,7 +3,6 @@ package oauthproxy
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"html/template"
 	"net/http"
@@ -320,10 +319,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 // error page and returns false.
 func (s *Server) takeAuthorization(w http.ResponseWriter, r *http.Request, key, gone string) (*authorization, bool) {
 	var a authorization
-	b, err := s.cfg.Store.Take(r.Context(), key)
-	if err == nil {
-		err = json.Unmarshal(b, &a)
-	}
+	err := s.takeJSON(r.Context(), key, &a)
 	switch {
 	case err != nil && !isNotFound(err):
 		s.errorPage(w, http.StatusServiceUnavailable, "The authorization server's storage is unavailable; try again shortly.")
@@ -354,7 +350,7 @@ func (s *Server) remember(ctx context.Context, subject, browser string, a *autho
 	if err := s.putJSON(ctx, key, c, s.cfg.ConsentTTL); err != nil {
 		return err
 	}
-	return s.cfg.Store.Put(ctx, "browser:"+hashKey(browser), []byte(subject), s.cfg.ConsentTTL)
+	return s.putJSON(ctx, "browser:"+hashKey(browser), subject, s.cfg.ConsentTTL)
 }
 
 // RevokeConsent forgets that subject approved clientID: the consent page is shown again.
@@ -365,8 +361,9 @@ func (s *Server) RevokeConsent(ctx context.Context, subject, clientID string) er
 
 // browserSubject returns who this browser last signed in as, or "".
 func (s *Server) browserSubject(ctx context.Context, browser string) (string, error) {
-	b, err := s.cfg.Store.Get(ctx, "browser:"+hashKey(browser))
-	return string(b), err
+	var subject string
+	_, err := s.getJSON(ctx, "browser:"+hashKey(browser), &subject)
+	return subject, err
 }
 
 // cookieName is the browser-binding cookie: __Host- prefixed (and Secure) on https; on a

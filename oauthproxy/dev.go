@@ -3,11 +3,13 @@ package oauthproxy
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -28,21 +30,21 @@ type DevUser struct {
 // DevUpstream is a built-in identity provider for development and tests: a sign-in page
 // listing its users, where anyone may sign in as anyone. It follows the authorization
 // code flow with PKCE like a real provider, and issues refreshable upstream tokens so
-// that UpstreamTokenSource can be tried. Never use it in production.
+// that UpstreamTokenSource can be tried. Its one-time codes live in the Store of the
+// proxy it is given to (New hands it over), so a sign-in may finish on another replica.
+// Never use it in production: New refuses it without Config.DevMode.
 type DevUpstream struct {
 	issuer string
 	users  []DevUser
 	now    func() time.Time
-
-	mu    sync.Mutex
-	codes map[string]devCode
+	store  atomic.Pointer[Store]
 }
 
 type devCode struct {
-	user        DevUser
-	challenge   string
-	redirectURI string
-	expires     time.Time
+	User        string    `json:"user"`
+	Challenge   string    `json:"challenge"`
+	RedirectURI string    `json:"redirect_uri"`
+	Expires     time.Time `json:"expires"`
 }
 
 // NewDevUpstream returns a development upstream for the proxy whose Config.Issuer is
@@ -51,8 +53,16 @@ func NewDevUpstream(issuer string, now func() time.Time, users ...DevUser) *DevU
 	if now == nil {
 		now = time.Now
 	}
-	return &DevUpstream{issuer: issuer, users: slices.Clone(users), now: now, codes: map[string]devCode{}}
+	d := &DevUpstream{issuer: issuer, users: slices.Clone(users), now: now}
+	d.useStore(NewMemoryStore(now))
+	return d
 }
+
+// useStore makes the upstream keep its codes in st (the proxy's store).
+func (d *DevUpstream) useStore(st Store) { d.store.Store(&st) }
+
+// devCodeTTL is how long a development sign-in code may wait for the callback.
+const devCodeTTL = time.Minute
 
 // Name implements Upstream.
 func (d *DevUpstream) Name() string { return "dev" }
@@ -109,14 +119,11 @@ func (d *DevUpstream) login(w http.ResponseWriter, r *http.Request) {
 		v.Set("error", "access_denied")
 	} else {
 		code := randomToken(24)
-		d.mu.Lock()
-		for k, c := range d.codes {
-			if d.now().After(c.expires) {
-				delete(d.codes, k)
-			}
+		b, _ := json.Marshal(devCode{User: d.users[i].Name, Challenge: r.PostForm.Get("code_challenge"), RedirectURI: redirect, Expires: d.now().Add(devCodeTTL)})
+		if err := (*d.store.Load()).Put(r.Context(), "devcode:"+hashKey(code), b, devCodeTTL); err != nil {
+			http.Error(w, "the development provider's storage is unavailable", http.StatusServiceUnavailable)
+			return
 		}
-		d.codes[code] = devCode{user: d.users[i], challenge: r.PostForm.Get("code_challenge"), redirectURI: redirect, expires: d.now().Add(time.Minute)}
-		d.mu.Unlock()
 		v.Set("code", code)
 	}
 	noStore(w)
@@ -124,18 +131,21 @@ func (d *DevUpstream) login(w http.ResponseWriter, r *http.Request) {
 }
 
 // Exchange implements Upstream.
-func (d *DevUpstream) Exchange(_ context.Context, code, codeVerifier, redirectURI string) (*Identity, error) {
-	d.mu.Lock()
-	c, ok := d.codes[code]
-	delete(d.codes, code)
-	d.mu.Unlock()
-	if !ok || d.now().After(c.expires) || c.redirectURI != redirectURI || subtle.ConstantTimeCompare([]byte(s256(codeVerifier)), []byte(c.challenge)) != 1 {
+func (d *DevUpstream) Exchange(ctx context.Context, code, codeVerifier, redirectURI string) (*Identity, error) {
+	b, err := (*d.store.Load()).Take(ctx, "devcode:"+hashKey(code))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, mcpauth.UpstreamUnavailable("the development provider's storage is unavailable", 5*time.Second, err)
+	}
+	var c devCode
+	if err != nil || json.Unmarshal(b, &c) != nil || !d.now().Before(c.Expires) || c.RedirectURI != redirectURI || subtle.ConstantTimeCompare([]byte(s256(codeVerifier)), []byte(c.Challenge)) != 1 {
 		return nil, mcpauth.InvalidToken("the development sign-in code is invalid", nil)
 	}
-	return &Identity{
-		Subject: "dev:" + c.user.Name, TenantID: c.user.TenantID, Name: c.user.Name,
-		Scopes: slices.Clone(c.user.Scopes), Token: d.token(),
-	}, nil
+	i := slices.IndexFunc(d.users, func(u DevUser) bool { return u.Name == c.User })
+	if i < 0 {
+		return nil, mcpauth.InvalidToken("the development sign-in code is invalid", nil)
+	}
+	u := d.users[i]
+	return &Identity{Subject: "dev:" + u.Name, TenantID: u.TenantID, Name: u.Name, Scopes: slices.Clone(u.Scopes), Token: d.token()}, nil
 }
 
 // token is an upstream token of the development provider: opaque, one hour.

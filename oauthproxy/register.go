@@ -49,8 +49,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		sum := sha256.Sum256([]byte(secret))
 		c.SecretHash = sum[:]
 	}
-	b, _ := json.Marshal(c)
-	if ok, err := s.cfg.Store.CompareAndSwap(r.Context(), "client:"+c.ID, nil, b, clientTTL); err != nil || !ok {
+	if ok, err := s.swapJSON(r.Context(), "client:"+c.ID, nil, c, clientTTL); err != nil || !ok {
 		if err == nil {
 			err = errClientIDCollision
 		}

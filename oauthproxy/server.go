@@ -102,6 +102,9 @@ func New(cfg Config) (*Server, error) {
 		s.mux.Handle("POST "+s.prefix+p, anyOrigin(h))
 		s.mux.Handle("OPTIONS "+s.prefix+p, anyOrigin(nil))
 	}
+	if d, ok := cfg.Upstream.(*DevUpstream); ok {
+		d.useStore(cfg.Store) // a sign-in may end on another replica
+	}
 	if rp, ok := cfg.Upstream.(RouteProvider); ok {
 		for p, h := range rp.Routes() {
 			s.mux.Handle(p, h)
@@ -256,21 +259,54 @@ func hashKey(v string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// getJSON reads key into v; ErrNotFound when absent.
+// Every value reaches the store as JSON sealed by the vault for its key (AES-GCM with the
+// key as associated data): a shared store holds no token, code, verifier or upstream
+// credential in clear, and a value cannot be moved to another key.
+
+// seal encodes v for key.
+func (s *Server) seal(key string, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("oauthproxy: a stored record does not encode: " + err.Error()) // only our own types are stored
+	}
+	return s.vault.seal(b, []byte(key))
+}
+
+// open decodes the stored value b of key into v.
+func (s *Server) open(key string, b []byte, v any) error {
+	pt, err := s.vault.open(b, []byte(key))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(pt, v)
+}
+
+// getJSON reads key into v and returns the stored value (for a compare-and-swap);
+// ErrNotFound when absent.
 func (s *Server) getJSON(ctx context.Context, key string, v any) ([]byte, error) {
 	b, err := s.cfg.Store.Get(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	return b, json.Unmarshal(b, v)
+	return b, s.open(key, b, v)
 }
 
 func (s *Server) putJSON(ctx context.Context, key string, v any, ttl time.Duration) error {
-	b, err := json.Marshal(v)
+	return s.cfg.Store.Put(ctx, key, s.seal(key, v), ttl)
+}
+
+// takeJSON takes key, once, into v.
+func (s *Server) takeJSON(ctx context.Context, key string, v any) error {
+	b, err := s.cfg.Store.Take(ctx, key)
 	if err != nil {
 		return err
 	}
-	return s.cfg.Store.Put(ctx, key, b, ttl)
+	return s.open(key, b, v)
+}
+
+// swapJSON sets key to v if it still holds old (nil: if absent).
+func (s *Server) swapJSON(ctx context.Context, key string, old []byte, v any, ttl time.Duration) (bool, error) {
+	return s.cfg.Store.CompareAndSwap(ctx, key, old, s.seal(key, v), ttl)
 }
 
 // storeError is the answer when the store cannot answer: fail closed.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"regexp"
@@ -121,8 +120,7 @@ func (s *Server) redeemCode(ctx context.Context, c *Client, f map[string][]strin
 	}
 	used := g
 	used.Used = true
-	nb, _ := json.Marshal(used)
-	if ok, err := s.cfg.Store.CompareAndSwap(ctx, key, old, nb, s.cfg.CodeTTL); err != nil {
+	if ok, err := s.swapJSON(ctx, key, old, used, s.cfg.CodeTTL); err != nil {
 		return nil, s.storeError(err)
 	} else if !ok {
 		s.revokeFamily(ctx, g.GrantID)
@@ -185,9 +183,7 @@ func (s *Server) issue(ctx context.Context, gid string, fam *family, scopes []st
 		secret := randomToken(32)
 		fam.Current = hashKey(secret)
 		fam.Generation++
-		nb, _ := json.Marshal(fam)
-		ttl := fam.Expires.Sub(s.cfg.Now())
-		ok, err := s.cfg.Store.CompareAndSwap(ctx, "family:"+gid, old, nb, ttl)
+		ok, err := s.swapJSON(ctx, "family:"+gid, old, fam, fam.Expires.Sub(s.cfg.Now()))
 		if err != nil {
 			return nil, s.storeError(err)
 		}
@@ -242,8 +238,7 @@ func (s *Server) revokeFamily(ctx context.Context, gid string) {
 			// Not issued yet (a reused code before its first redemption stored it):
 			// a revoked placeholder keeps it from ever being created.
 			fam = family{Revoked: true, Expires: s.cfg.Now().Add(s.cfg.RefreshTokenTTL)}
-			nb, _ := json.Marshal(fam)
-			if ok, err := s.cfg.Store.CompareAndSwap(ctx, key, nil, nb, s.cfg.RefreshTokenTTL); err == nil && ok {
+			if ok, err := s.swapJSON(ctx, key, nil, fam, s.cfg.RefreshTokenTTL); err == nil && ok {
 				break
 			}
 			continue
@@ -252,8 +247,7 @@ func (s *Server) revokeFamily(ctx context.Context, gid string) {
 			break
 		}
 		fam.Revoked = true
-		nb, _ := json.Marshal(fam)
-		if ok, err := s.cfg.Store.CompareAndSwap(ctx, key, old, nb, max(fam.Expires.Sub(s.cfg.Now()), time.Second)); err != nil || ok {
+		if ok, err := s.swapJSON(ctx, key, old, fam, max(fam.Expires.Sub(s.cfg.Now()), time.Second)); err != nil || ok {
 			break
 		}
 	}
@@ -323,12 +317,7 @@ func s256(verifier string) string {
 
 // putUpstreamToken stores the person's upstream token, encrypted, for the grant.
 func (s *Server) putUpstreamToken(ctx context.Context, gid string, t *oauth2.Token) error {
-	b, err := json.Marshal(t)
-	if err != nil {
-		return err
-	}
-	key := "upstream:" + gid
-	return s.cfg.Store.Put(ctx, key, s.vault.seal(b, []byte(key)), s.cfg.RefreshTokenTTL)
+	return s.putJSON(ctx, "upstream:"+gid, t, s.cfg.RefreshTokenTTL)
 }
 
 // ErrNoUpstreamToken is returned by UpstreamTokenSource when the request's token was not
@@ -349,19 +338,10 @@ func (s *Server) UpstreamTokenSource(ctx context.Context) (oauth2.TokenSource, e
 	if gid == "" {
 		return nil, ErrNoUpstreamToken
 	}
-	key := "upstream:" + gid
-	sealed, err := s.cfg.Store.Get(ctx, key)
-	if isNotFound(err) {
+	var t oauth2.Token
+	if _, err := s.getJSON(ctx, "upstream:"+gid, &t); isNotFound(err) {
 		return nil, ErrNoUpstreamToken
 	} else if err != nil {
-		return nil, err
-	}
-	b, err := s.vault.open(sealed, []byte(key))
-	if err != nil {
-		return nil, err
-	}
-	var t oauth2.Token
-	if err := json.Unmarshal(b, &t); err != nil {
 		return nil, err
 	}
 	return &upstreamSource{s: s, gid: gid, t: &t}, nil
