@@ -61,6 +61,10 @@ type Config struct {
 	// MaxSessions bounds the MCP sessions bound to their owners across all services
 	// (default middleware.DefaultMaxSessions); past it, new sessions get 503.
 	MaxSessions int
+	// SessionStore, when set, shares the binding of each MCP session to its owner
+	// between the replicas of a hub (redisstore.Store.Sessions): a session is refused
+	// to anyone but its owner on every replica. Default: bindings in this process only.
+	SessionStore middleware.SessionStore
 	// SessionIdleTTL ends an MCP session idle this long, in mcp-go and in the binding
 	// of the session to its owner (default DefaultSessionIdleTTL).
 	SessionIdleTTL time.Duration
@@ -188,7 +192,7 @@ func New(cfg Config) (*Hub, error) {
 		cfg:      cfg,
 		base:     base,
 		mux:      http.NewServeMux(),
-		sessions: middleware.NewSessionBinder(cfg.MaxSessions),
+		sessions: middleware.NewSharedSessionBinder(cfg.MaxSessions, cfg.SessionStore),
 		services: map[string]*service{},
 		servers:  map[*server.MCPServer]string{},
 	}

@@ -230,7 +230,12 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				x.refuse(mcpauth.InvalidRequest("the Mcp-Session-Id header is malformed: at most 256 visible ASCII characters", nil), audit.ReasonInvalidSessionID)
 				return
 			}
-			if owner, known := h.cfg.Sessions.Owner(sid); known && owner != PrincipalOf(tok) {
+			owner, known, err := h.cfg.Sessions.Owner(r.Context(), sid)
+			if err != nil {
+				x.refuse(mcpauth.UpstreamUnavailable("the session store is unavailable: try again shortly", storeRetryAfter, err), audit.ReasonUpstreamUnavailable)
+				return
+			}
+			if known && owner != PrincipalOf(tok) {
 				x.refuse(mcpauth.AccessDenied("this MCP session belongs to another principal"), audit.ReasonSessionMismatch)
 				return
 			}

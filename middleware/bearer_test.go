@@ -795,7 +795,8 @@ func TestBindingEndsWithTheSession(t *testing.T) {
 	require.Equal(t, 2, binder.Len())
 	srv.UnregisterSession(context.Background(), sid) // what the idle sweeper does
 	assert.Equal(t, 1, binder.Len())
-	_, known := binder.Owner(sid)
+	_, known, err := binder.Owner(context.Background(), sid)
+	require.NoError(t, err)
 	assert.False(t, known)
 	assert.Equal(t, http.StatusOK, do(h, "DELETE", "/notes/mcp", "bob-token", "", "Mcp-Session-Id", other).Code)
 	assert.Equal(t, 0, binder.Len())

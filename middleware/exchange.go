@@ -125,15 +125,22 @@ func (x *exchange) writeHeaderLocked(code int) {
 	}
 	if x.bindSession && code < 300 {
 		if sid := x.Header().Get(sessionHeader); sid != "" {
-			if err := x.h.cfg.Sessions.Bind(sid, PrincipalOf(x.tok)); err != nil {
+			if err := x.h.cfg.Sessions.Bind(x.r.Context(), sid, PrincipalOf(x.tok)); err != nil {
 				x.Header().Del(sessionHeader)
-				x.renderLocked(mcpauth.UpstreamUnavailable("too many MCP sessions are open: try again later", sessionRetryAfter, err), audit.ReasonSessionLimit, scopes.Requirement{})
+				desc, reason, wait := "the session store is unavailable: try again shortly", audit.ReasonUpstreamUnavailable, storeRetryAfter
+				switch {
+				case errors.Is(err, ErrSessionLimit):
+					desc, reason, wait = "too many MCP sessions are open: try again later", audit.ReasonSessionLimit, sessionRetryAfter
+				case errors.Is(err, ErrSessionTaken):
+					desc, reason = "the new session's id is already bound: open another session", audit.ReasonSessionMismatch
+				}
+				x.renderLocked(mcpauth.UpstreamUnavailable(desc, wait, err), reason, scopes.Requirement{})
 				return
 			}
 		}
 	}
 	if x.r.Method == http.MethodDelete && code < 300 && x.sessionID != "" {
-		x.h.cfg.Sessions.Forget(x.sessionID)
+		x.h.cfg.Sessions.Forget(x.r.Context(), x.sessionID)
 	}
 	x.dec, x.status = audit.Allow, code
 	if x.r.Method == http.MethodPost && !x.tok.ExpiresAt.IsZero() && strings.HasPrefix(x.Header().Get("Content-Type"), "text/event-stream") {
@@ -183,8 +190,12 @@ func (x *exchange) expire() {
 	x.mu.Unlock()
 }
 
-// sessionRetryAfter is the Retry-After of a refused new session.
-const sessionRetryAfter = 30 * time.Second
+// sessionRetryAfter is the Retry-After of a new session refused because the binder is
+// full; storeRetryAfter that of a request the shared session store could not answer.
+const (
+	sessionRetryAfter = 30 * time.Second
+	storeRetryAfter   = 5 * time.Second
+)
 
 func (x *exchange) Write(b []byte) (int, error) {
 	x.mu.Lock()

@@ -146,7 +146,9 @@ func (e *enforcer) installHooks(s *server.MCPServer) {
 	}
 	if e.cfg.Sessions != nil {
 		hooks.AddOnUnregisterSession(func(_ context.Context, cs server.ClientSession) {
-			e.cfg.Sessions.Forget(cs.SessionID())
+			// mcp-go ended the session here (idle, or DELETE): another replica may still
+			// serve it, so the shared binding stays until a DELETE or its expiry.
+			e.cfg.Sessions.forgetLocal(cs.SessionID())
 		})
 	}
 }

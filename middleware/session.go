@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"sync"
 
@@ -46,11 +47,33 @@ var ErrSessionLimit = errors.New("middleware: the session binder is full")
 // exactly as long as mcp-go's session: ServerOptions with ServerConfig.Sessions forgets
 // it when mcp-go ends the session (DELETE, idle timeout). When the binder is full, new
 // sessions are refused; existing bindings are never evicted.
+//
+// With several replicas, a SessionStore shares the bindings: a session issued by one
+// replica is refused to anyone else on every replica. A binding already seen by a
+// replica is answered from its memory (bindings never change once made), so a request
+// on a known session costs no round trip.
 type SessionBinder struct {
 	mu       sync.Mutex
 	bindings map[string]Principal
 	max      int
+	shared   SessionStore
 }
+
+// SessionStore shares session bindings between replicas (redisstore.SessionStore is
+// one). Its errors make the request fail closed (503).
+type SessionStore interface {
+	// Claim binds id to p unless it is bound already, atomically, and returns the
+	// owner: p, or the principal id was bound to before.
+	Claim(ctx context.Context, id string, p Principal) (Principal, error)
+	// Lookup returns the owner of id, if it is bound.
+	Lookup(ctx context.Context, id string) (Principal, bool, error)
+	// Release drops the binding of id.
+	Release(ctx context.Context, id string) error
+}
+
+// ErrSessionTaken is returned by SessionBinder.Bind when another replica bound the same
+// session id to another principal first.
+var ErrSessionTaken = errors.New("middleware: the session id is bound to another principal")
 
 // DefaultMaxSessions is the binder size NewSessionBinder uses for maxSessions <= 0.
 const DefaultMaxSessions = 100000
@@ -64,17 +87,61 @@ func NewSessionBinder(maxSessions int) *SessionBinder {
 	return &SessionBinder{bindings: map[string]Principal{}, max: maxSessions}
 }
 
-// Owner returns the principal session id is bound to, if it is bound.
-func (b *SessionBinder) Owner(id string) (p Principal, known bool) {
+// NewSharedSessionBinder returns a binder that shares its bindings through shared (none
+// when nil) and keeps at most maxSessions of them in memory (DefaultMaxSessions when
+// <= 0).
+func NewSharedSessionBinder(maxSessions int, shared SessionStore) *SessionBinder {
+	b := NewSessionBinder(maxSessions)
+	b.shared = shared
+	return b
+}
+
+// Owner returns the principal session id is bound to, if it is bound: from memory, or
+// else from the shared store (remembered then). An error means the shared store could
+// not answer.
+func (b *SessionBinder) Owner(ctx context.Context, id string) (Principal, bool, error) {
 	b.mu.Lock()
-	p, known = b.bindings[id]
+	p, known := b.bindings[id]
 	b.mu.Unlock()
-	return p, known
+	if known || b.shared == nil {
+		return p, known, nil
+	}
+	p, known, err := b.shared.Lookup(ctx, id)
+	if err != nil || !known {
+		return Principal{}, false, err
+	}
+	b.remember(id, p)
+	return p, true, nil
+}
+
+// remember keeps a binding found in the shared store, while there is room.
+func (b *SessionBinder) remember(id string, p Principal) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.bindings) < b.max {
+		b.bindings[id] = p
+	}
 }
 
 // Bind records that session id was issued to p. It returns ErrSessionLimit when the
-// binder is full.
-func (b *SessionBinder) Bind(id string, p Principal) error {
+// binder is full, ErrSessionTaken when another replica bound id to someone else, or the
+// shared store's error.
+func (b *SessionBinder) Bind(ctx context.Context, id string, p Principal) error {
+	b.mu.Lock()
+	if _, exists := b.bindings[id]; !exists && len(b.bindings) >= b.max {
+		b.mu.Unlock()
+		return ErrSessionLimit
+	}
+	b.mu.Unlock()
+	if b.shared != nil {
+		owner, err := b.shared.Claim(ctx, id, p)
+		if err != nil {
+			return err
+		}
+		if owner != p {
+			return ErrSessionTaken
+		}
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, exists := b.bindings[id]; !exists && len(b.bindings) >= b.max {
@@ -84,8 +151,17 @@ func (b *SessionBinder) Bind(id string, p Principal) error {
 	return nil
 }
 
-// Forget drops the binding of session id (the session has ended).
-func (b *SessionBinder) Forget(id string) {
+// Forget drops the binding of session id (its owner ended it with DELETE), here and in
+// the shared store (where, if that fails, it expires by itself).
+func (b *SessionBinder) Forget(ctx context.Context, id string) {
+	b.forgetLocal(id)
+	if b.shared != nil {
+		_ = b.shared.Release(ctx, id)
+	}
+}
+
+// forgetLocal drops the binding of session id from this replica's memory only.
+func (b *SessionBinder) forgetLocal(id string) {
 	b.mu.Lock()
 	delete(b.bindings, id)
 	b.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/internal/testutil"
+	"github.com/mcpauth/mcpauth/middleware"
 	"github.com/mcpauth/mcpauth/oauthproxy"
 	"github.com/mcpauth/mcpauth/store/redisstore"
 )
@@ -146,4 +147,54 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	assert.EqualError(t, err, "redisstore: Config.Client is nil: pass a go-redis client (redisstore.ClientFromEnv reads MCPAUTH_REDIS_URL)")
 	_, err = redisstore.New(redisstore.Config{Client: goredis.NewClient(&goredis.Options{}), Timeout: -1})
 	assert.EqualError(t, err, "redisstore: Config.Timeout is negative: leave it 0 for the default")
+}
+
+func TestSessionStore(t *testing.T) {
+	s, c, r := newStore(t)
+	ss := s.Sessions(time.Hour)
+	ctx := context.Background()
+	alice := middleware.Principal{Issuer: "https://iss", Subject: "alice", ClientID: "c1"}
+	mallory := middleware.Principal{Issuer: "https://iss", Subject: "mallory", ClientID: "c2"}
+
+	_, known, err := ss.Lookup(ctx, "sid-1")
+	require.NoError(t, err)
+	assert.False(t, known)
+	owner, err := ss.Claim(ctx, "sid-1", alice)
+	require.NoError(t, err)
+	assert.Equal(t, alice, owner)
+	owner, err = ss.Claim(ctx, "sid-1", mallory)
+	require.NoError(t, err)
+	assert.Equal(t, alice, owner, "the first claim wins")
+	p, known, err := ss.Lookup(ctx, "sid-1")
+	require.NoError(t, err)
+	assert.True(t, known)
+	assert.Equal(t, alice, p)
+	pttl := c.PTTL(ctx, "t1:session:sid-1").Val()
+	assert.True(t, pttl > 59*time.Minute && pttl <= time.Hour, "%s", pttl)
+
+	// Two replicas' binders over one Redis.
+	a := middleware.NewSharedSessionBinder(0, ss)
+	b := middleware.NewSharedSessionBinder(0, s.Sessions(0))
+	require.NoError(t, a.Bind(ctx, "sid-2", alice))
+	assert.ErrorIs(t, b.Bind(ctx, "sid-2", mallory), middleware.ErrSessionTaken)
+	owner, known, err = b.Owner(ctx, "sid-2")
+	require.NoError(t, err)
+	assert.True(t, known)
+	assert.Equal(t, alice, owner)
+
+	require.NoError(t, ss.Release(ctx, "sid-1"))
+	_, known, err = ss.Lookup(ctx, "sid-1")
+	require.NoError(t, err)
+	assert.False(t, known)
+
+	// Redis gone: a replica still answers for what it has seen, and fails closed for
+	// the rest.
+	r.Kill()
+	owner, known, err = b.Owner(ctx, "sid-2")
+	require.NoError(t, err, "remembered: no round trip")
+	assert.Equal(t, alice, owner)
+	assert.True(t, known)
+	_, _, err = b.Owner(ctx, "sid-unknown")
+	assert.ErrorIs(t, err, mcpauth.ErrUpstreamUnavailable)
+	assert.ErrorIs(t, a.Bind(ctx, "sid-3", alice), mcpauth.ErrUpstreamUnavailable)
 }
