@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -298,16 +299,28 @@ func TestTypeScriptSDKSignInToTheExample(t *testing.T) {
 	assert.Equal(t, run.StepUp.SessionBefore, run.StepUp.SessionAfter)
 }
 
-// startExample builds the example, starts it on a free loopback port with no provider
-// configured, and returns its base URL; it is stopped when the test ends.
-func startExample(t *testing.T) string {
+// exampleBinary builds the example once per test binary and returns its path.
+var exampleBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "mcpauth-example")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "example")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/mcpauth/mcpauth/example").CombinedOutput(); err != nil {
+		return "", errors.New("go build ./example: " + err.Error() + "\n" + string(out))
+	}
+	return bin, nil
+})
+
+// startExample starts the example on a free loopback port with no provider configured
+// and the given extra environment (NAME=value), and returns its base URL; it is stopped
+// when the test ends.
+func startExample(t *testing.T, env ...string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "example")
-	build := exec.Command("go", "build", "-o", bin, "github.com/mcpauth/mcpauth/example")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build ./example: %s", out)
+	bin, err := exampleBinary()
+	require.NoError(t, err)
 	cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())

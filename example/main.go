@@ -28,6 +28,7 @@ import (
 	"github.com/mcpauth/mcpauth/oauthproxy"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 	"github.com/mcpauth/mcpauth/scopes"
+	"github.com/mcpauth/mcpauth/store/redisstore"
 )
 
 func main() {
@@ -91,6 +92,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(addr, bas
 	if a.proxy != nil {
 		fmt.Fprintf(out, "\nSign in from any MCP client (Claude, VS Code, MCP Inspector, the SDKs): add %s as a remote server.\n", a.hub.ResourceURL("notes"))
 		fmt.Fprintf(out, "  It discovers the authorization server %s and opens a browser sign-in through the %s identity provider.\n", a.proxy.Issuer(), a.upstream)
+		fmt.Fprintf(out, "  Sign-in state and session owners are kept in %s.\n", a.stores)
 	}
 	if a.dev != nil {
 		if err := a.printTokens(out); err != nil {
@@ -127,7 +129,9 @@ type app struct {
 	proxy *oauthproxy.Server
 	// upstream names the identity provider of the sign-in ("" without a proxy).
 	upstream string
-	store    *noteStore
+	// stores is where shared state lives: "memory" or "redis".
+	stores string
+	store  *noteStore
 	// providers names the identity providers configured by the environment.
 	providers []string
 }
@@ -139,7 +143,7 @@ type app struct {
 // provider, and an embedded development issuer at baseURL + "/dev" also signs the
 // printed demo tokens.
 func newApp(baseURL string) (*app, error) {
-	a := &app{store: newNoteStore()}
+	a := &app{store: newNoteStore(), stores: "memory"}
 	ps, err := providersFromEnv()
 	if err != nil {
 		return nil, err
@@ -197,13 +201,26 @@ func newApp(baseURL string) (*app, error) {
 		}
 	}
 
+	// Several replicas share their state in Redis (MCPAUTH_REDIS_URL); the default is
+	// this process's memory.
+	var shared *redisstore.Store
+	if rcfg, ok, err := redisstore.ConfigFromEnv("MCPAUTH"); err != nil {
+		return nil, err
+	} else if ok {
+		if shared, err = redisstore.New(rcfg); err != nil {
+			return nil, err
+		}
+		hcfg.SessionStore = shared.Sessions(0)
+		a.stores = "redis"
+	}
+
 	h, err := hub.New(hcfg)
 	if err != nil {
 		return nil, err
 	}
 	if up != nil {
 		a.upstream = up.Name()
-		if a.proxy, err = newProxy(h, baseURL, up, a.dev != nil); err != nil {
+		if a.proxy, err = newProxy(h, baseURL, up, a.dev != nil, shared); err != nil {
 			return nil, err
 		}
 		if err := h.UseAuthorizationServer(a.proxy); err != nil {

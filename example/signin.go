@@ -10,6 +10,7 @@ import (
 	"github.com/mcpauth/mcpauth/providers/github"
 	"github.com/mcpauth/mcpauth/providers/google"
 	"github.com/mcpauth/mcpauth/providers/workos"
+	"github.com/mcpauth/mcpauth/store/redisstore"
 )
 
 // upstreamFromEnv returns the identity provider people sign in with, chosen by
@@ -63,11 +64,16 @@ func upstreamFromEnv(issuer string) (oauthproxy.Upstream, bool, error) {
 // newProxy builds the authorization server in front of the upstream for the hub h,
 // whose base URL is its issuer. Keys come from the environment
 // (MCPAUTH_PROXY_SIGNING_KEY, MCPAUTH_PROXY_ENCRYPTION_KEYS and their _FILE variants);
-// with the development upstream, missing keys are generated.
-func newProxy(h *hub.Hub, baseURL string, up oauthproxy.Upstream, dev bool) (*oauthproxy.Server, error) {
+// with the development upstream, missing keys are generated (and then replicas sharing
+// a store cannot read each other's state: give every replica the same keys). shared,
+// when not nil, holds the state instead of this process's memory.
+func newProxy(h *hub.Hub, baseURL string, up oauthproxy.Upstream, dev bool, shared *redisstore.Store) (*oauthproxy.Server, error) {
 	cfg, err := oauthproxy.ConfigFromEnv("MCPAUTH")
 	if err != nil {
 		return nil, err
+	}
+	if shared != nil {
+		cfg.Store = shared
 	}
 	cfg.Issuer = baseURL
 	cfg.Upstream = up
