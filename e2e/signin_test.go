@@ -25,6 +25,7 @@ import (
 	"github.com/mcpauth/mcpauth/audit"
 	"github.com/mcpauth/mcpauth/hub"
 	"github.com/mcpauth/mcpauth/internal/testutil"
+	"github.com/mcpauth/mcpauth/middleware"
 	"github.com/mcpauth/mcpauth/oauthproxy"
 	"github.com/mcpauth/mcpauth/scopes"
 )
@@ -38,7 +39,11 @@ type signInHub struct {
 	clock         *testutil.Clock
 }
 
-func newSignInHub(t *testing.T) *signInHub {
+func newSignInHub(t *testing.T) *signInHub { return newSignInHubWith(t, nil, nil) }
+
+// newSignInHubWith is newSignInHub with the proxy's state in store and the session
+// owners in sessions (memory when nil).
+func newSignInHubWith(t *testing.T, store oauthproxy.Store, sessions middleware.SessionStore) *signInHub {
 	t.Helper()
 	clock := testutil.NewClock(time.Now())
 	mux := http.NewServeMux()
@@ -69,6 +74,7 @@ func newSignInHub(t *testing.T) *signInHub {
 		BaseURL:      srv.URL,
 		Audit:        audit.Discard,
 		CacheOptions: []mcpauth.CacheOption{mcpauth.WithCacheClock(clock.Now)},
+		SessionStore: sessions,
 	})
 	require.NoError(t, err)
 	proxy, err = oauthproxy.New(oauthproxy.Config{
@@ -78,6 +84,7 @@ func newSignInHub(t *testing.T) *signInHub {
 		DevMode:               true,
 		MetadataDocumentHosts: []string{strings.TrimPrefix(cimd.URL, "https://")},
 		MetadataDocumentRoots: roots,
+		Store:                 store,
 		Now:                   clock.Now,
 	})
 	require.NoError(t, err)

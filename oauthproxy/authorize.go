@@ -479,6 +479,9 @@ func (s *Server) consentPage(w http.ResponseWriter, c *Client, a *authorization,
 // errorPage shows an error that cannot be sent to the client.
 func (s *Server) errorPage(w http.ResponseWriter, status int, msg string) {
 	pageHeaders(w)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
 	w.WriteHeader(status)
 	_ = pages.ExecuteTemplate(w, "error", msg)
 }
