@@ -1509,7 +1509,7 @@ func TestStoredValuesAreSealed(t *testing.T) {
 		assert.Error(t, f.srv.open(key+"x", e.value, &v), "bound to its key: %s", key)
 		assert.NoError(t, f.srv.open(key, e.value, &v), key)
 	}
-	for _, kind := range []string{"client", "code", "family", "consent", "browser", "upstream"} {
+	for _, kind := range []string{"client", "codeused", "family", "consent", "browser", "upstream"} {
 		assert.True(t, kinds[kind], "a %s was stored", kind)
 	}
 }

@@ -47,7 +47,6 @@ type grant struct {
 	TenantID      string    `json:"tenant_id,omitempty"`
 	GrantID       string    `json:"gid"`
 	Expires       time.Time `json:"expires"`
-	Used          bool      `json:"used,omitempty"`
 }
 
 // consentRecord is what a person approved for one client.

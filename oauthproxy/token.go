@@ -93,18 +93,22 @@ func (s *Server) redeemCode(ctx context.Context, c *Client, f map[string][]strin
 		return ""
 	}
 	invalid := func(desc string) *oauthError { return &oauthError{Code: "invalid_grant", Description: desc} }
-	key := "code:" + hashKey(get("code"))
+	// The code is taken in one step (whatever follows, it is used), and a tombstone
+	// remembers what it issued: RFC 6749 §4.1.2, a code used twice revokes that.
+	h := hashKey(get("code"))
 	var g grant
-	old, err := s.getJSON(ctx, key, &g)
-	switch {
-	case isNotFound(err):
+	err := s.takeJSON(ctx, "code:"+h, &g)
+	if isNotFound(err) {
+		var gid string
+		if _, err := s.getJSON(ctx, "codeused:"+h, &gid); err == nil {
+			s.revokeFamily(ctx, gid)
+			return nil, invalid("the authorization code was already used; the tokens issued for it are revoked")
+		}
 		return nil, invalid("the authorization code is invalid or expired")
-	case err != nil:
+	} else if err != nil {
 		return nil, s.storeError(err)
-	case g.Used:
-		// RFC 6749 §4.1.2: a code used twice revokes what it issued.
-		s.revokeFamily(ctx, g.GrantID)
-		return nil, invalid("the authorization code was already used; the tokens issued for it are revoked")
+	}
+	switch {
 	case !s.cfg.Now().Before(g.Expires):
 		return nil, invalid("the authorization code is invalid or expired")
 	case g.ClientID != c.ID:
@@ -118,13 +122,8 @@ func (s *Server) redeemCode(ctx context.Context, c *Client, f map[string][]strin
 	case get("resource") != "" && get("resource") != g.Resource:
 		return nil, &oauthError{Code: "invalid_target", Description: "resource differs from the authorization request's"}
 	}
-	used := g
-	used.Used = true
-	if ok, err := s.swapJSON(ctx, key, old, used, s.cfg.CodeTTL); err != nil {
+	if err := s.putJSON(ctx, "codeused:"+h, g.GrantID, s.cfg.CodeTTL); err != nil {
 		return nil, s.storeError(err)
-	} else if !ok {
-		s.revokeFamily(ctx, g.GrantID)
-		return nil, invalid("the authorization code was already used; the tokens issued for it are revoked")
 	}
 	fam := &family{ClientID: c.ID, Subject: g.Subject, TenantID: g.TenantID, Resource: g.Resource, Scopes: g.Scopes, Expires: s.cfg.Now().Add(s.cfg.RefreshTokenTTL)}
 	return s.issue(ctx, g.GrantID, fam, g.Scopes, c.allowsRefresh(), nil)
