@@ -20,12 +20,14 @@ type Redis struct {
 	Addr string
 	t    testing.TB
 	dir  string
+	args []string
 	cmd  *exec.Cmd
 }
 
-// StartRedis starts a redis-server for t. Without redis-server on PATH the test is
-// skipped, or failed when MCPAUTH_REQUIRE_REDIS=1.
-func StartRedis(t testing.TB) *Redis {
+// StartRedis starts a redis-server for t; args are extra server options, such as
+// "--appendfsync", "everysec". Without redis-server on PATH the test is skipped, or
+// failed when MCPAUTH_REQUIRE_REDIS=1.
+func StartRedis(t testing.TB, args ...string) *Redis {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		if os.Getenv(RequireRedisEnv) == "1" {
@@ -39,7 +41,7 @@ func StartRedis(t testing.TB) *Redis {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	r := &Redis{Addr: addr, t: t, dir: t.TempDir()}
+	r := &Redis{Addr: addr, t: t, dir: t.TempDir(), args: args}
 	r.Start()
 	t.Cleanup(r.Kill)
 	return r
@@ -50,8 +52,9 @@ func StartRedis(t testing.TB) *Redis {
 func (r *Redis) Start() {
 	r.t.Helper()
 	_, port, _ := net.SplitHostPort(r.Addr)
-	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", r.dir,
-		"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--logfile", "", "--daemonize", "no", "--protected-mode", "yes")
+	args := append([]string{"--port", port, "--bind", "127.0.0.1", "--dir", r.dir, "--save", "", "--appendonly", "yes",
+		"--appendfsync", "always", "--logfile", "", "--daemonize", "no", "--protected-mode", "yes"}, r.args...)
+	cmd := exec.Command("redis-server", args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		r.t.Fatal(err)
