@@ -40,11 +40,12 @@ func newFront(t *testing.T) *front {
 	f := &front{served: map[string][]int{}}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
-			i := int(f.next.Add(1)-1) % len(f.backends)
 			f.mu.Lock()
+			i := int(f.next.Add(1)-1) % len(f.backends)
 			f.served[r.In.URL.Path] = append(f.served[r.In.URL.Path], i)
+			backend := f.backends[i]
 			f.mu.Unlock()
-			r.SetURL(f.backends[i])
+			r.SetURL(backend)
 			r.Out.Host = r.In.Host // the replicas see the public host
 		},
 		FlushInterval: -1,
@@ -82,7 +83,9 @@ func TestReplicasShareOneRedis(t *testing.T) {
 		base := startExample(t, env...)
 		replicas = append(replicas, base)
 		u, _ := url.Parse(base)
+		fr.mu.Lock() // the front's goroutines see it only through other processes
 		fr.backends = append(fr.backends, u)
+		fr.mu.Unlock()
 	}
 
 	// The TypeScript SDK through the front.
