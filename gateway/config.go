@@ -1,0 +1,116 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path"
+	"time"
+
+	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/config"
+)
+
+// Config describes one upstream MCP server: a remote one (URL) or a local program
+// (Command), and the policy for what it offers.
+type Config struct {
+	// Name names the service in logs and errors.
+	Name string
+	// URL is a remote MCP server's endpoint (Streamable HTTP, or legacy SSE with SSE).
+	URL string
+	// SSE selects the legacy HTTP+SSE transport for URL.
+	SSE bool
+	// Headers are sent with every request to URL: the service's own credentials, such
+	// as an API key, never the caller's token.
+	Headers map[string]mcpauth.Secret
+	// Command is a local MCP server started as a child process speaking stdio, with
+	// Args. It is restarted with backoff when it exits.
+	Command string
+	Args    []string
+	// Env is the child's whole environment besides PATH and HOME (KEY=value): it
+	// comes from the configuration only, never from requests.
+	Env []string
+	// Policy says which scopes each tool, prompt and resource needs, and what is hidden.
+	Policy Policy
+	// CallTimeout bounds each forwarded request (default DefaultCallTimeout).
+	CallTimeout time.Duration
+	// Logger receives the upstream's lifecycle and the child's stderr (default
+	// slog.Default()).
+	Logger *slog.Logger
+}
+
+// DefaultCallTimeout bounds a forwarded request when Config.CallTimeout is zero.
+const DefaultCallTimeout = 2 * time.Minute
+
+// Policy is what a service's callers need for what the upstream offers. Rules are tried
+// in order; the first whose kind and pattern match decides. Unmatched items need
+// Default.
+type Policy struct {
+	Rules   []Rule
+	Default []string
+}
+
+// Rule matches tools, prompts or resources by name (resources by URI) with a glob
+// (path.Match: *, ?, [...]).
+type Rule struct {
+	// Kind is "tool" (the default), "prompt" or "resource".
+	Kind string
+	// Match is the glob of names (or resource URIs) the rule covers.
+	Match string
+	// Scopes must all be granted to use what the rule covers.
+	Scopes []string
+	// Hidden removes what the rule covers from the service altogether.
+	Hidden bool
+}
+
+// decide returns the scopes that kind name needs and whether it is hidden.
+func (p Policy) decide(kind, name string) ([]string, bool) {
+	for _, r := range p.Rules {
+		k := r.Kind
+		if k == "" {
+			k = "tool"
+		}
+		if ok, _ := path.Match(r.Match, name); ok && k == kind {
+			return r.Scopes, r.Hidden
+		}
+	}
+	return p.Default, false
+}
+
+// Validate reports every problem of c at once, naming the field and the fix.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(format string, a ...any) {
+		errs = append(errs, fmt.Errorf("gateway: service %q: "+format, append([]any{c.Name}, a...)...))
+	}
+	switch {
+	case c.URL == "" && c.Command == "":
+		add("set URL (a remote MCP server) or Command (a local one started with stdio)")
+	case c.URL != "" && c.Command != "":
+		add("URL and Command are both set: a service has one upstream")
+	case c.URL != "":
+		if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && config.IsLoopbackHost(u.Hostname()))) || u.Host == "" {
+			add("URL %q must be https (http only on a loopback host)", c.URL)
+		}
+		if len(c.Args) > 0 || len(c.Env) > 0 {
+			add("Args and Env are for a Command, not a URL")
+		}
+	default:
+		if len(c.Headers) > 0 || c.SSE {
+			add("Headers and SSE are for a URL, not a Command")
+		}
+	}
+	for i, r := range c.Policy.Rules {
+		if r.Kind != "" && r.Kind != "tool" && r.Kind != "prompt" && r.Kind != "resource" {
+			add("Policy.Rules[%d].Kind %q: use tool, prompt or resource", i, r.Kind)
+		}
+		if _, err := path.Match(r.Match, ""); err != nil || r.Match == "" {
+			add("Policy.Rules[%d].Match %q is not a glob: use names with *, ? or [...]", i, r.Match)
+		}
+	}
+	if c.CallTimeout < 0 {
+		add("CallTimeout is negative: leave it 0 for the default")
+	}
+	return errors.Join(errs...)
+}

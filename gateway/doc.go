@@ -1,0 +1,30 @@
+// Package gateway protects MCP servers nobody wrote in Go: it mirrors an upstream MCP
+// server, remote (Streamable HTTP or legacy SSE) or a local program speaking stdio, as an
+// mcp-go server that a hub mounts like any other, so that the hub's sign-in, scopes,
+// challenges and audit apply to tools it did not write.
+//
+//	svc, err := gateway.New(gateway.Config{
+//	    Name:    "everything",
+//	    Command: "npx", Args: []string{"-y", "@modelcontextprotocol/server-everything"},
+//	    Policy: gateway.Policy{
+//	        Rules:   []gateway.Rule{{Match: "delete_*", Scopes: []string{"admin"}}, {Match: "debug_*", Hidden: true}},
+//	        Default: []string{"tools:call"},
+//	    },
+//	})
+//	h.Mount("everything", svc.Server())
+//
+// What the upstream offers (tools, prompts, resources, templates) is listed at connection
+// and again on each list-changed notification, with the policy's scopes written into each
+// item's _meta (scopes.Required and friends), so the hub enforces and advertises them.
+// Calls are forwarded with the caller's progress token (its progress notifications are
+// routed back), cancellation (the caller's context) and a timeout. The caller's token is
+// never forwarded: the upstream sees only the service's own Headers.
+//
+// A lost upstream is reconnected, a child process restarted, with backoff from 100 ms to
+// 30 s; meanwhile forwarded requests fail with ErrUnavailable. A child runs in its own
+// process group, with PATH, HOME and Config.Env as its whole environment; its stderr
+// goes to the log; Close kills the group.
+//
+// Not yet: outbound OAuth client credentials or hub-signed tokens, an aggregate endpoint,
+// and the mcpauth binary with its configuration file.
+package gateway

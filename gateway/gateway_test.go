@@ -1,0 +1,291 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/scopes"
+)
+
+// TestMain lets the test binary be the child MCP server of the stdio tests.
+func TestMain(m *testing.M) {
+	if os.Getenv("GATEWAY_TEST_STDIO_SERVER") == "1" {
+		if err := server.ServeStdio(upstreamServer(nil)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// upstreamServer is an MCP server nobody wrapped: tools (one slow, reporting progress),
+// a prompt, a resource, a template. release, when set, lets the slow tool finish.
+func upstreamServer(release chan struct{}) *server.MCPServer {
+	s := server.NewMCPServer("upstream", "1.0.0", server.WithToolCapabilities(true), server.WithPromptCapabilities(true), server.WithResourceCapabilities(false, true))
+	s.AddTool(mcp.NewTool("echo", mcp.WithString("text")), func(ctx context.Context, r mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultText("echo: " + r.GetString("text", "")), nil
+	})
+	s.AddTool(mcp.NewTool("delete_everything"), func(ctx context.Context, r mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultText("deleted"), nil
+	})
+	s.AddTool(mcp.NewTool("debug_dump"), func(ctx context.Context, r mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultText("secret internals"), nil
+	})
+	s.AddTool(mcp.NewTool("slow"), func(ctx context.Context, r mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if m := r.Params.Meta; m != nil && m.ProgressToken != nil {
+			for i := 1; i <= 3; i++ {
+				_ = server.ServerFromContext(ctx).SendNotificationToClient(ctx, "notifications/progress", map[string]any{"progressToken": m.ProgressToken, "progress": i, "total": 3})
+			}
+		}
+		if release != nil {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		return mcp.NewToolResultText("slow done"), nil
+	})
+	s.AddTool(mcp.NewTool("block"), func(ctx context.Context, r mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		blockStarted <- struct{}{}
+		<-ctx.Done()
+		blockCancelled <- struct{}{}
+		return nil, ctx.Err()
+	})
+	s.AddPrompt(mcp.NewPrompt("greet", mcp.WithArgument("name")), func(ctx context.Context, r mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		return mcp.NewGetPromptResult("greeting", []mcp.PromptMessage{mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent("hello "+r.Params.Arguments["name"]))}), nil
+	})
+	s.AddResource(mcp.NewResource("mem://notes", "notes"), func(ctx context.Context, r mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		return []mcp.ResourceContents{mcp.TextResourceContents{URI: r.Params.URI, Text: "buy milk"}}, nil
+	})
+	return s
+}
+
+var policy = Policy{
+	Rules: []Rule{
+		{Match: "delete_*", Scopes: []string{"admin"}},
+		{Match: "debug_*", Hidden: true},
+		{Kind: "prompt", Match: "*", Scopes: []string{"prompts:read"}},
+		{Kind: "resource", Match: "mem://*", Scopes: []string{"notes:read"}},
+	},
+	Default: []string{"tools:call"},
+}
+
+// connectTo is a downstream client of the mirror, in process.
+func connectTo(t *testing.T, svc *Service, onNotify func(mcp.JSONRPCNotification)) *client.Client {
+	t.Helper()
+	c, err := client.NewInProcessClient(svc.Server())
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	if onNotify != nil {
+		c.OnNotification(onNotify)
+	}
+	require.NoError(t, c.Start(t.Context()))
+	_, err = c.Initialize(t.Context(), mcp.InitializeRequest{Params: mcp.InitializeParams{ProtocolVersion: mcp.LATEST_LEGACY_PROTOCOL_VERSION, ClientInfo: mcp.Implementation{Name: "t", Version: "1"}}})
+	require.NoError(t, err)
+	return c
+}
+
+func text(t *testing.T, r *mcp.CallToolResult) string {
+	t.Helper()
+	require.NotEmpty(t, r.Content)
+	return r.Content[0].(mcp.TextContent).Text
+}
+
+func call(ctx context.Context, c *client.Client, name string, args map[string]any, progress mcp.ProgressToken) (*mcp.CallToolResult, error) {
+	req := mcp.CallToolRequest{}
+	req.Params.Name, req.Params.Arguments = name, args
+	if progress != nil {
+		req.Params.Meta = &mcp.Meta{ProgressToken: progress}
+	}
+	return c.CallTool(ctx, req)
+}
+
+func newRemote(t *testing.T, up *server.MCPServer) (*Service, *httptest.Server) {
+	t.Helper()
+	hs := httptest.NewServer(server.NewStreamableHTTPServer(up))
+	t.Cleanup(hs.Close)
+	svc, err := New(Config{Name: "remote", URL: hs.URL + "/mcp", Policy: policy, Headers: map[string]mcpauth.Secret{"X-Api-Key": mcpauth.NewSecret("k1")}})
+	require.NoError(t, err)
+	t.Cleanup(func() { svc.Close() })
+	require.NoError(t, svc.WaitReady(t.Context()))
+	return svc, hs
+}
+
+func TestMirrorAppliesThePolicy(t *testing.T) {
+	svc, _ := newRemote(t, upstreamServer(nil))
+	c := connectTo(t, svc, nil)
+	tools, err := c.ListTools(t.Context(), mcp.ListToolsRequest{})
+	require.NoError(t, err)
+	got := map[string][]string{}
+	for _, tl := range tools.Tools {
+		got[tl.Name] = scopes.ForTool(tl).Scopes()
+	}
+	assert.Equal(t, map[string][]string{"echo": {"tools:call"}, "slow": {"tools:call"}, "block": {"tools:call"}, "delete_everything": {"admin"}}, got, "debug_dump is hidden")
+	prompts, err := c.ListPrompts(t.Context(), mcp.ListPromptsRequest{})
+	require.NoError(t, err)
+	require.Len(t, prompts.Prompts, 1)
+	assert.Equal(t, []string{"prompts:read"}, scopes.ForPrompt(prompts.Prompts[0]).Scopes())
+	res, err := c.ListResources(t.Context(), mcp.ListResourcesRequest{})
+	require.NoError(t, err)
+	require.Len(t, res.Resources, 1)
+	assert.Equal(t, []string{"notes:read"}, scopes.ForResource(res.Resources[0]).Scopes())
+
+	r, err := call(t.Context(), c, "echo", map[string]any{"text": "hi"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "echo: hi", text(t, r))
+	_, err = call(t.Context(), c, "debug_dump", nil, nil)
+	require.Error(t, err, "a hidden tool cannot be called")
+
+	p, err := c.GetPrompt(t.Context(), mcp.GetPromptRequest{Params: mcp.GetPromptParams{Name: "greet", Arguments: map[string]string{"name": "ada"}}})
+	require.NoError(t, err)
+	assert.Equal(t, "hello ada", p.Messages[0].Content.(mcp.TextContent).Text)
+	rr, err := c.ReadResource(t.Context(), mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: "mem://notes"}})
+	require.NoError(t, err)
+	assert.Equal(t, "buy milk", rr.Contents[0].(mcp.TextResourceContents).Text)
+}
+
+func TestProgressAndCancellationAreForwarded(t *testing.T) {
+	release := make(chan struct{})
+	svc, _ := newRemote(t, upstreamServer(release))
+	var mu sync.Mutex
+	var progress []any
+	got3 := make(chan struct{})
+	c := connectTo(t, svc, func(n mcp.JSONRPCNotification) {
+		if n.Method != "notifications/progress" {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Equal(t, "my-token", n.Params.AdditionalFields["progressToken"], "the caller's own token")
+		progress = append(progress, n.Params.AdditionalFields["progress"])
+		if len(progress) == 3 {
+			close(got3)
+		}
+	})
+	done := make(chan error, 1)
+	go func() {
+		r, err := call(t.Context(), c, "slow", nil, "my-token")
+		if err == nil && text(t, r) != "slow done" {
+			err = fmt.Errorf("unexpected %v", r)
+		}
+		done <- err
+	}()
+	<-got3
+	close(release)
+	require.NoError(t, <-done)
+	assert.ElementsMatch(t, []any{float64(1), float64(2), float64(3)}, progress, "mcp-go delivers notifications concurrently: their order may change")
+
+	// A cancelled call ends upstream too.
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := call(ctx, c, "block", nil, nil)
+		errc <- err
+	}()
+	<-blockStarted
+	cancel()
+	assert.Error(t, <-errc)
+	select {
+	case <-blockCancelled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upstream call was not cancelled")
+	}
+}
+
+// blockStarted and blockCancelled report the upstream's "block" tool.
+var blockStarted, blockCancelled = make(chan struct{}, 1), make(chan struct{}, 1)
+
+func TestListChangesAreFollowed(t *testing.T) {
+	up := upstreamServer(nil)
+	svc, _ := newRemote(t, up)
+	changed := make(chan struct{}, 4)
+	svc.Server() // mirrored
+	c := connectTo(t, svc, func(n mcp.JSONRPCNotification) {
+		if n.Method == "notifications/tools/list_changed" {
+			changed <- struct{}{}
+		}
+	})
+	up.AddTool(mcp.NewTool("new_tool"), func(ctx context.Context, r mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultText("new"), nil
+	})
+	up.DeleteTools("echo")
+	// The mirror follows: its own list_changed reaches the caller once it has.
+	deadline := time.After(10 * time.Second)
+	for {
+		tools, err := c.ListTools(t.Context(), mcp.ListToolsRequest{})
+		require.NoError(t, err)
+		names := []string{}
+		for _, tl := range tools.Tools {
+			names = append(names, tl.Name)
+		}
+		if strings.Contains(strings.Join(names, ","), "new_tool") && !strings.Contains(strings.Join(names, ","), "echo") {
+			break
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("the mirror did not follow: %v", names)
+		}
+	}
+}
+
+func TestStdioChildRestartsAfterACrash(t *testing.T) {
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	connected := make(chan struct{}, 4)
+	svc, err := newService(Config{Name: "stdio", Command: exe, Args: []string{"-test.run=^$"}, Env: []string{"GATEWAY_TEST_STDIO_SERVER=1"}, Policy: policy}, func() { connected <- struct{}{} })
+	require.NoError(t, err)
+	t.Cleanup(func() { svc.Close() })
+	<-connected
+	c := connectTo(t, svc, nil)
+	r, err := call(t.Context(), c, "echo", map[string]any{"text": "one"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "echo: one", text(t, r))
+
+	// The child dies: a call in between fails clearly, then the child is back.
+	svc.mu.Lock()
+	svc.proc.kill()
+	svc.mu.Unlock()
+	select {
+	case <-connected:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the child was not restarted")
+	}
+	r, err = call(t.Context(), c, "echo", map[string]any{"text": "two"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "echo: two", text(t, r))
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Name: "x"}, `gateway: service "x": set URL (a remote MCP server) or Command (a local one started with stdio)`},
+		{Config{Name: "x", URL: "https://a/mcp", Command: "b"}, "URL and Command are both set"},
+		{Config{Name: "x", URL: "http://example.com/mcp"}, `URL "http://example.com/mcp" must be https (http only on a loopback host)`},
+		{Config{Name: "x", Command: "npx", Headers: map[string]mcpauth.Secret{"A": mcpauth.NewSecret("b")}}, "Headers and SSE are for a URL, not a Command"},
+		{Config{Name: "x", Command: "npx", Policy: Policy{Rules: []Rule{{Kind: "tools", Match: "*"}}}}, `Policy.Rules[0].Kind "tools": use tool, prompt or resource`},
+		{Config{Name: "x", Command: "npx", Policy: Policy{Rules: []Rule{{Match: "[a"}}}}, `Policy.Rules[0].Match "[a" is not a glob`},
+	} {
+		err := tc.cfg.Validate()
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), tc.want)
+	}
+	assert.NoError(t, Config{Name: "x", URL: "http://127.0.0.1:9/mcp"}.Validate())
+}
