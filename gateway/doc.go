@@ -17,7 +17,9 @@
 // and again on each list-changed notification, with the policy's scopes written into each
 // item's _meta (scopes.Required and friends), so the hub enforces and advertises them.
 // Calls are forwarded with the caller's progress token (its progress notifications are
-// routed back), cancellation (the caller's context) and a timeout. The caller's token is
+// routed back; one that mcp-go's client delivers after the call's result is dropped, as
+// MCP allows no progress after a response), cancellation (the caller's context) and a
+// timeout. The caller's token is
 // never forwarded: the upstream sees only the service's own Headers.
 //
 // A lost upstream is reconnected, a child process restarted, with backoff from 100 ms to
