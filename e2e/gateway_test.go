@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -128,11 +130,71 @@ func resultText(r *mcp.CallToolResult) string {
 // killed mid-call then back.
 func TestGatewayEverythingStdio(t *testing.T) {
 	node, script := everythingJS(t)
-	svc, err := gateway.New(gateway.Config{Name: "everything", Command: node, Args: []string{script, "stdio"}, Policy: everythingPolicy})
+	connected := make(chan struct{}, 8)
+	svc, err := gateway.New(gateway.Config{Name: "everything", Command: node, Args: []string{script, "stdio"}, Policy: everythingPolicy,
+		OnConnect: func() { connected <- struct{}{} }})
 	require.NoError(t, err)
 	t.Cleanup(func() { svc.Close() })
-	base := gatewayHub(t, map[string]*gateway.Service{"everything": svc})
+	memory, err := gateway.New(gateway.Config{Name: "memory", Command: node,
+		Args: []string{filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(script))), "server-memory", "dist", "index.js")},
+		Env:  []string{"MEMORY_FILE_PATH=" + filepath.Join(t.TempDir(), "memory.jsonl")}, Policy: gateway.Policy{Default: []string{"tools:call"}}})
+	require.NoError(t, err)
+	t.Cleanup(func() { memory.Close() })
+	base := gatewayHub(t, map[string]*gateway.Service{"everything": svc, "memory": memory})
+	<-connected
 	checkEverything(t, base+"/everything/mcp")
+
+	// A second stdio service: the memory server's knowledge graph.
+	mem := newMCPClient(t, base+"/memory/mcp", "caller")
+	_, err = mem.call(t.Context(), "create_entities", map[string]any{"entities": []map[string]any{{"name": "mcpauth", "entityType": "library", "observations": []string{"written in Go"}}}}, nil)
+	require.NoError(t, err)
+	r, err := mem.call(t.Context(), "read_graph", nil, nil)
+	require.NoError(t, err)
+	assert.Contains(t, resultText(r), "written in Go")
+
+	// The child dies in the middle of a call: the call fails clearly, the child is
+	// started again, and the next call works.
+	op := newMCPClient(t, base+"/everything/mcp", "operator")
+	errc := make(chan error, 1)
+	go func() {
+		_, err := op.call(t.Context(), "trigger-long-running-operation", map[string]any{"duration": 30, "steps": 30}, "op-kill")
+		errc <- err
+	}()
+	<-op.gotProg
+	killChild(t, script)
+	select {
+	case err := <-errc:
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), gateway.ErrUnavailable.Error())
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call did not fail when its upstream died")
+	}
+	select {
+	case <-connected:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the child was not started again")
+	}
+	r, err = op.call(t.Context(), "echo", map[string]any{"message": "back"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "Echo: back", resultText(r))
+}
+
+// killChild kills the process running script with "stdio" (Linux /proc).
+func killChild(t *testing.T, script string) {
+	t.Helper()
+	dirs, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err != nil || !strings.Contains(string(b), script+"\x00stdio") {
+			continue
+		}
+		pid, err := strconv.Atoi(d.Name())
+		require.NoError(t, err)
+		require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+		return
+	}
+	t.Fatal("the everything server's process was not found")
 }
 
 // TestGatewayEverythingHTTP: the same server over Streamable HTTP.

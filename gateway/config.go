@@ -35,6 +35,9 @@ type Config struct {
 	Policy Policy
 	// CallTimeout bounds each forwarded request (default DefaultCallTimeout).
 	CallTimeout time.Duration
+	// OnConnect, when set, is called after each successful (re)connection, once the
+	// mirror is up to date: for health metrics, or a test waiting for a restart.
+	OnConnect func()
 	// Logger receives the upstream's lifecycle and the child's stderr (default
 	// slog.Default()).
 	Logger *slog.Logger

@@ -52,7 +52,7 @@ type Service struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	// connected, when set (tests), is called after each successful connection.
+	// connected is Config.OnConnect.
 	connected func()
 }
 
@@ -64,10 +64,7 @@ type progressRoute struct {
 // New validates cfg and starts the service: it connects in the background, and keeps
 // reconnecting until Close. Until the first connection, the service lists nothing and
 // its calls fail with ErrUnavailable.
-func New(cfg Config) (*Service, error) { return newService(cfg, nil) }
-
-// newService is New with a hook called after each successful connection (tests).
-func newService(cfg Config, connected func()) (*Service, error) {
+func New(cfg Config) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -86,7 +83,7 @@ func newService(cfg Config, connected func()) (*Service, error) {
 		ctx:       ctx,
 		cancel:    cancel,
 		done:      make(chan struct{}),
-		connected: connected,
+		connected: cfg.OnConnect,
 	}
 	s.srv = server.NewMCPServer(cfg.Name, "mcpauth-gateway",
 		server.WithToolCapabilities(true), server.WithPromptCapabilities(true), server.WithResourceCapabilities(false, true))

@@ -248,7 +248,7 @@ func TestStdioChildRestartsAfterACrash(t *testing.T) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	connected := make(chan struct{}, 4)
-	svc, err := newService(Config{Name: "stdio", Command: exe, Args: []string{"-test.run=^$"}, Env: []string{"GATEWAY_TEST_STDIO_SERVER=1"}, Policy: policy}, func() { connected <- struct{}{} })
+	svc, err := New(Config{Name: "stdio", Command: exe, Args: []string{"-test.run=^$"}, Env: []string{"GATEWAY_TEST_STDIO_SERVER=1"}, Policy: policy, OnConnect: func() { connected <- struct{}{} }})
 	require.NoError(t, err)
 	t.Cleanup(func() { svc.Close() })
 	<-connected
