@@ -27,6 +27,9 @@
 // process group, with PATH, HOME and Config.Env as its whole environment; its stderr
 // goes to the log; Close kills the group.
 //
-// Not yet: outbound OAuth client credentials or hub-signed tokens, an aggregate endpoint,
-// and the mcpauth binary with its configuration file.
+// Aggregate offers the tools of several services on one server (<service>_<tool>), each
+// with its own service's scopes; mount it at the hub's /mcp with h.Mount("", agg).
+//
+// Not yet: outbound OAuth client credentials or hub-signed tokens, and the mcpauth
+// binary with its configuration file.
 package gateway

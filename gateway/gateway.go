@@ -44,9 +44,10 @@ type Service struct {
 	progress sync.Map // upstream token (string) -> *progressRoute
 
 	// mirrorMu serializes mirroring; the mirrored names, to delete what the upstream
-	// drops, are under it.
+	// drops, and the mirrored tools (for aggregates) are under it.
 	mirrorMu                  sync.Mutex
 	tools, prompts, resources []string
+	mirrored                  []server.ServerTool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -54,6 +55,10 @@ type Service struct {
 
 	// connected is Config.OnConnect.
 	connected func()
+
+	// watchers are told when the mirrored tools change (aggregates).
+	watchMu  sync.Mutex
+	watchers []func()
 }
 
 type progressRoute struct {
@@ -291,17 +296,25 @@ func (s *Service) remirror(what string) {
 // mirror lists what the upstream offers ("tools", "prompts", "resources" or "all") and
 // makes the mirror offer the same, with the policy applied.
 func (s *Service) mirror(ctx context.Context, what string) error {
+	toolsChanged, err := s.mirrorLocked(ctx, what)
+	if toolsChanged {
+		s.notifyWatchers()
+	}
+	return err
+}
+
+func (s *Service) mirrorLocked(ctx context.Context, what string) (toolsChanged bool, err error) {
 	s.mirrorMu.Lock()
 	defer s.mirrorMu.Unlock()
 	c, err := s.client()
 	if err != nil {
-		return err
+		return false, err
 	}
 	caps := c.GetServerCapabilities()
 	if (what == "all" || what == "tools") && caps.Tools != nil {
 		res, err := c.ListTools(ctx, mcp.ListToolsRequest{})
 		if err != nil {
-			return fmt.Errorf("tools/list: %w", err)
+			return toolsChanged, fmt.Errorf("tools/list: %w", err)
 		}
 		var tools []server.ServerTool
 		var names []string
@@ -319,11 +332,13 @@ func (s *Service) mirror(ctx context.Context, what string) error {
 		s.srv.DeleteTools(drop(s.tools, names)...)
 		s.srv.AddTools(tools...)
 		s.tools = names
+		s.mirrored = tools
+		toolsChanged = true
 	}
 	if (what == "all" || what == "prompts") && caps.Prompts != nil {
 		res, err := c.ListPrompts(ctx, mcp.ListPromptsRequest{})
 		if err != nil {
-			return fmt.Errorf("prompts/list: %w", err)
+			return toolsChanged, fmt.Errorf("prompts/list: %w", err)
 		}
 		var prompts []server.ServerPrompt
 		var names []string
@@ -345,7 +360,7 @@ func (s *Service) mirror(ctx context.Context, what string) error {
 	if (what == "all" || what == "resources") && caps.Resources != nil {
 		res, err := c.ListResources(ctx, mcp.ListResourcesRequest{})
 		if err != nil {
-			return fmt.Errorf("resources/list: %w", err)
+			return toolsChanged, fmt.Errorf("resources/list: %w", err)
 		}
 		var names []string
 		for _, r := range res.Resources {
@@ -365,7 +380,7 @@ func (s *Service) mirror(ctx context.Context, what string) error {
 		s.resources = names
 		tres, err := c.ListResourceTemplates(ctx, mcp.ListResourceTemplatesRequest{})
 		if err != nil {
-			return fmt.Errorf("resources/templates/list: %w", err)
+			return toolsChanged, fmt.Errorf("resources/templates/list: %w", err)
 		}
 		for _, t := range tres.ResourceTemplates {
 			need, hidden := s.cfg.Policy.decide("resource", t.URITemplate.Raw())
@@ -378,7 +393,7 @@ func (s *Service) mirror(ctx context.Context, what string) error {
 			s.srv.AddResourceTemplate(t, s.readResource)
 		}
 	}
-	return nil
+	return toolsChanged, nil
 }
 
 // drop returns the names of old that are not in current.
@@ -470,4 +485,27 @@ func childEnv(env []string) []string {
 		}
 	}
 	return append(out, env...)
+}
+
+// watch registers f to be called after each change of the mirrored tools.
+func (s *Service) watch(f func()) {
+	s.watchMu.Lock()
+	s.watchers = append(s.watchers, f)
+	s.watchMu.Unlock()
+}
+
+func (s *Service) notifyWatchers() {
+	s.watchMu.Lock()
+	ws := slices.Clone(s.watchers)
+	s.watchMu.Unlock()
+	for _, f := range ws {
+		f()
+	}
+}
+
+// mirroredTools returns the tools the mirror offers now.
+func (s *Service) mirroredTools() []server.ServerTool {
+	s.mirrorMu.Lock()
+	defer s.mirrorMu.Unlock()
+	return slices.Clone(s.mirrored)
 }

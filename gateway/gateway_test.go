@@ -289,3 +289,57 @@ func TestValidate(t *testing.T) {
 	}
 	assert.NoError(t, Config{Name: "x", URL: "http://127.0.0.1:9/mcp"}.Validate())
 }
+
+func TestAggregate(t *testing.T) {
+	upA, upB := upstreamServer(nil), upstreamServer(nil)
+	a, _ := newRemote(t, upA)
+	b, _ := newRemote(t, upB)
+	agg, err := Aggregate("", map[string]*Service{"alpha": a, "beta": b})
+	require.NoError(t, err)
+	c, err := client.NewInProcessClient(agg)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	require.NoError(t, c.Start(t.Context()))
+	_, err = c.Initialize(t.Context(), mcp.InitializeRequest{Params: mcp.InitializeParams{ProtocolVersion: mcp.LATEST_LEGACY_PROTOCOL_VERSION, ClientInfo: mcp.Implementation{Name: "t", Version: "1"}}})
+	require.NoError(t, err)
+
+	tools, err := c.ListTools(t.Context(), mcp.ListToolsRequest{})
+	require.NoError(t, err)
+	got := map[string][]string{}
+	for _, tl := range tools.Tools {
+		got[tl.Name] = scopes.ForTool(tl).Scopes()
+	}
+	assert.Equal(t, []string{"admin"}, got["alpha_delete_everything"], "each tool keeps its service's rules")
+	assert.Equal(t, []string{"tools:call"}, got["beta_echo"])
+	assert.NotContains(t, got, "alpha_debug_dump")
+	assert.Len(t, got, 8)
+	r, err := call(t.Context(), c, "beta_echo", map[string]any{"text": "hi"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "echo: hi", text(t, r))
+
+	// A tool added upstream appears in the aggregate.
+	changed := make(chan struct{}, 4)
+	c.OnNotification(func(n mcp.JSONRPCNotification) {
+		if n.Method == "notifications/tools/list_changed" {
+			changed <- struct{}{}
+		}
+	})
+	upA.AddTool(mcp.NewTool("fresh"), func(ctx context.Context, r mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultText("fresh"), nil
+	})
+	deadline := time.After(10 * time.Second)
+	for {
+		if r, err := call(t.Context(), c, "alpha_fresh", nil, nil); err == nil {
+			assert.Equal(t, "fresh", text(t, r))
+			break
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatal("the aggregate did not follow the upstream's change")
+		}
+	}
+
+	_, err = Aggregate("_", map[string]*Service{"a": a, "a_b": b})
+	assert.EqualError(t, err, `gateway: Aggregate: service names "a" and "a_b" overlap with the separator "_": tool names could collide`)
+}
