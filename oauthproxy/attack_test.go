@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/signing"
 )
 
 // --- helpers ---------------------------------------------------------------------------
@@ -1108,12 +1109,12 @@ func TestJWKS(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(raw), &set))
 	require.Len(t, set.Keys, 1)
-	pub := f.srv.signer.priv.Public().(ed25519.PublicKey)
-	assert.Equal(t, map[string]string{"kid": f.srv.signer.kid, "alg": "EdDSA", "use": "sig", "kty": "OKP", "crv": "Ed25519", "x": base64.RawURLEncoding.EncodeToString(pub)}, set.Keys[0])
+	pub := f.srv.signer.Priv.Public().(ed25519.PublicKey)
+	assert.Equal(t, map[string]string{"kid": f.srv.signer.KID, "alg": "EdDSA", "use": "sig", "kty": "OKP", "crv": "Ed25519", "x": base64.RawURLEncoding.EncodeToString(pub)}, set.Keys[0])
 	assert.NotContains(t, raw, `"d"`, "no private part")
 
 	_, tok := f.tokens("alice")
-	assert.Equal(t, f.srv.signer.kid, kidOf(t, tok["access_token"].(string)))
+	assert.Equal(t, f.srv.signer.KID, kidOf(t, tok["access_token"].(string)))
 }
 
 // --- 12. key rotation ---------------------------------------------------------------
@@ -1134,16 +1135,16 @@ func TestSigningKeyRotation(t *testing.T) {
 	require.NoError(t, err)
 	k2, err := GenerateSigningKey()
 	require.NoError(t, err)
-	sk1, err := parseSigningKey(k1)
+	sk1, err := signing.Parse(k1)
 	require.NoError(t, err)
-	sk2, err := parseSigningKey(k2)
+	sk2, err := signing.Parse(k2)
 	require.NoError(t, err)
-	require.NotEqual(t, sk1.kid, sk2.kid)
+	require.NotEqual(t, sk1.KID, sk2.KID)
 
 	f := newFixture(t, func(c *Config) { c.SigningKey = k1 })
 	a, tok := f.tokens("alice")
 	old := tok["access_token"].(string)
-	assert.Equal(t, sk1.kid, kidOf(t, old))
+	assert.Equal(t, sk1.KID, kidOf(t, old))
 
 	s2 := f.sibling(func(c *Config) { c.SigningKey, c.PreviousSigningKeys = k2, []mcpauth.Secret{k1} })
 	v2, err := s2.VerifierFor(f.resource)
@@ -1160,7 +1161,7 @@ func TestSigningKeyRotation(t *testing.T) {
 	var tok2 map[string]any
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &tok2))
 	fresh := tok2["access_token"].(string)
-	assert.Equal(t, sk2.kid, kidOf(t, fresh))
+	assert.Equal(t, sk2.KID, kidOf(t, fresh))
 	_, err = v2.VerifyToken(context.Background(), fresh)
 	require.NoError(t, err)
 	_, err = f.verify(f.resource, fresh)
@@ -1173,8 +1174,8 @@ func TestSigningKeyRotation(t *testing.T) {
 	s2.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, f.base+"/oauth/jwks.json", nil))
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &set))
 	require.Len(t, set.Keys, 2)
-	assert.Equal(t, sk2.kid, set.Keys[0]["kid"], "the signing key first")
-	assert.Equal(t, sk1.kid, set.Keys[1]["kid"])
+	assert.Equal(t, sk2.KID, set.Keys[0]["kid"], "the signing key first")
+	assert.Equal(t, sk1.KID, set.Keys[1]["kid"])
 }
 
 func TestEncryptionKeyRotation(t *testing.T) {
@@ -1315,9 +1316,9 @@ func TestRevocation(t *testing.T) {
 		at, err := f.verify(f.resource, tok["access_token"].(string))
 		require.NoError(t, err)
 		// Signed with this server's key (shared with another deployment) but issued there.
-		forged := jwt.NewWithClaims(f.srv.signer.method, jwt.MapClaims{"iss": "https://elsewhere.example", "client_id": a.clientID, "gid": at.Claim("gid"), "sub": "dev:alice"})
-		forged.Header["kid"] = f.srv.signer.kid
-		s, err := forged.SignedString(f.srv.signer.priv)
+		forged := jwt.NewWithClaims(f.srv.signer.Method, jwt.MapClaims{"iss": "https://elsewhere.example", "client_id": a.clientID, "gid": at.Claim("gid"), "sub": "dev:alice"})
+		forged.Header["kid"] = f.srv.signer.KID
+		s, err := forged.SignedString(f.srv.signer.Priv)
 		require.NoError(t, err)
 		resp, body := f.revoke(a.clientID, s)
 		assert.Equal(t, http.StatusOK, resp.StatusCode, body)

@@ -210,7 +210,7 @@ func TestNewAcceptsKeyFormats(t *testing.T) {
 			}
 			s, err := New(c)
 			require.NoError(t, err)
-			assert.Equal(t, tc.alg, s.signer.method.Alg())
+			assert.Equal(t, tc.alg, s.signer.Method.Alg())
 			assert.Contains(t, string(s.jwks), `"alg":"`+tc.alg+`"`)
 		})
 	}

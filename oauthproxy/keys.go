@@ -1,117 +1,22 @@
 package oauthproxy
 
 import (
-	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/signing"
 )
-
-// signingKey is one key the proxy signs (or, once rotated out, only publishes) with.
-type signingKey struct {
-	kid    string
-	method jwt.SigningMethod // ES256 or EdDSA
-	priv   crypto.Signer
-}
-
-// parseSigningKey reads a PEM private key: PKCS #8 (EC P-256 or Ed25519) or SEC 1 ("EC
-// PRIVATE KEY", P-256).
-func parseSigningKey(s mcpauth.Secret) (signingKey, error) {
-	block, _ := pem.Decode([]byte(s.Reveal()))
-	if block == nil {
-		return signingKey{}, errors.New("it is not PEM: give a PKCS #8 EC P-256 or Ed25519 private key (openssl genpkey -algorithm ed25519, or oauthproxy.GenerateSigningKey)")
-	}
-	var key any
-	var err error
-	switch block.Type {
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	default:
-		return signingKey{}, fmt.Errorf("PEM block %q is not a private key: give a PKCS #8 EC P-256 or Ed25519 private key", block.Type)
-	}
-	if err != nil {
-		return signingKey{}, errors.New("the private key cannot be parsed: give a PKCS #8 EC P-256 or Ed25519 private key")
-	}
-	switch k := key.(type) {
-	case *ecdsa.PrivateKey:
-		if k.Curve != elliptic.P256() {
-			return signingKey{}, fmt.Errorf("the EC key is on %s: only P-256 (ES256) is supported", k.Curve.Params().Name)
-		}
-		return newSigningKey(k, jwt.SigningMethodES256)
-	case ed25519.PrivateKey:
-		return newSigningKey(k, jwt.SigningMethodEdDSA)
-	}
-	return signingKey{}, fmt.Errorf("a %T cannot sign: give an EC P-256 or Ed25519 private key", key)
-}
-
-func newSigningKey(priv crypto.Signer, m jwt.SigningMethod) (signingKey, error) {
-	der, err := x509.MarshalPKIXPublicKey(priv.Public())
-	if err != nil {
-		return signingKey{}, err
-	}
-	sum := sha256.Sum256(der)
-	return signingKey{kid: base64.RawURLEncoding.EncodeToString(sum[:12]), method: m, priv: priv}, nil
-}
 
 // GenerateSigningKey returns a new Ed25519 private key in PKCS #8 PEM, for
 // Config.SigningKey.
-func GenerateSigningKey() (mcpauth.Secret, error) {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return mcpauth.Secret{}, err
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return mcpauth.Secret{}, err
-	}
-	return mcpauth.NewSecret(string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))), nil
-}
-
-// jwk is the public JWK of k.
-func (k signingKey) jwk() map[string]string {
-	m := map[string]string{"kid": k.kid, "use": "sig", "alg": k.method.Alg()}
-	switch pub := k.priv.Public().(type) {
-	case *ecdsa.PublicKey:
-		ecdh, _ := pub.ECDH()
-		raw := ecdh.Bytes() // 0x04 || X || Y
-		m["kty"], m["crv"] = "EC", "P-256"
-		m["x"] = base64.RawURLEncoding.EncodeToString(raw[1:33])
-		m["y"] = base64.RawURLEncoding.EncodeToString(raw[33:])
-	case ed25519.PublicKey:
-		m["kty"], m["crv"] = "OKP", "Ed25519"
-		m["x"] = base64.RawURLEncoding.EncodeToString(pub)
-	}
-	return m
-}
-
-// jwksDocument returns the JWK Set of keys.
-func jwksDocument(keys []signingKey) []byte {
-	set := struct {
-		Keys []map[string]string `json:"keys"`
-	}{}
-	for _, k := range keys {
-		set.Keys = append(set.Keys, k.jwk())
-	}
-	b, _ := json.Marshal(set)
-	return b
-}
+func GenerateSigningKey() (mcpauth.Secret, error) { return signing.Generate() }
 
 // vault encrypts values at rest with AES-256-GCM. The first key encrypts; every key
 // decrypts, so a key can be rotated in front of the old one and the old one removed once

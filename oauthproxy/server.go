@@ -21,6 +21,7 @@ import (
 
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/internal/config"
+	"github.com/mcpauth/mcpauth/internal/signing"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 )
 
@@ -31,8 +32,8 @@ type Server struct {
 	issuer   *url.URL
 	prefix   string // the issuer URL's path + "/oauth"
 	mux      *http.ServeMux
-	signer   signingKey
-	keys     []signingKey // signer first, then the previous keys
+	signer   signing.Key
+	keys     []signing.Key // signer first, then the previous keys
 	jwks     []byte
 	vault    *vault
 	cimd     *cimdFetcher
@@ -59,20 +60,20 @@ func New(cfg Config) (*Server, error) {
 		cfg.SigningKey = k
 		cfg.Logger.Warn("oauthproxy: DevMode: generated a throwaway signing key; tokens will not survive a restart (set Config.SigningKey for anything but development)")
 	}
-	k, err := parseSigningKey(cfg.SigningKey)
+	k, err := signing.Parse(cfg.SigningKey)
 	if err != nil {
 		return nil, fmt.Errorf("oauthproxy: Config.SigningKey: %w", err)
 	}
 	s.signer = k
-	s.keys = []signingKey{k}
+	s.keys = []signing.Key{k}
 	for i, p := range cfg.PreviousSigningKeys {
-		pk, err := parseSigningKey(p)
+		pk, err := signing.Parse(p)
 		if err != nil {
 			return nil, fmt.Errorf("oauthproxy: Config.PreviousSigningKeys[%d]: %w", i, err)
 		}
 		s.keys = append(s.keys, pk)
 	}
-	s.jwks = jwksDocument(s.keys)
+	s.jwks = signing.JWKS(s.keys)
 
 	if len(cfg.EncryptionKeys) == 0 {
 		cfg.EncryptionKeys = []mcpauth.Secret{GenerateEncryptionKey()}
@@ -230,9 +231,9 @@ func (s *Server) VerifierFor(resource string) (mcpauth.TokenVerifier, error) {
 	pubs := make([]crypto.PublicKey, len(s.keys))
 	algs := []string{}
 	for i, k := range s.keys {
-		pubs[i] = k.priv.Public()
-		if !slices.Contains(algs, k.method.Alg()) {
-			algs = append(algs, k.method.Alg())
+		pubs[i] = k.Priv.Public()
+		if !slices.Contains(algs, k.Method.Alg()) {
+			algs = append(algs, k.Method.Alg())
 		}
 	}
 	return bearer.New(bearer.Config{

@@ -220,10 +220,7 @@ func (s *Server) sign(gid string, fam *family, scopes []string) (string, error) 
 	if fam.TenantID != "" {
 		claims["tenant_id"] = fam.TenantID
 	}
-	t := jwt.NewWithClaims(s.signer.method, claims)
-	t.Header["kid"] = s.signer.kid
-	t.Header["typ"] = "at+jwt"
-	return t.SignedString(s.signer.priv)
+	return s.signer.Sign(claims, "at+jwt")
 }
 
 // revokeFamily marks the grant's refresh family revoked and forgets its upstream token.
@@ -291,13 +288,13 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 func (s *Server) parseOwn(tok string) (jwt.MapClaims, error) {
 	algs := []string{}
 	for _, k := range s.keys {
-		algs = append(algs, k.method.Alg())
+		algs = append(algs, k.Method.Alg())
 	}
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(tok, claims, func(t *jwt.Token) (any, error) {
 		for _, k := range s.keys {
-			if t.Header["kid"] == k.kid {
-				return k.priv.Public(), nil
+			if t.Header["kid"] == k.KID {
+				return k.Priv.Public(), nil
 			}
 		}
 		return nil, errors.New("unknown key")
