@@ -19,12 +19,6 @@ const (
 	DefaultHTTPTimeout = 5 * time.Second
 	// DefaultMaxTokenSize is the default Config.MaxTokenSize, in bytes.
 	DefaultMaxTokenSize = 8192
-	// DefaultTokenTypeHint is the default Config.TokenTypeHint.
-	DefaultTokenTypeHint = "access_token"
-	// DefaultTenantClaim is the default Config.TenantClaim.
-	DefaultTenantClaim = "tenant_id"
-	// DefaultProviderName is the default Config.ProviderName.
-	DefaultProviderName = "introspect"
 	// MaxLeeway is the largest Config.Leeway accepted.
 	MaxLeeway = 5 * time.Minute
 	// MaxResponseSize is the largest introspection response read, in bytes. A larger
@@ -61,13 +55,12 @@ type Config struct {
 	// default) or AuthMethodClientSecretPost.
 	AuthMethod string `env:"INTROSPECTION_AUTH_METHOD"`
 
-	// Audience lists this resource's identifiers (RFC 8707 resource URIs): the
-	// introspection response's "aud" must contain at least one of them. Required by New
-	// unless SkipAudienceCheck is set; NewFactory fills it with each resource's URI when
-	// it is empty. An audience that is an http(s) URI matches whatever the letter case
-	// of its scheme and host, and with or without a default port (RFC 3986):
-	// "HTTPS://MCP.Example.COM:443/mcp" matches "https://mcp.example.com/mcp". Its path,
-	// query and fragment, and any other audience, must match exactly.
+	// Audience lists this resource's identifiers (RFC 8707 resource URIs), one of which
+	// the response's "aud" must contain. Required by New unless SkipAudienceCheck is set;
+	// NewFactory fills it with each resource's URI when empty. Scheme and host of an
+	// http(s) URI match in any letter case, and a default port is ignored (RFC 3986):
+	// "HTTPS://MCP.Example.COM:443/mcp" matches "https://mcp.example.com/mcp"; the rest,
+	// and any other audience, must match exactly.
 	Audience []string `env:"AUDIENCE"`
 	// SkipAudienceCheck accepts tokens whatever their audience. A token issued for
 	// another resource server of the same authorization server is then accepted too.
@@ -77,12 +70,10 @@ type Config struct {
 	// introspection endpoint already speaks for one authorization server.
 	Issuers []string `env:"ISSUER"`
 
-	// AllowMissingSubject accepts active tokens whose introspection response has no
-	// "sub" (or an empty one), typically client-credentials tokens: their
-	// AccessToken.Subject is then the response's "client_id" (RFC 9068 §2.2), and a
-	// response with neither is still refused. By default a response without "sub" is
-	// refused (invalid_token), so that a client is never taken for a user whose subject
-	// equals its client id.
+	// AllowMissingSubject accepts active tokens without "sub" (or with an empty one),
+	// typically client-credentials tokens, with "client_id" as their subject (RFC 9068
+	// §2.2). By default they are refused, so that a client is never taken for a user
+	// whose subject equals its client id.
 	AllowMissingSubject bool
 
 	// TokenTypeHint is sent as token_type_hint (default "access_token"). Use "-" to send
@@ -109,8 +100,7 @@ type Config struct {
 	HTTPTimeout time.Duration `env:"INTROSPECTION_TIMEOUT" example:"3s or 1m"`
 	// Logger receives one line, at most once a minute, when introspection fails for a
 	// reason the operator must fix or watch (rejected credentials, an endpoint that is
-	// down). It never contains a token or a secret. Default: slog.Default() as it is
-	// when New or NewFactory is called.
+	// down), never with a token or a secret. Default: slog.Default() at New or NewFactory.
 	Logger *slog.Logger `json:"-"`
 
 	// Now is the clock for "exp" and "nbf" (default time.Now).
@@ -119,40 +109,24 @@ type Config struct {
 	ProviderName string
 }
 
-// Configured reports whether c names an introspection endpoint at all, that is whether
-// the environment read by ConfigFromEnv selected this provider (PREFIX_INTROSPECTION_URL
-// is set). It says nothing about the rest of the configuration being valid.
+// Configured reports whether c names an introspection endpoint, that is whether the
+// environment selected this provider; it says nothing about the rest being valid.
 func (c Config) Configured() bool { return strings.TrimSpace(c.IntrospectionURL) != "" }
 
-// settings is a validated, defaulted Config.
+// settings is a validated Config with its defaults filled in.
 type settings struct {
-	endpoint     string
-	clientID     string
-	clientSecret mcpauth.Secret
-	authMethod   string
-	audience     []string
-	skipAud      bool
-	issuers      []string
-	allowNoSub   bool
-	hint         string
-	scopes       []string
-	tenantClaim  string
-	leeway       time.Duration
-	maxSize      int
-	client       *upstreamhttp.Client
-	timeout      time.Duration
-	logger       *slog.Logger
-	now          func() time.Time
-	provider     string
+	Config
+	hint   string // the token_type_hint sent, "" for none
+	client *upstreamhttp.Client
 }
 
 // env names the environment variable that sets a field, with the default prefix.
-func (Config) env(suffix string) string { return config.VarName("", "", suffix) }
+func env(suffix string) string { return config.VarName("", "", suffix) }
 
 // Validate reports every problem of the configuration, as one error per problem joined
 // with errors.Join. Each message names the Config field and its environment variable
-// (with the default prefix MCPAUTH) and says how to fix it. New calls Validate; calling it earlier checks a configuration at
-// startup.
+// (with the default prefix MCPAUTH) and says how to fix it. New calls Validate; calling
+// it earlier checks a configuration at startup.
 func (c Config) Validate() error {
 	_, err := c.prepare(true)
 	return err
@@ -162,122 +136,76 @@ func (c Config) Validate() error {
 // NewFactory, which fills the audience per resource.
 func (c Config) prepare(requireAudience bool) (*settings, error) {
 	problems := &config.Problems{Pkg: "introspect"}
-	add := problems.Add
-	s := &settings{
-		endpoint:     strings.TrimSpace(c.IntrospectionURL),
-		clientID:     c.ClientID,
-		clientSecret: c.ClientSecret,
-		authMethod:   strings.TrimSpace(c.AuthMethod),
-		skipAud:      c.SkipAudienceCheck,
-		allowNoSub:   c.AllowMissingSubject,
-		hint:         strings.TrimSpace(c.TokenTypeHint),
-		tenantClaim:  strings.TrimSpace(c.TenantClaim),
-		leeway:       c.Leeway,
-		maxSize:      c.MaxTokenSize,
-		timeout:      c.HTTPTimeout,
-		logger:       c.Logger,
-		now:          c.Now,
-		provider:     c.ProviderName,
-	}
+	// A copy: the lists read per request are cloned, so that the caller's later changes
+	// do not reach them (the audience matchers hold their own copies).
+	s := &settings{Config: c, hint: strings.TrimSpace(c.TokenTypeHint)}
+	s.IntrospectionURL = strings.TrimSpace(c.IntrospectionURL)
+	s.AuthMethod = cmp.Or(strings.TrimSpace(c.AuthMethod), AuthMethodClientSecretBasic)
+	s.Issuers = slices.Clone(c.Issuers)
+	s.Scopes = slices.Clone(c.Scopes)
 
-	if s.endpoint == "" {
-		add("Config.IntrospectionURL is empty: set %s to the authorization server's introspection_endpoint (RFC 7662)", c.env("INTROSPECTION_URL"))
-	} else if _, err := config.CheckURL(s.endpoint, config.URL{Of: " of the introspection endpoint", NoFragment: true, Credentials: " and set the client id and secret instead"}); err != nil {
-		add("Config.IntrospectionURL: %v (%s)", err, c.env("INTROSPECTION_URL"))
+	if s.IntrospectionURL == "" {
+		problems.Add("Config.IntrospectionURL is empty: set %s to the authorization server's introspection_endpoint (RFC 7662)", env("INTROSPECTION_URL"))
+	} else if _, err := config.CheckURL(s.IntrospectionURL, config.URL{Of: " of the introspection endpoint", NoFragment: true, Credentials: " and set the client id and secret instead"}); err != nil {
+		problems.Add("Config.IntrospectionURL: %v (%s)", err, env("INTROSPECTION_URL"))
 	}
 	if strings.TrimSpace(c.ClientID) == "" {
-		add("Config.ClientID is empty: set %s to the client_id this resource server was registered with", c.env("INTROSPECTION_CLIENT_ID"))
+		problems.Add("Config.ClientID is empty: set %s to the client_id this resource server was registered with", env("INTROSPECTION_CLIENT_ID"))
 	}
 	if c.ClientSecret.IsZero() {
-		add("Config.ClientSecret is empty: set %s (or %s) to this resource server's client secret", c.env("INTROSPECTION_CLIENT_SECRET"), c.env("INTROSPECTION_CLIENT_SECRET_FILE"))
+		problems.Add("Config.ClientSecret is empty: set %s (or %s) to this resource server's client secret", env("INTROSPECTION_CLIENT_SECRET"), env("INTROSPECTION_CLIENT_SECRET_FILE"))
 	}
-	switch s.authMethod {
-	case "":
-		s.authMethod = AuthMethodClientSecretBasic
-	case AuthMethodClientSecretBasic, AuthMethodClientSecretPost:
-	default:
-		add("Config.AuthMethod %q is not supported: use %q (the default) or %q (%s)", c.AuthMethod,
-			AuthMethodClientSecretBasic, AuthMethodClientSecretPost, c.env("INTROSPECTION_AUTH_METHOD"))
+	if s.AuthMethod != AuthMethodClientSecretBasic && s.AuthMethod != AuthMethodClientSecretPost {
+		problems.Add("Config.AuthMethod %q is not supported: use %q (the default) or %q (%s)", c.AuthMethod,
+			AuthMethodClientSecretBasic, AuthMethodClientSecretPost, env("INTROSPECTION_AUTH_METHOD"))
 	}
 
 	if len(c.Audience) == 0 && !c.SkipAudienceCheck && requireAudience {
-		add("Config.Audience is empty: set %s (the resource URI of this service, RFC 8707) or set SkipAudienceCheck", c.env("AUDIENCE"))
+		problems.Add("Config.Audience is empty: set %s (the resource URI of this service, RFC 8707) or set SkipAudienceCheck", env("AUDIENCE"))
 	}
-	problems.NoBlank("Audience", c.Audience, c.env("AUDIENCE"))
-	s.audience = slices.Clone(c.Audience)
-	problems.NoBlank("Issuers", c.Issuers, c.env("ISSUER"))
-	s.issuers = slices.Clone(c.Issuers)
-	for i, sc := range c.Scopes {
-		if strings.TrimSpace(sc) == "" {
-			add("Config.Scopes[%d] is empty: remove it (%s)", i, c.env("INTROSPECTION_SCOPES"))
-		}
-		for f := range strings.FieldsSeq(sc) {
-			if !slices.Contains(s.scopes, f) {
-				s.scopes = append(s.scopes, f)
-			}
-		}
-	}
+	problems.NoBlank("Audience", c.Audience, env("AUDIENCE"))
+	problems.NoBlank("Issuers", c.Issuers, env("ISSUER"))
+	problems.NoBlank("Scopes", c.Scopes, env("INTROSPECTION_SCOPES"))
 	if strings.ContainsAny(s.hint, " \t\r\n") {
-		add("Config.TokenTypeHint %q contains white space: use a token type such as access_token, or \"-\" to send none", c.TokenTypeHint)
+		problems.Add("Config.TokenTypeHint %q contains white space: use a token type such as access_token, or \"-\" to send none", c.TokenTypeHint)
 	}
 
 	if c.Leeway < 0 || c.Leeway > MaxLeeway {
-		add("Config.Leeway %s is out of range: use a duration from 0 to %s (%s)", c.Leeway, MaxLeeway, c.env("LEEWAY"))
+		problems.Add("Config.Leeway %s is out of range: use a duration from 0 to %s (%s)", c.Leeway, MaxLeeway, env("LEEWAY"))
 	}
 	if c.MaxTokenSize < 0 {
-		add("Config.MaxTokenSize %d is negative: leave it 0 for the default (%d bytes) or give a positive size", c.MaxTokenSize, DefaultMaxTokenSize)
+		problems.Add("Config.MaxTokenSize %d is negative: leave it 0 for the default (%d bytes) or give a positive size", c.MaxTokenSize, DefaultMaxTokenSize)
 	}
 	if c.HTTPTimeout < 0 {
-		add("Config.HTTPTimeout %s is negative: leave it 0 for the default (%s) (%s)", c.HTTPTimeout, DefaultHTTPTimeout, c.env("INTROSPECTION_TIMEOUT"))
+		problems.Add("Config.HTTPTimeout %s is negative: leave it 0 for the default (%s) (%s)", c.HTTPTimeout, DefaultHTTPTimeout, env("INTROSPECTION_TIMEOUT"))
 	}
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
 
-	switch s.hint {
-	case "":
-		s.hint = DefaultTokenTypeHint
-	case "-":
-		s.hint = ""
+	if s.hint = cmp.Or(s.hint, "access_token"); s.hint == "-" {
+		s.hint = "" // send none
 	}
-	s.tenantClaim = cmp.Or(s.tenantClaim, DefaultTenantClaim)
-	s.maxSize = cmp.Or(s.maxSize, DefaultMaxTokenSize)
-	s.timeout = cmp.Or(s.timeout, DefaultHTTPTimeout)
-	s.logger = cmp.Or(s.logger, slog.Default())
-	if s.now == nil {
-		s.now = time.Now
+	s.TenantClaim = cmp.Or(strings.TrimSpace(c.TenantClaim), "tenant_id")
+	s.MaxTokenSize = cmp.Or(c.MaxTokenSize, DefaultMaxTokenSize)
+	s.HTTPTimeout = cmp.Or(c.HTTPTimeout, DefaultHTTPTimeout)
+	s.Logger = cmp.Or(c.Logger, slog.Default())
+	if s.Now == nil {
+		s.Now = time.Now
 	}
-	s.provider = cmp.Or(s.provider, DefaultProviderName)
+	s.ProviderName = cmp.Or(c.ProviderName, "introspect")
 	// Redirects are never followed: a 307/308 would replay the token and the
 	// credentials to another location. The caller's client is copied, not modified.
-	s.client = &upstreamhttp.Client{HTTP: upstreamhttp.NewHTTPClient(c.HTTPClient, s.timeout), Name: "the authorization server",
-		Timeout: s.timeout, Now: s.now, Unexpected: ErrUnexpectedResponse}
+	s.client = &upstreamhttp.Client{HTTP: upstreamhttp.NewHTTPClient(c.HTTPClient, s.HTTPTimeout), Name: "the authorization server",
+		Timeout: s.HTTPTimeout, Now: s.Now, Unexpected: ErrUnexpectedResponse}
 	return s, nil
 }
 
-// ---- environment ----
-
-// ConfigFromEnv reads a Config from environment variables named prefix + "_" + NAME
-// (prefix "" means "MCPAUTH"):
-//
-//	PREFIX_INTROSPECTION_URL                 Config.IntrospectionURL (selects this provider)
-//	PREFIX_INTROSPECTION_CLIENT_ID           Config.ClientID
-//	PREFIX_INTROSPECTION_CLIENT_SECRET       Config.ClientSecret
-//	PREFIX_INTROSPECTION_CLIENT_SECRET_FILE  Config.ClientSecret read from a file, trailing newline trimmed
-//	PREFIX_INTROSPECTION_AUTH_METHOD         Config.AuthMethod (client_secret_basic or client_secret_post)
-//	PREFIX_INTROSPECTION_TOKEN_TYPE_HINT     Config.TokenTypeHint
-//	PREFIX_INTROSPECTION_SCOPES              Config.Scopes (comma- or space-separated)
-//	PREFIX_INTROSPECTION_TIMEOUT             Config.HTTPTimeout (a Go duration such as "3s")
-//	PREFIX_AUDIENCE                          Config.Audience (list; shared with providers/bearer)
-//	PREFIX_ISSUER                            Config.Issuers (list; shared with providers/bearer)
-//	PREFIX_TENANT_CLAIM                      Config.TenantClaim (shared with providers/bearer)
-//	PREFIX_LEEWAY                            Config.Leeway (shared with providers/bearer)
-//
-// Unset or empty variables leave the field zero. Errors name the variable and the fix.
-// ConfigFromEnv does not call Validate (New and NewFactory do), so the caller may still
-// adjust the result. The Config it returns is the one a literal with the same fields
-// would be; validation errors name these variables with the default prefix MCPAUTH. Use
-// Config.Configured to learn whether the environment selected this provider.
+// ConfigFromEnv reads a Config from the variables listed in the package documentation,
+// with prefix instead of MCPAUTH ("" means MCPAUTH); errors name the variable and the
+// fix, and Config.Configured tells whether the environment selected this provider. It
+// does not call Validate (New and NewFactory do), so the caller may still adjust the
+// Config, which is the one a literal with the same fields would be.
 func ConfigFromEnv(prefix string) (Config, error) {
 	return config.Load[Config]("introspect", prefix, "")
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -198,14 +197,13 @@ func TestConfigFromEnv(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	s, err := validConfig().prepare(true)
 	require.NoError(t, err)
-	require.Equal(t, AuthMethodClientSecretBasic, s.authMethod)
+	require.Equal(t, AuthMethodClientSecretBasic, s.AuthMethod)
 	require.Equal(t, "access_token", s.hint)
-	require.Equal(t, "tenant_id", s.tenantClaim)
-	require.Equal(t, DefaultMaxTokenSize, s.maxSize)
-	require.Equal(t, DefaultHTTPTimeout, s.timeout)
+	require.Equal(t, "tenant_id", s.TenantClaim)
+	require.Equal(t, DefaultMaxTokenSize, s.MaxTokenSize)
+	require.Equal(t, DefaultHTTPTimeout, s.HTTPTimeout)
 	require.Equal(t, DefaultHTTPTimeout, s.client.Timeout)
-	require.Equal(t, "introspect", s.provider)
-	require.NotNil(t, s.now)
-	require.NotNil(t, s.logger)
-	require.True(t, strings.HasPrefix(newUpstream(s).basic, "Basic "))
+	require.Equal(t, "introspect", s.ProviderName)
+	require.NotNil(t, s.Now)
+	require.NotNil(t, s.Logger)
 }

@@ -22,8 +22,6 @@ type Verifier struct {
 	audience audiences.Matcher
 }
 
-var _ mcpauth.TokenVerifier = (*Verifier)(nil)
-
 // New validates cfg (see Config.Validate) and returns a Verifier. It makes no request:
 // the introspection endpoint is first called by VerifyToken.
 func New(cfg Config) (*Verifier, error) {
@@ -31,7 +29,7 @@ func New(cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Verifier{s: s, up: newUpstream(s), audience: audiences.NewMatcher(s.audience)}, nil
+	return &Verifier{s: s, up: &upstream{s: s}, audience: audiences.NewMatcher(s.Audience)}, nil
 }
 
 // NewFactory validates cfg like New, except that Config.Audience may be empty, and
@@ -39,28 +37,16 @@ func New(cfg Config) (*Verifier, error) {
 // Each call factory(resource) returns a *Verifier whose accepted audience is cfg.Audience
 // when set, and []string{resource} otherwise (RFC 8707: a token must name the resource
 // it is used at).
-//
-// A hub wraps each verifier with mcpauth.Cached unless it is already a
-// *mcpauth.CachedVerifier; for opaque tokens prefer mcpauth.CachedOpaque, which remembers
-// rejected tokens and bounds concurrent upstream calls:
-//
-//	VerifierFor: func(resource string) (mcpauth.TokenVerifier, error) {
-//		v, err := factory(resource)
-//		if err != nil {
-//			return nil, err
-//		}
-//		return mcpauth.CachedOpaque(v), nil
-//	},
 func NewFactory(cfg Config) (mcpauth.VerifierFactory, error) {
 	s, err := cfg.prepare(false)
 	if err != nil {
 		return nil, err
 	}
-	up := newUpstream(s)
-	fixed := audiences.NewMatcher(s.audience) // normalised once, shared by every verifier
+	up := &upstream{s: s}
+	fixed := audiences.NewMatcher(s.Audience) // normalised once, shared by every verifier
 	return func(resource string) (mcpauth.TokenVerifier, error) {
 		aud := fixed
-		if len(s.audience) == 0 && !s.skipAud {
+		if len(s.Audience) == 0 && !s.SkipAudienceCheck {
 			if strings.TrimSpace(resource) == "" {
 				return nil, errors.New("introspect: the resource URI is empty and Config.Audience is not set: pass the resource URI of the service or set Config.Audience")
 			}
@@ -89,26 +75,18 @@ const (
 )
 
 // CacheOptions implements mcpauth.CachePolicy: the options for opaque tokens
-// (mcpauth.OpaqueCachePolicy), since each verification is a call to the introspection endpoint. mcpauth.Cached (and so
-// the hub) applies them without being asked.
+// (mcpauth.OpaqueCachePolicy), since each verification is a call to the introspection
+// endpoint. mcpauth.Cached (and so the hub) applies them without being asked.
 func (v *Verifier) CacheOptions() []mcpauth.CacheOption { return mcpauth.OpaqueCachePolicy() }
 
 var _ mcpauth.CachePolicy = (*Verifier)(nil)
 
 // VerifyToken checks the token's shape locally, introspects it, and returns an
 // AccessToken when the authorization server says it is active and it passes this
-// resource's checks.
-//
-// Errors are *mcpauth.Error values. invalid_token (401): the token is empty, too large or
-// contains bytes no bearer token has (no upstream call is made); the authorization
-// server says it is not active; it is expired or not yet valid by Config.Now; its
-// audience does not include this resource; its issuer is not accepted; it is a refresh
-// token or a sender-constrained (DPoP/mTLS) token; it has no subject ("sub"; see
-// Config.AllowMissingSubject) or, with AllowMissingSubject, names no principal at all.
-// temporarily_unavailable (503): the authorization server could not answer usefully —
-// it is unreachable, slow, rate-limiting, failing, answering malformed JSON, or rejecting
-// this resource server's own credentials (errors.Is(err, ErrClientAuthentication)), which
-// is a configuration problem and never the caller's fault.
+// resource's checks. Errors are *mcpauth.Error values (see the package documentation):
+// invalid_token (401) for a refused token; temporarily_unavailable (503) when the
+// authorization server could not answer usefully, including when it rejects this
+// resource server's own credentials (errors.Is(err, ErrClientAuthentication)).
 func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.AccessToken, error) {
 	if err := v.prefilter(token); err != nil {
 		return nil, err
@@ -120,202 +98,145 @@ func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.Acce
 	return v.accessToken(resp)
 }
 
-// b64token marks the bytes of RFC 6750's b64token: ALPHA DIGIT - . _ ~ + / and trailing =.
-var b64token = func() (t [256]bool) {
-	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=" {
-		t[c] = true
-	}
-	return t
-}()
+// b64token is the alphabet of RFC 6750's b64token, which may end with "=" padding:
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+const b64token = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
 
 // prefilter refuses, without an upstream call, what cannot be a bearer token: empty,
-// larger than MaxTokenSize, or not an RFC 6750 b64token (1*( ALPHA / DIGIT / "-" / "." /
-// "_" / "~" / "+" / "/" ) *"=").
+// larger than MaxTokenSize, or not an RFC 6750 b64token.
 func (v *Verifier) prefilter(token string) error {
-	if token == "" {
-		return mcpauth.InvalidToken(descEmpty, nil)
-	}
-	if len(token) > v.s.maxSize {
-		return mcpauth.InvalidToken(descTooLarge, nil)
-	}
 	body := strings.TrimRight(token, "=")
-	if body == "" {
+	switch {
+	case token == "":
+		return mcpauth.InvalidToken(descEmpty, nil)
+	case len(token) > v.s.MaxTokenSize:
+		return mcpauth.InvalidToken(descTooLarge, nil)
+	case body == "" || strings.Trim(body, b64token) != "": // a byte outside the alphabet remains
 		return mcpauth.InvalidToken(descCharset, nil)
-	}
-	for i := 0; i < len(body); i++ {
-		if c := body[i]; !b64token[c] || c == '=' {
-			return mcpauth.InvalidToken(descCharset, nil)
-		}
 	}
 	return nil
 }
 
 // accessToken applies this resource's checks to an active introspection response and
-// builds the AccessToken. Members of the wrong JSON type make the response malformed
+// builds the AccessToken. A member of the wrong JSON type makes the response malformed
 // (temporarily_unavailable): the authorization server is broken, not the token.
 func (v *Verifier) accessToken(resp map[string]any) (*mcpauth.AccessToken, error) {
 	s := v.s
-	now := s.now()
-	tok := &mcpauth.AccessToken{Claims: resp, Provider: s.provider}
-
-	exp, ok, err := numericDate(resp, "exp")
-	switch {
-	case err != nil:
-		return nil, err
-	case ok && !now.Before(exp.Add(s.leeway)):
-		return nil, mcpauth.InvalidToken(descExpired, nil)
-	case ok:
-		tok.ExpiresAt = exp.Add(s.leeway)
+	r := &members{m: resp}
+	tok := &mcpauth.AccessToken{
+		Subject:  r.str("sub"),
+		ClientID: r.str("client_id"),
+		Issuer:   r.str("iss"),
+		Audience: r.audience(),
+		ID:       r.str("jti"),
+		TenantID: r.str(s.TenantClaim),
+		Scopes:   appendScopes(nil, append([]string{r.str("scope")}, s.Scopes...)...),
+		IssuedAt: r.date("iat"),
+		Claims:   resp,
+		Provider: s.ProviderName,
 	}
-	nbf, ok, err := numericDate(resp, "nbf")
-	switch {
-	case err != nil:
-		return nil, err
-	case ok && now.Add(s.leeway).Before(nbf):
-		return nil, mcpauth.InvalidToken(descNotYetValid, nil)
-	}
-	if tok.IssuedAt, _, err = numericDate(resp, "iat"); err != nil {
-		return nil, err
+	exp, nbf, tokenType := r.date("exp"), r.date("nbf"), r.str("token_type")
+	r.str("username") // never the subject (a name in another namespace), but still a string
+	if r.err != nil {
+		return nil, r.err
 	}
 
-	iss, ok, err := stringMember(resp, "iss")
-	switch {
-	case err != nil:
-		return nil, err
-	case len(s.issuers) == 0:
-	case !ok:
-		return nil, mcpauth.InvalidToken(descNoIssuer, nil)
-	case !slices.Contains(s.issuers, iss):
-		return nil, mcpauth.InvalidToken(descIssuer, nil)
-	}
-	tok.Issuer = iss
-
-	aud, err := audience(resp)
-	if err != nil {
-		return nil, err
-	}
-	if !s.skipAud {
-		if len(aud) == 0 {
-			return nil, mcpauth.InvalidToken(descNoAudience, nil)
+	now := s.Now()
+	for _, check := range []struct {
+		refused bool
+		desc    string
+	}{
+		{resp["exp"] != nil && !now.Before(exp.Add(s.Leeway)), descExpired},
+		{now.Add(s.Leeway).Before(nbf), descNotYetValid}, // never when nbf is absent (zero)
+		{len(s.Issuers) > 0 && tok.Issuer == "", descNoIssuer},
+		{len(s.Issuers) > 0 && !slices.Contains(s.Issuers, tok.Issuer), descIssuer},
+		{!s.SkipAudienceCheck && len(tok.Audience) == 0, descNoAudience},
+		{!s.SkipAudienceCheck && !v.audience.Match(tok.Audience), descAudience},
+		{strings.EqualFold(tokenType, "refresh_token"), descRefreshToken},
+		{strings.EqualFold(tokenType, "DPoP") || resp["cnf"] != nil, descBound},
+		{tok.Subject == "" && !s.AllowMissingSubject, descNoSubject},
+		{tok.Subject == "" && tok.ClientID == "", descNoPrincipal},
+	} {
+		if check.refused { // the first refusal of this list is reported
+			return nil, mcpauth.InvalidToken(check.desc, nil)
 		}
-		// Scheme and host of an http(s) URI are compared case-insensitively (RFC 3986).
-		if !v.audience.Match(aud) {
-			return nil, mcpauth.InvalidToken(descAudience, nil)
-		}
-	}
-	tok.Audience = aud
-
-	tt, _, err := stringMember(resp, "token_type")
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case strings.EqualFold(tt, "refresh_token"):
-		return nil, mcpauth.InvalidToken(descRefreshToken, nil)
-	case strings.EqualFold(tt, "DPoP"):
-		return nil, mcpauth.InvalidToken(descBound, nil)
-	}
-	if cnf, bound := resp["cnf"]; bound && cnf != nil {
-		return nil, mcpauth.InvalidToken(descBound, nil)
-	}
-
-	if tok.ClientID, _, err = stringMember(resp, "client_id"); err != nil {
-		return nil, err
-	}
-	if tok.Subject, _, err = stringMember(resp, "sub"); err != nil {
-		return nil, err
-	}
-	if _, _, err = stringMember(resp, "username"); err != nil {
-		return nil, err
-	}
-	if tok.Subject == "" && !s.allowNoSub {
-		return nil, mcpauth.InvalidToken(descNoSubject, nil)
 	}
 	if tok.Subject == "" {
 		// RFC 9068 §2.2: without a resource owner (client credentials), the subject is
 		// the client; authorization servers put the client id in a JWT's "sub" then.
 		tok.Subject = tok.ClientID
 	}
-	if tok.Subject == "" {
-		return nil, mcpauth.InvalidToken(descNoPrincipal, nil)
+	if resp["exp"] != nil {
+		tok.ExpiresAt = exp.Add(s.Leeway)
 	}
-	if tok.ID, _, err = stringMember(resp, "jti"); err != nil {
-		return nil, err
-	}
-	if tok.TenantID, _, err = stringMember(resp, s.tenantClaim); err != nil {
-		return nil, err
-	}
-
-	scope, _, err := stringMember(resp, "scope")
-	if err != nil {
-		return nil, err
-	}
-	var granted []string
-	for f := range strings.FieldsSeq(scope) {
-		if !slices.Contains(granted, f) {
-			granted = append(granted, f)
-		}
-	}
-	for _, f := range s.scopes {
-		if !slices.Contains(granted, f) {
-			granted = append(granted, f)
-		}
-	}
-	tok.Scopes = granted
 	return tok, nil
 }
 
-// malformedMember reports a member of the wrong type in an introspection response.
-func malformedMember(name, want string) error {
-	return mcpauth.UpstreamUnavailable("the authorization server's introspection response is malformed", 0,
-		errors.New("introspection response member "+name+" must be "+want))
+// appendScopes appends the space-delimited scopes of values to list, without duplicates.
+func appendScopes(list []string, values ...string) []string {
+	for _, v := range values {
+		for f := range strings.FieldsSeq(v) {
+			if !slices.Contains(list, f) {
+				list = append(list, f)
+			}
+		}
+	}
+	return list
 }
 
-// numericDate reads an optional NumericDate member (seconds since the epoch).
-func numericDate(m map[string]any, name string) (time.Time, bool, error) {
-	raw, ok := m[name]
-	if !ok || raw == nil {
-		return time.Time{}, false, nil
+// members reads the members of an introspection response; null counts as absent. The
+// first member of the wrong type is recorded in err as a malformed response.
+type members struct {
+	m   map[string]any
+	err error
+}
+
+func (r *members) malformed(name, want string) {
+	if r.err == nil {
+		r.err = mcpauth.UpstreamUnavailable(descMalformed, 0, errors.New("introspection response member "+name+" must be "+want))
 	}
-	f, ok := raw.(float64)
+}
+
+// str reads an optional string member ("" when absent).
+func (r *members) str(name string) string {
+	s, ok := r.m[name].(string)
+	if !ok && r.m[name] != nil {
+		r.malformed(name, "a string")
+	}
+	return s
+}
+
+// date reads an optional NumericDate member, seconds since the epoch (zero when absent).
+func (r *members) date(name string) time.Time {
+	f, ok := r.m[name].(float64)
 	if !ok || math.IsNaN(f) || math.Abs(f) > 1<<53 {
-		return time.Time{}, false, malformedMember(name, "a number of seconds since the epoch")
+		if r.m[name] != nil {
+			r.malformed(name, "a number of seconds since the epoch")
+		}
+		return time.Time{}
 	}
 	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)), true, nil
-}
-
-// stringMember reads an optional string member; null counts as absent.
-func stringMember(m map[string]any, name string) (string, bool, error) {
-	raw, ok := m[name]
-	if !ok || raw == nil {
-		return "", false, nil
-	}
-	s, ok := raw.(string)
-	if !ok {
-		return "", false, malformedMember(name, "a string")
-	}
-	return s, true, nil
+	return time.Unix(int64(sec), int64(frac*1e9))
 }
 
 // audience reads "aud": a string or an array of strings.
-func audience(m map[string]any) ([]string, error) {
-	switch x := m["aud"].(type) {
+func (r *members) audience() []string {
+	switch x := r.m["aud"].(type) {
 	case nil:
-		return nil, nil
+		return nil
 	case string:
-		return []string{x}, nil
+		return []string{x}
 	case []any:
 		out := make([]string, 0, len(x))
 		for _, e := range x {
-			s, ok := e.(string)
-			if !ok {
-				return nil, malformedMember("aud", "a string or an array of strings")
+			if s, ok := e.(string); ok {
+				out = append(out, s)
 			}
-			out = append(out, s)
 		}
-		return out, nil
-	default:
-		return nil, malformedMember("aud", "a string or an array of strings")
+		if len(out) == len(x) {
+			return out
+		}
 	}
+	r.malformed("aud", "a string or an array of strings")
+	return nil
 }
