@@ -9,10 +9,10 @@
 // A token shaped like a JWT (it starts with "eyJ" and has three dot-separated segments)
 // is verified locally as an ID token with the providers/bearer engine: RS256 signature
 // against Google's JWKS (https://www.googleapis.com/oauth2/v3/certs, fetched when the
-// first ID token arrives, refreshed hourly and when an unknown "kid" shows up, at most
-// once a minute), issuer https://accounts.google.com or accounts.google.com, "aud" one
-// of Config.ClientIDs, "exp" required, "iat" and "nbf" not in the future (with
-// Config.Leeway), and "sub" present.
+// first JWT-shaped token arrives, valid or not, then refreshed hourly and when an
+// unknown "kid" shows up, at most once a minute), issuer https://accounts.google.com or
+// accounts.google.com, "aud" one of Config.ClientIDs, "exp" required, "iat" and "nbf"
+// not in the future (with Config.Leeway), and "sub" present.
 //
 // Any other token is sent to Google's tokeninfo endpoint
 // (https://oauth2.googleapis.com/tokeninfo) as a POST form body (access_token=…), so the
@@ -21,31 +21,20 @@
 // which stops a token obtained by someone else's app from being replayed here), carry an
 // "exp" still in the future by the injected clock, and a "sub".
 //
-// # Prefilter
+// A prefilter refuses as invalid_token, without any upstream call, tokens that are
+// empty, larger than MaxTokenSize or contain spaces or control characters, and, unless
+// Config.AnyTokenFormat is set, tokens that are neither JWT-shaped nor "ya29." followed
+// by RFC 6750 b64token characters: garbage and other providers' tokens cost nothing.
 //
-// Google access tokens start with "ya29.". Unless Config.AnyTokenFormat is set, a token
-// that neither starts with "ya29." (followed only by RFC 6750 b64token characters) nor
-// looks like a JWT is refused as invalid_token without any upstream call, so garbage and
-// other providers' tokens cost nothing. Tokens that are empty, larger than MaxTokenSize
-// or contain spaces or control characters are always refused locally. The first
-// JWT-shaped token (valid or not) triggers the one-time JWKS fetch.
+// # Rules, tenant and claims
 //
-// # Rules, tenant and scopes
-//
-// See [Config] for the rules (HostedDomains, StrictHostedDomain, AllowedEmailDomains,
-// AllowedEmails): all configured rules must pass, and a valid account refused by a rule
-// gets access_denied (403). Note that Google's tokeninfo has no "hd": for access tokens,
-// HostedDomains compares the domain of the verified e-mail address instead (see
-// Config.StrictHostedDomain for the strict form).
-//
-// AccessToken.TenantID is the hosted domain: the "hd" claim of an ID token, or for an
-// access token the verified e-mail domain when it matched a configured HostedDomains
-// entry (empty otherwise, so that unrelated gmail.com users never share a tenant).
-// AccessToken.Scopes is Config.Scopes plus Config.DomainScopes of the account's domain;
-// Google's OAuth scopes go to Claims["google_scopes"] and never become MCP scopes.
-// Claims holds every field Google returned (for access tokens the tokeninfo fields as
-// strings, except "email_verified", normalised to a boolean for both kinds), plus
-// "google_token_type" ("access_token" or "id_token").
+// [Config] describes the rules and the scopes granted. AccessToken.TenantID is the
+// hosted domain: the "hd" claim of an ID token, or for an access token the verified
+// e-mail domain when it matched a configured HostedDomains entry (empty otherwise, so
+// that unrelated gmail.com users never share a tenant). Claims holds every field Google
+// returned (for access tokens the tokeninfo fields as strings, except "email_verified",
+// normalised to a boolean for both kinds), plus "google_token_type" ("access_token" or
+// "id_token") and, for access tokens, Google's OAuth scopes in "google_scopes".
 //
 // # Errors
 //
@@ -70,33 +59,23 @@
 //
 // # Caching
 //
-// A Verifier caches nothing and makes one tokeninfo call per access token it verifies.
-// Wrap it with mcpauth.CachedOpaque, which collapses concurrent checks of one token
-// into one call, trusts an accepted token for at most 5 minutes (never past its expiry),
-// remembers refusals for 10 seconds and bounds concurrent upstream calls:
+// A Verifier caches nothing: it makes one tokeninfo call per access token. Wrap it with
+// mcpauth.CachedOpaque (mcpauth.Cached does the same, see Verifier.CacheOptions), which
+// collapses concurrent checks of one token into one call, bounds concurrent upstream
+// calls, trusts an accepted token for at most 5 minutes (never past its expiry) and
+// remembers refusals for 10 seconds: a token revoked at Google is refused at the latest
+// when its cache entry ends.
 //
-//	v, err := google.New(cfg)
-//	...
-//	verifier := mcpauth.CachedOpaque(v)
+// # Configuration and environment
 //
-// A token revoked at Google is then refused at the latest when its cache entry ends.
+// Configuration comes from code or from these variables, read by [ConfigFromEnv]
+// ("MCPAUTH" prefix; lists comma or space separated). MCPAUTH_GOOGLE_CLIENT_ID switches
+// Google on ([Config.Configured]).
 //
-// # Configuration
-//
-// Configuration comes from code or from MCPAUTH_GOOGLE_* variables ([ConfigFromEnv]);
-// [Config.Configured] reports whether MCPAUTH_GOOGLE_CLIENT_ID was set. Config.TokenInfoURL
-// and Config.JWKSURI override Google's endpoints for tests (a fake on loopback) or an
-// enterprise egress proxy, and nothing else. A Config never prints its client secret.
-//
-// # Environment
-//
-// ConfigFromEnv("MCPAUTH") reads these variables (Google is switched on when
-// MCPAUTH_GOOGLE_CLIENT_ID is set):
-//
-//   - MCPAUTH_GOOGLE_CLIENT_ID: your OAuth client ID(s), comma separated; tokens must be
-//     issued to one of them
-//   - MCPAUTH_GOOGLE_CLIENT_SECRET / _FILE: client secret for a sign-in flow (never
-//     printed)
+//   - MCPAUTH_GOOGLE_CLIENT_ID: your OAuth client ID(s); tokens must be issued to one
+//     of them
+//   - MCPAUTH_GOOGLE_CLIENT_SECRET, or _FILE naming a file (trailing newline trimmed):
+//     client secret for a sign-in flow (never printed)
 //   - MCPAUTH_GOOGLE_HOSTED_DOMAINS: accepted Workspace domains (hd; for access tokens,
 //     the verified e-mail's domain)
 //   - MCPAUTH_GOOGLE_STRICT_HOSTED_DOMAIN: true: only an ID token's hd claim satisfies the
@@ -105,12 +84,12 @@
 //   - MCPAUTH_GOOGLE_ALLOWED_EMAILS: accepted verified e-mail addresses (one allowlist
 //     with the domains)
 //   - MCPAUTH_GOOGLE_SCOPES: MCP scopes granted to every accepted account
-//   - MCPAUTH_GOOGLE_DOMAIN_SCOPES: scopes by domain: example.com=notes:read
-//     notes:write;corp.example=admin
+//   - MCPAUTH_GOOGLE_DOMAIN_SCOPES: scopes by domain, entries separated by ";" or new
+//     lines: example.com=notes:read notes:write;corp.example=admin
 //   - MCPAUTH_GOOGLE_ANY_TOKEN_FORMAT: true: send tokens that are neither ya29.… nor JWTs
 //     to tokeninfo too
 //   - MCPAUTH_GOOGLE_TOKENINFO_URL, MCPAUTH_GOOGLE_JWKS_URI: endpoint overrides (tests,
 //     egress proxies)
 //   - MCPAUTH_GOOGLE_HTTP_TIMEOUT, MCPAUTH_GOOGLE_LEEWAY: upstream timeout (default 5s);
-//     clock skew (0–5m)
+//     clock skew (0–5m), as Go durations such as 30s
 package google

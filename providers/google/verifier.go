@@ -1,6 +1,7 @@
 package google
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/mcpauth/mcpauth"
@@ -26,12 +26,13 @@ type Verifier struct {
 	s     *settings
 	idCfg bearer.Config
 
-	id     atomic.Pointer[bearer.Verifier] // created on the first ID token
-	mu     sync.Mutex                      // guards the creation of id, and closed
+	mu     sync.Mutex       // guards id and closed
+	id     *bearer.Verifier // created on the first ID token
 	closed bool
 }
 
 var _ mcpauth.TokenVerifier = (*Verifier)(nil)
+var _ mcpauth.CachePolicy = (*Verifier)(nil)
 
 // New validates cfg (see Config.Validate) and returns a Verifier. New makes no network
 // call: the ID-token key set is fetched when the first ID token arrives.
@@ -68,111 +69,60 @@ func (v *Verifier) Close() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.closed = true
-	if id := v.id.Load(); id != nil {
-		_ = id.Close()
+	if v.id != nil {
+		_ = v.id.Close()
 	}
 	return nil
 }
 
-// tokenKind is the result of the format prefilter.
-type tokenKind int
-
-const (
-	kindRefused tokenKind = iota
-	kindAccess            // sent to tokeninfo
-	kindID                // a JWT: verified as a Google ID token
-)
-
-// b64token marks the bytes of RFC 6750's b64token: ALPHA DIGIT - . _ ~ + / =.
-var b64token = func() (t [256]bool) {
-	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=" {
-		t[c] = true
-	}
-	return t
-}()
-
-// classify decides, without any network call, which path a token takes, or refuses it
-// with a client-safe description.
-func classify(token string, anyFormat bool) (tokenKind, string) {
-	switch {
-	case token == "":
-		return kindRefused, "token is empty"
-	case len(token) > MaxTokenSize:
-		return kindRefused, "token is too large"
-	}
-	for i := 0; i < len(token); i++ {
-		if c := token[i]; c <= ' ' || c >= 0x7f {
-			return kindRefused, "malformed token: it contains spaces or control characters"
-		}
-	}
-	if strings.HasPrefix(token, "eyJ") && strings.Count(token, ".") == 2 {
-		return kindID, ""
-	}
-	if anyFormat {
-		return kindAccess, ""
-	}
-	if !strings.HasPrefix(token, "ya29.") || len(token) == len("ya29.") {
-		return kindRefused, "token is neither a Google access token nor a Google ID token"
-	}
-	for i := 0; i < len(token); i++ {
-		if !b64token[token[i]] {
-			return kindRefused, "malformed token: it contains characters not allowed in a bearer token"
-		}
-	}
-	return kindAccess, ""
-}
-
 // CacheOptions implements mcpauth.CachePolicy: the options for opaque tokens
-// (mcpauth.OpaqueCachePolicy), since access tokens are checked with a tokeninfo call. mcpauth.Cached (and so
-// the hub) applies them without being asked.
+// (mcpauth.OpaqueCachePolicy), since access tokens are checked with a tokeninfo call.
+// mcpauth.Cached (and so the hub) applies them without being asked.
 func (v *Verifier) CacheOptions() []mcpauth.CacheOption { return mcpauth.OpaqueCachePolicy() }
 
-var _ mcpauth.CachePolicy = (*Verifier)(nil)
-
-// VerifyToken verifies a Google access token or ID token and returns the account as an
-// AccessToken. Tokens shaped like a JWT ("eyJ…" with three segments) are verified
-// locally as ID tokens; others are sent to Google's tokeninfo endpoint, unless the
-// prefilter refuses them first (see Config.AnyTokenFormat).
-//
-// Failures are *mcpauth.Error values: invalid_token (401) when Google says the token is
-// invalid or expired, when it was issued to another client or has expired by the local
-// clock; access_denied (403) when a rule refuses a valid account; temporarily_unavailable
-// (503, with RetryAfter when Google sent Retry-After) when Google could not answer:
-// rate limits (403, 429), server errors, timeouts, unreachable hosts, unexpected answers.
+// VerifyToken verifies a Google ID token (a JWT, locally) or access token (with
+// tokeninfo) and returns the account as an AccessToken. Failures are *mcpauth.Error
+// values, as the package documentation describes.
 func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.AccessToken, error) {
-	kind, desc := classify(token, v.s.anyTokenFormat)
-	switch kind {
-	case kindID:
+	// The prefilter: tokens that cannot be Google's are refused without a network call.
+	switch {
+	case token == "":
+		return nil, mcpauth.InvalidToken("token is empty", nil)
+	case len(token) > MaxTokenSize:
+		return nil, mcpauth.InvalidToken("token is too large", nil)
+	case strings.ContainsFunc(token, func(r rune) bool { return r <= ' ' || r >= 0x7f }):
+		return nil, mcpauth.InvalidToken("malformed token: it contains spaces or control characters", nil)
+	case strings.HasPrefix(token, "eyJ") && strings.Count(token, ".") == 2:
 		return v.verifyIDToken(ctx, token)
-	case kindAccess:
+	case v.s.anyTokenFormat:
 		return v.verifyAccessToken(ctx, token)
-	default:
-		return nil, mcpauth.InvalidToken(desc, nil)
+	case !strings.HasPrefix(token, "ya29.") || token == "ya29.":
+		return nil, mcpauth.InvalidToken("token is neither a Google access token nor a Google ID token", nil)
+	case strings.TrimLeft(token, b64token) != "":
+		return nil, mcpauth.InvalidToken("malformed token: it contains characters not allowed in a bearer token", nil)
 	}
+	return v.verifyAccessToken(ctx, token)
 }
 
-// ---- ID tokens ----
+// b64token is the alphabet of RFC 6750's b64token.
+const b64token = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/="
 
 func (v *Verifier) idVerifier() (*bearer.Verifier, error) {
-	if id := v.id.Load(); id != nil {
-		return id, nil
-	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.closed {
 		return nil, mcpauth.UpstreamUnavailable("the Google ID-token verifier is closed", 0, nil)
 	}
-	if id := v.id.Load(); id != nil {
-		return id, nil
+	if v.id == nil {
+		// bearer.New fetches the key set once (bounded by HTTPTimeout); a failure there is
+		// not fatal: tokens get temporarily_unavailable until a fetch works.
+		id, err := bearer.New(v.idCfg)
+		if err != nil {
+			return nil, mcpauth.UpstreamUnavailable("the Google ID-token verifier could not be created", 0, err)
+		}
+		v.id = id
 	}
-	// bearer.New fetches the key set once (bounded by HTTPTimeout); a failure there is
-	// not fatal, tokens are then answered with temporarily_unavailable until it works.
-	id, err := bearer.New(v.idCfg)
-	if err != nil {
-		return nil, mcpauth.UpstreamUnavailable("the Google ID-token verifier could not be created", 0, err)
-	}
-	v.id.Store(id)
-	return id, nil
+	return v.id, nil
 }
 
 func (v *Verifier) verifyIDToken(ctx context.Context, token string) (*mcpauth.AccessToken, error) {
@@ -188,80 +138,45 @@ func (v *Verifier) verifyIDToken(ctx context.Context, token string) (*mcpauth.Ac
 		return nil, mcpauth.InvalidToken("the ID token does not identify a Google account (no sub claim)", nil)
 	}
 	email, _ := tok.Claims["email"].(string)
-	verified := truthy(tok.Claims["email_verified"])
-	if _, ok := tok.Claims["email_verified"]; ok {
-		tok.Claims["email_verified"] = verified
-	}
 	hd := strings.ToLower(tok.TenantID) // bearer read the "hd" claim as the tenant
-	scopes, tenant, err := v.s.admit(identity{email: email, verified: verified, hd: hd})
+	tok.Scopes, tok.TenantID, err = v.s.admit(identity{email: email, verified: emailVerified(tok.Claims), hd: hd})
 	if err != nil {
 		return nil, err
 	}
-	tok.TenantID = tenant
-	tok.Scopes = scopes
 	tok.Claims["google_token_type"] = "id_token"
 	return tok, nil
 }
-
-// ---- access tokens ----
 
 func (v *Verifier) verifyAccessToken(ctx context.Context, token string) (*mcpauth.AccessToken, error) {
 	info, err := v.tokenInfo(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	str := func(name string) (string, error) {
-		switch x := info[name].(type) {
-		case nil:
-			return "", nil
-		case string:
-			return x, nil
-		default:
-			return "", unexpected(fmt.Errorf("tokeninfo field %q is a %T, not a string", name, x))
+	// tokeninfo's values are strings: another type is not its answer.
+	var notString error
+	str := func(name string) string {
+		s, ok := info[name].(string)
+		if !ok && info[name] != nil {
+			notString = fmt.Errorf("tokeninfo field %q is a %T, not a string", name, info[name])
 		}
+		return s
 	}
-	aud, err := str("aud")
-	if err != nil {
-		return nil, err
-	}
-	azp, err := str("azp")
-	if err != nil {
-		return nil, err
-	}
-	if !slices.Contains(v.s.clientIDs, aud) && !slices.Contains(v.s.clientIDs, azp) {
+	aud, azp, sub, email, scope := str("aud"), str("azp"), str("sub"), str("email"), str("scope")
+	exp, err := strconv.ParseInt(strings.TrimSpace(str("exp")), 10, 64)
+	expiresAt := time.Unix(exp, 0).Add(v.s.leeway)
+	switch {
+	case notString != nil:
+		return nil, unexpected(notString)
+	case !slices.Contains(v.s.clientIDs, aud) && !slices.Contains(v.s.clientIDs, azp):
 		return nil, mcpauth.InvalidToken("the token was not issued to this application", nil)
-	}
-
-	exp, ok := seconds(info["exp"])
-	if !ok {
+	case err != nil || exp <= 0:
 		return nil, unexpected(errors.New(`tokeninfo answer has no valid "exp"`))
-	}
-	now := v.s.now()
-	expiresAt := exp.Add(v.s.leeway)
-	if !now.Before(expiresAt) {
+	case !v.s.now().Before(expiresAt):
 		return nil, mcpauth.InvalidToken("token is expired", nil)
-	}
-
-	sub, err := str("sub")
-	if err != nil {
-		return nil, err
-	}
-	if sub == "" {
+	case sub == "":
 		return nil, mcpauth.InvalidToken("the token does not identify a Google account (request the openid scope)", nil)
 	}
-	email, err := str("email")
-	if err != nil {
-		return nil, err
-	}
-	scope, err := str("scope")
-	if err != nil {
-		return nil, err
-	}
-	verified := truthy(info["email_verified"])
-	if _, ok := info["email_verified"]; ok {
-		info["email_verified"] = verified
-	}
-	scopes, tenant, err := v.s.admit(identity{email: email, verified: verified, accessToken: true})
+	scopes, tenant, err := v.s.admit(identity{email: email, verified: emailVerified(info), accessToken: true})
 	if err != nil {
 		return nil, err
 	}
@@ -270,16 +185,13 @@ func (v *Verifier) verifyAccessToken(ctx context.Context, token string) (*mcpaut
 	info["google_token_type"] = "access_token"
 	tok := &mcpauth.AccessToken{
 		Subject:   sub,
-		ClientID:  azp,
+		ClientID:  cmp.Or(azp, aud),
 		Issuer:    issuer,
 		TenantID:  tenant,
 		Scopes:    scopes,
 		ExpiresAt: expiresAt,
 		Claims:    info,
 		Provider:  ProviderName,
-	}
-	if tok.ClientID == "" {
-		tok.ClientID = aud
 	}
 	if aud != "" {
 		tok.Audience = []string{aud}
@@ -303,39 +215,35 @@ func (v *Verifier) tokenInfo(ctx context.Context, token string) (map[string]any,
 	if err != nil {
 		return nil, err
 	}
-	body := resp.Body
-	switch code := resp.Status; {
-	case code == http.StatusOK:
-		var info map[string]any
-		if err := json.Unmarshal(body, &info); err != nil || info == nil {
-			return nil, unexpected(fmt.Errorf("tokeninfo answered HTTP 200 with a body that is not a JSON object: %v", err))
-		}
-		if e, ok := info["error"]; ok && info["aud"] == nil && info["azp"] == nil {
-			return nil, mcpauth.InvalidToken("the Google access token is invalid or expired", fmt.Errorf("tokeninfo: %v", e))
-		}
-		return info, nil
-	case code == http.StatusBadRequest || code == http.StatusUnauthorized:
-		// Google answers 400 {"error":"invalid_token","error_description":"Invalid
-		// Value"} (or only the error_description) for invalid, expired and revoked
-		// tokens. A body that is not a JSON object did not come from tokeninfo.
-		var e struct {
-			Error       any    `json:"error"`
-			Description string `json:"error_description"`
-		}
-		if err := json.Unmarshal(body, &e); err != nil || (e.Error == nil && e.Description == "") {
-			return nil, unexpected(fmt.Errorf("tokeninfo answered HTTP %d without a JSON error", code))
-		}
-		return nil, mcpauth.InvalidToken("the Google access token is invalid or expired",
-			fmt.Errorf("tokeninfo: HTTP %d: %v: %s", code, e.Error, truncate(e.Description, 200)))
-	case code == http.StatusForbidden:
+	cause := fmt.Errorf("tokeninfo: HTTP %d", resp.Status)
+	switch resp.Status {
+	case http.StatusOK, http.StatusBadRequest, http.StatusUnauthorized:
+	case http.StatusForbidden:
 		// Google's quota errors are 403 rateLimitExceeded / userRateLimitExceeded.
-		return nil, mcpauth.UpstreamUnavailable("Google is rate limiting requests; try again later",
-			v.s.client.RetryAfter(resp.Header), fmt.Errorf("tokeninfo: HTTP %d", code))
+		return nil, mcpauth.UpstreamUnavailable("Google is rate limiting requests; try again later", v.s.client.RetryAfter(resp.Header), cause)
+	default:
+		if err := v.s.client.Check(resp, cause); err != nil {
+			return nil, err
+		}
+		return nil, unexpected(cause)
 	}
-	if err := v.s.client.Check(resp, fmt.Errorf("tokeninfo: HTTP %d", resp.Status)); err != nil {
-		return nil, err
+
+	// Google answers 400 {"error":"invalid_token","error_description":"Invalid Value"}
+	// (or only the error_description) for invalid, expired and revoked tokens. A body
+	// that is not a JSON object did not come from tokeninfo.
+	var info map[string]any
+	if err := json.Unmarshal(resp.Body, &info); err != nil || info == nil {
+		return nil, unexpected(fmt.Errorf("%w, with a body that is not a JSON object: %v", cause, err))
 	}
-	return nil, unexpected(fmt.Errorf("tokeninfo: HTTP %d", resp.Status))
+	e, isError := info["error"]
+	desc, hasDesc := info["error_description"]
+	switch {
+	case resp.Status == http.StatusOK && !(isError && info["aud"] == nil && info["azp"] == nil):
+		return info, nil
+	case !isError && !hasDesc:
+		return nil, unexpected(fmt.Errorf("%w, without a JSON error", cause))
+	}
+	return nil, mcpauth.InvalidToken("the Google access token is invalid or expired", fmt.Errorf("%w: %v: %.200v", cause, e, desc))
 }
 
 // unexpected is the error for an answer tokeninfo would not give.
@@ -343,44 +251,18 @@ func unexpected(cause error) error {
 	return mcpauth.UpstreamUnavailable("Google gave an unexpected answer to the token check", 0, cause)
 }
 
-// seconds reads a NumericDate given as a decimal string (tokeninfo) or a number.
-func seconds(v any) (time.Time, bool) {
-	switch x := v.(type) {
-	case string:
-		n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
-		if err != nil || n <= 0 {
-			return time.Time{}, false
-		}
-		return time.Unix(n, 0), true
-	case float64:
-		if x <= 0 || x > 1<<53 {
-			return time.Time{}, false
-		}
-		return time.Unix(int64(x), 0), true
+// emailVerified reads "email_verified", a JSON boolean in ID tokens and "true" or
+// "false" in tokeninfo answers, and normalises it in claims to a boolean. Anything else
+// is false.
+func emailVerified(claims map[string]any) bool {
+	x, ok := claims["email_verified"]
+	s, _ := x.(string)
+	verified := x == true || strings.EqualFold(s, "true")
+	if ok {
+		claims["email_verified"] = verified
 	}
-	return time.Time{}, false
+	return verified
 }
-
-// truthy reads a boolean given as a JSON boolean (ID tokens) or as "true"/"false"
-// (tokeninfo). Anything else is false.
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case bool:
-		return x
-	case string:
-		return strings.EqualFold(x, "true")
-	}
-	return false
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
-}
-
-// ---- rules ----
 
 // identity is what the rules look at.
 type identity struct {
@@ -418,9 +300,7 @@ func (s *settings) admit(id identity) ([]string, string, error) {
 	if len(s.hostedDomains) > 0 {
 		switch {
 		case domain != "" && slices.Contains(s.hostedDomains, domain):
-			if tenant == "" {
-				tenant = domain
-			}
+			tenant = cmp.Or(tenant, domain)
 		case id.accessToken && s.strictHD:
 			return nil, "", mcpauth.AccessDenied(descStrictDomain)
 		case id.accessToken && email == "":
@@ -443,18 +323,7 @@ func (s *settings) admit(id identity) ([]string, string, error) {
 		}
 	}
 
-	granted := slices.Clone(s.scopes)
-	grant := func(d string) {
-		if d == "" {
-			return
-		}
-		for _, sc := range s.domainScopes[d] {
-			if !slices.Contains(granted, sc) {
-				granted = append(granted, sc)
-			}
-		}
-	}
-	grant(domain)
-	grant(emailDomain)
-	return granted, tenant, nil
+	// Validation keeps "" out of domainScopes: an unknown domain grants nothing.
+	granted := appendNew(slices.Clone(s.scopes), s.domainScopes[domain]...)
+	return appendNew(granted, s.domainScopes[emailDomain]...), tenant, nil
 }
