@@ -2,21 +2,21 @@ package github
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/internal/upstream"
+	"golang.org/x/sync/errgroup"
 )
 
 // ProviderName is AccessToken.Provider for tokens this package accepts.
@@ -33,68 +33,79 @@ const (
 	maxParallelChecks = 8
 )
 
+// Error descriptions.
+const (
+	descRevoked = "the GitHub token is invalid, expired or revoked"
+	// descUserForbidden: GitHub answers 401 for tokens it does not accept, so a 403 to
+	// GET /user or the token check that is no rate limit (an edge's error page, abuse
+	// detection without its headers, a policy block) is no verdict on the token.
+	descUserForbidden = "GitHub refused to check the token (HTTP 403 without a rate-limit signal); try again later"
+	// descNotThisApp: the token check does not know the token for this app.
+	descNotThisApp = "the GitHub token is invalid, revoked, or was not issued to this app"
+	// descAppCredentials: a 401 to the token check refuses this server's own app
+	// credentials, which says nothing about the caller's token.
+	descAppCredentials = "GitHub rejected this server's OAuth app credentials (Config.ClientID / ClientSecret), so the token could not be checked; try again later"
+)
+
 // Verifier verifies GitHub access tokens by asking the GitHub API who they belong to,
 // then applies the Config's access rules. It keeps no cache: wrap it with
 // mcpauth.CachedOpaque. It is safe for concurrent use.
 type Verifier struct {
-	s *settings
+	users       []string // lower-case logins
+	clientIDs   []string
+	scopes      []string
+	orgs, teams group
+	apiRoot     string // without trailing slash
+	webBase     string
+	userAgent   string
+	skipFormat  bool
+	client      *upstream.Client
+	// appClientID and appSecret are set when ClientID and ClientSecret both are: gho_ and
+	// ghu_ tokens are then checked with POST /applications/{client_id}/token.
+	appClientID string
+	appSecret   mcpauth.Secret
+}
+
+// group is the organizations, or the teams ("org/team-slug"), the Config names, all
+// lower-case.
+type group struct {
+	allowed []string            // the access rule: an active membership in one is required
+	scopes  map[string][]string // MCP scopes granted to active members
+	check   []string            // allowed and the keys of scopes, sorted: those GitHub is asked about
+	noun    string              // "an organization" or "a team", in access_denied
+	claim   string              // the claims claim+"s" and claim+"_roles" list the memberships found
 }
 
 // New validates cfg and returns a Verifier. It makes no network call.
-func New(cfg Config) (*Verifier, error) {
-	s, err := cfg.prepare()
-	if err != nil {
-		return nil, err
-	}
-	return &Verifier{s: s}, nil
-}
+func New(cfg Config) (*Verifier, error) { return cfg.prepare() }
 
 // CacheOptions implements mcpauth.CachePolicy: the options for opaque tokens
-// (mcpauth.OpaqueCachePolicy), since GitHub tokens are opaque: each verification is an API call. mcpauth.Cached (and so
-// the hub) applies them without being asked.
+// (mcpauth.OpaqueCachePolicy), since each verification is an API call. mcpauth.Cached
+// (and so the hub) applies them without being asked.
 func (v *Verifier) CacheOptions() []mcpauth.CacheOption { return mcpauth.OpaqueCachePolicy() }
 
 var _ mcpauth.CachePolicy = (*Verifier)(nil)
 
-// VerifyToken checks token with GitHub and returns the user as an AccessToken. OAuth app
-// tokens (gho_) and GitHub App user tokens (ghu_) are checked with POST
-// /applications/{client_id}/token when Config.ClientID and Config.ClientSecret are set,
-// which proves the token was issued to that app; every other token (and those two
-// without the app's credentials) with GET /user. The membership calls the rules need
-// follow, with the user's token. Failures are *mcpauth.Error values: invalid_token when
-// the token is not a GitHub user token or GitHub rejects it, access_denied when the user
-// is valid but the rules refuse it, and temporarily_unavailable (with RetryAfter when
-// GitHub said how long to wait) when GitHub is rate-limiting, failing, slow or
-// unreachable, or refuses this server's app credentials.
+// VerifyToken checks token with GitHub (the token check or GET /user, then the
+// membership calls the rules need) and returns the user as an AccessToken. Failures are
+// *mcpauth.Error values: invalid_token when GitHub does not accept the token,
+// access_denied when the rules refuse a valid user, and temporarily_unavailable (with
+// RetryAfter when GitHub said how long to wait) when GitHub cannot give an answer.
 func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.AccessToken, error) {
-	s := v.s
-	typ, refusal := tokenFormat(token, s.skipFormat)
+	typ, refusal := tokenFormat(token, v.skipFormat)
 	if refusal != "" {
 		return nil, mcpauth.InvalidToken(refusal, nil)
 	}
-
-	var (
-		u   *identity
-		err error
-	)
-	if s.appClientID != "" && (typ == TokenTypeOAuth || typ == TokenTypeAppUser) {
-		u, err = v.checkAppToken(ctx, token)
-	} else {
-		u, err = v.authenticatedUser(ctx, token)
+	check := v.authenticatedUser
+	if v.appClientID != "" && (typ == TokenTypeOAuth || typ == TokenTypeAppUser) {
+		check = v.checkAppToken
 	}
+	u, err := check(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	login, claims := u.login, u.claims
 
-	tok := &mcpauth.AccessToken{
-		Subject:   strconv.FormatInt(u.id, 10),
-		Issuer:    s.webBase,
-		Provider:  ProviderName,
-		Claims:    claims,
-		ClientID:  u.clientID,
-		ExpiresAt: u.expiresAt,
-	}
+	claims := u.claims
 	claims["github_token_type"] = typ
 	kind := tokenKind(typ)
 	if kind == "" {
@@ -112,72 +123,54 @@ func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.Acce
 		claims["github_scopes"] = u.scopes
 	}
 
-	if len(s.clientIDs) > 0 && !slices.Contains(s.clientIDs, tok.ClientID) {
+	if len(v.clientIDs) > 0 && !slices.Contains(v.clientIDs, u.clientID) {
 		return nil, mcpauth.InvalidToken("the GitHub token was not issued to an OAuth app this server accepts", nil)
 	}
-	if len(s.users) > 0 && !slices.Contains(s.users, strings.ToLower(login)) {
-		return nil, mcpauth.AccessDenied(fmt.Sprintf("GitHub user %q is not allowed to use this server", login))
+	if len(v.users) > 0 && !slices.Contains(v.users, strings.ToLower(u.login)) {
+		return nil, mcpauth.AccessDenied(fmt.Sprintf("GitHub user %q is not allowed to use this server", u.login))
 	}
-
-	m, err := v.memberships(ctx, token, login)
+	found, err := v.memberships(ctx, token, u.login)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.decide(m, login, claims); err != nil {
-		return nil, err
-	}
-
-	granted := slices.Clone(s.scopes)
-	var orgs, teams []string
-	orgRoles, teamRoles := map[string]any{}, map[string]any{}
-	for _, o := range s.checkOrgs {
-		if r := m.orgs[o]; r.member {
-			orgs = append(orgs, o)
-			orgRoles[o] = r.role
-			for _, sc := range s.orgScopes[o] {
-				granted = appendUnique(granted, sc)
-			}
+	// A failed check matters only if its answer could change the outcome: an allowed org
+	// or team when no other one admitted the user, or any org or team that grants scopes.
+	for _, g := range []group{v.orgs, v.teams} {
+		if err := admitted(g, found, u.login, claims); err != nil {
+			return nil, err
 		}
 	}
-	for _, t := range s.checkTeams {
-		if r := m.teams[t.key()]; r.member {
-			teams = append(teams, t.key())
-			teamRoles[t.key()] = r.role
-			for _, sc := range s.teamScopes[t.key()] {
-				granted = appendUnique(granted, sc)
+	granted := slices.Clone(v.scopes)
+	for _, g := range []group{v.orgs, v.teams} {
+		if len(g.check) == 0 {
+			continue
+		}
+		names, roles := []string{}, map[string]any{}
+		for _, name := range g.check {
+			r := found[name]
+			if _, grants := g.scopes[name]; grants && r.err != nil {
+				return nil, r.err // it could have granted scopes
+			}
+			if r.member {
+				names = append(names, name)
+				roles[name] = r.role
+				for _, sc := range g.scopes[name] {
+					granted = appendUnique(granted, sc)
+				}
 			}
 		}
+		claims[g.claim+"s"], claims[g.claim+"_roles"] = names, roles
 	}
-	if len(s.checkOrgs) > 0 {
-		claims["github_orgs"] = orNonNil(orgs)
-		claims["github_org_roles"] = orgRoles
-	}
-	if len(s.checkTeams) > 0 {
-		claims["github_teams"] = orNonNil(teams)
-		claims["github_team_roles"] = teamRoles
-	}
-	tok.Scopes = granted
-	return tok, nil
+	return &mcpauth.AccessToken{
+		Subject:   strconv.FormatInt(u.id, 10),
+		Issuer:    v.webBase,
+		Provider:  ProviderName,
+		Scopes:    granted,
+		Claims:    claims,
+		ClientID:  u.clientID,
+		ExpiresAt: u.expiresAt,
+	}, nil
 }
-
-func orNonNil(v []string) []string {
-	if v == nil {
-		return []string{}
-	}
-	return v
-}
-
-// descUserForbidden describes a 403 on GET /user (or on the token check) that is not a
-// rate limit.
-const descUserForbidden = "GitHub refused to check the token (HTTP 403 without a rate-limit signal); try again later"
-
-// descNotThisApp is the refusal of a token the "Check a token" API does not know for
-// this app: invalid, revoked, expired, or issued to another app.
-const descNotThisApp = "the GitHub token is invalid, revoked, or was not issued to this app"
-
-// descAppCredentials describes a 401 from the "Check a token" API: GitHub refused this
-// server's own app credentials, which says nothing about the caller's token.
-const descAppCredentials = "GitHub rejected this server's OAuth app credentials (Config.ClientID / ClientSecret), so the token could not be checked; try again later"
 
 // identity is what GitHub answered about a token's user.
 type identity struct {
@@ -191,82 +184,50 @@ type identity struct {
 
 // authenticatedUser asks GET /user who token belongs to.
 func (v *Verifier) authenticatedUser(ctx context.Context, token string) (*identity, error) {
-	resp, err := v.get(ctx, token, "/user")
+	resp, err := v.send(ctx, token, "/user", nil)
 	if err != nil {
 		return nil, err
 	}
 	switch resp.Status {
 	case http.StatusOK:
 	case http.StatusUnauthorized:
-		return nil, mcpauth.InvalidToken("the GitHub token is invalid, expired or revoked", resp.failure())
+		return nil, mcpauth.InvalidToken(descRevoked, resp.failure())
 	case http.StatusForbidden, http.StatusTooManyRequests:
 		return nil, v.forbidden(resp)
 	default:
 		return nil, v.unexpected(resp)
 	}
 
-	claims, id, login, err := decodeUser(resp.Body, resp.call)
+	u, err := decodeUser(resp.Body, resp.Call)
 	if err != nil {
 		return nil, mcpauth.UpstreamUnavailable("GitHub answered with an unexpected user document", 0, err)
 	}
-	u := &identity{claims: claims, id: id, login: login}
 	if h, ok := resp.Header["X-Oauth-Scopes"]; ok {
-		u.scopes = splitScopes(strings.Join(h, ","))
+		u.scopes = splitScopes(h)
 	}
 	u.clientID = strings.TrimSpace(resp.Header.Get("X-Oauth-Client-Id"))
-	if exp, ok := parseExpiration(resp.Header.Get("Github-Authentication-Token-Expiration")); ok {
-		u.expiresAt = exp
-	}
+	u.expiresAt, _ = parseExpiration(resp.Header.Get("Github-Authentication-Token-Expiration"))
 	return u, nil
 }
 
-// forbidden is the error of a 403 or 429 to a token check: a rate limit when GitHub
-// signals one, else an upstream failure. GitHub answers 401 for tokens it does not
-// accept, so a bare 403 (an edge or proxy error page, abuse detection without its
-// headers, a policy block) is no verdict on the token, never a refusal a negative cache
-// would remember.
-func (v *Verifier) forbidden(resp *apiResponse) error {
-	if e := v.rateLimited(resp); e != nil {
-		return e
-	}
-	return mcpauth.UpstreamUnavailable(descUserForbidden, 0, resp.failure())
-}
-
-// checkAppToken asks GitHub's "Check a token" API, POST
-// {APIBaseURL}/applications/{client_id}/token with the app's credentials in HTTP basic
-// authentication and {"access_token": token} as the body, about an OAuth app or GitHub
-// App user token. GitHub answers 200 with the token's scopes, expiry, app and user only
-// for a valid token of this app; 404 for any other (invalid, revoked, expired, another
-// app's), 422 for a request it cannot validate, 401 when the app's credentials are
-// wrong.
+// checkAppToken asks GitHub's "Check a token" API, which answers 200 only for a valid
+// token of this app, 404 for any other (invalid, revoked, expired, another app's), 422
+// for a request it cannot validate and 401 when the app's credentials are wrong.
 func (v *Verifier) checkAppToken(ctx context.Context, token string) (*identity, error) {
-	s := v.s
-	body, err := json.Marshal(struct {
-		AccessToken string `json:"access_token"`
-	}{token})
-	if err != nil {
-		return nil, mcpauth.UpstreamUnavailable("GitHub could not be reached", 0, err)
-	}
-	path := "/applications/" + url.PathEscape(s.appClientID) + "/token"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.apiRoot+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, mcpauth.UpstreamUnavailable("GitHub could not be reached", 0, err)
-	}
-	req.SetBasicAuth(s.appClientID, s.appSecret.Reveal())
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := v.send(req, token, "POST "+path)
+	body, _ := json.Marshal(map[string]string{"access_token": token})
+	resp, err := v.send(ctx, token, "/applications/"+url.PathEscape(v.appClientID)+"/token", body)
 	if err != nil {
 		return nil, err
 	}
 	switch resp.Status {
 	case http.StatusOK:
 	case http.StatusNotFound:
-		if resp.message() == "" {
+		if msg, _ := resp.githubError(); msg == "" {
 			// Not GitHub's JSON answer (an HTML page): APIBaseURL does not point at a
 			// GitHub API, which is no verdict on the token.
 			return nil, v.unexpected(resp)
 		}
-		return nil, mcpauth.InvalidToken(descNotThisApp, resp.failure())
+		fallthrough
 	case http.StatusUnprocessableEntity:
 		return nil, mcpauth.InvalidToken(descNotThisApp, resp.failure())
 	case http.StatusUnauthorized:
@@ -279,43 +240,36 @@ func (v *Verifier) checkAppToken(ctx context.Context, token string) (*identity, 
 
 	var doc struct {
 		Scopes    []string `json:"scopes"`
-		ExpiresAt *string  `json:"expires_at"`
-		App       *struct {
+		ExpiresAt string   `json:"expires_at"`
+		App       struct {
 			ClientID string `json:"client_id"`
 		} `json:"app"`
 		User json.RawMessage `json:"user"`
 	}
 	bad := func(err error) error {
-		return mcpauth.UpstreamUnavailable("GitHub answered with an unexpected token document", 0, fmt.Errorf("%s: %w", resp.call, err))
+		return mcpauth.UpstreamUnavailable("GitHub answered with an unexpected token document", 0, fmt.Errorf("%s: %w", resp.Call, err))
 	}
 	if err := json.Unmarshal(resp.Body, &doc); err != nil {
 		return nil, bad(err)
 	}
-	if doc.App == nil || doc.App.ClientID == "" {
+	if doc.App.ClientID == "" {
 		return nil, bad(errors.New(`no "app.client_id"`))
 	}
-	if doc.App.ClientID != s.appClientID {
-		return nil, mcpauth.InvalidToken(descNotThisApp, fmt.Errorf("%s: the token was issued to the app %q", resp.call, doc.App.ClientID))
+	if doc.App.ClientID != v.appClientID {
+		return nil, mcpauth.InvalidToken(descNotThisApp, fmt.Errorf("%s: the token was issued to the app %q", resp.Call, doc.App.ClientID))
 	}
 	if len(doc.User) == 0 || string(doc.User) == "null" {
-		return nil, mcpauth.InvalidToken("the GitHub token does not identify a user", fmt.Errorf("%s: no user", resp.call))
+		return nil, mcpauth.InvalidToken("the GitHub token does not identify a user", fmt.Errorf("%s: no user", resp.Call))
 	}
-	claims, id, login, err := decodeUser(doc.User, resp.call+" user")
+	u, err := decodeUser(doc.User, resp.Call+" user")
 	if err != nil {
 		return nil, bad(err)
 	}
-	u := &identity{claims: claims, id: id, login: login, clientID: doc.App.ClientID, scopes: []string{}}
-	for _, sc := range doc.Scopes {
-		if sc = strings.TrimSpace(sc); sc != "" {
-			u.scopes = appendUnique(u.scopes, sc)
-		}
-	}
-	if doc.ExpiresAt != nil && *doc.ExpiresAt != "" {
-		exp, err := time.Parse(time.RFC3339, *doc.ExpiresAt)
-		if err != nil {
+	u.clientID, u.scopes = doc.App.ClientID, splitScopes(doc.Scopes)
+	if doc.ExpiresAt != "" {
+		if u.expiresAt, err = time.Parse(time.RFC3339, doc.ExpiresAt); err != nil {
 			return nil, bad(fmt.Errorf(`"expires_at": %w`, err))
 		}
-		u.expiresAt = exp
 	}
 	return u, nil
 }
@@ -329,56 +283,34 @@ type membership struct {
 	err       error // an *mcpauth.Error: invalid_token or temporarily_unavailable
 }
 
-type membershipSet struct {
-	orgs  map[string]membership // by lower-case org
-	teams map[string]membership // by lower-case "org/slug"
-}
-
 // memberships asks GitHub, with the user's own token, about every organization and team
-// the configuration names, a few calls at a time.
-func (v *Verifier) memberships(ctx context.Context, token, login string) (membershipSet, error) {
-	s := v.s
-	m := membershipSet{orgs: map[string]membership{}, teams: map[string]membership{}}
-	n := len(s.checkOrgs) + len(s.checkTeams)
-	if n == 0 {
-		return m, nil
-	}
-	var (
-		mu  sync.Mutex
-		wg  sync.WaitGroup
-		sem = make(chan struct{}, maxParallelChecks)
-	)
-	run := func(store func(membership), path string) {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			r := v.membership(ctx, token, path)
-			mu.Lock()
-			store(r)
-			mu.Unlock()
-		}()
-	}
-	for _, o := range s.checkOrgs {
-		run(func(r membership) { m.orgs[o] = r }, "/user/memberships/orgs/"+url.PathEscape(o))
-	}
-	for _, t := range s.checkTeams {
-		run(func(r membership) { m.teams[t.key()] = r },
-			"/orgs/"+url.PathEscape(t.org)+"/teams/"+url.PathEscape(t.slug)+"/memberships/"+url.PathEscape(login))
-	}
-	wg.Wait()
-	// A token GitHub now calls invalid is invalid, whatever the other answers were.
-	for _, r := range m.orgs {
-		if errors.Is(r.err, mcpauth.ErrInvalidToken) {
-			return m, r.err
+// the configuration names, a few calls at a time. The answers are keyed by name: "org",
+// or "org/slug" for a team.
+func (v *Verifier) memberships(ctx context.Context, token, login string) (map[string]membership, error) {
+	names := slices.Concat(v.orgs.check, v.teams.check)
+	results := make([]membership, len(names))
+	var calls errgroup.Group
+	calls.SetLimit(maxParallelChecks)
+	for i, name := range names {
+		path := "/user/memberships/orgs/" + url.PathEscape(name)
+		if org, slug, ok := strings.Cut(name, "/"); ok {
+			path = "/orgs/" + url.PathEscape(org) + "/teams/" + url.PathEscape(slug) + "/memberships/" + url.PathEscape(login)
 		}
+		calls.Go(func() error {
+			results[i] = v.membership(ctx, token, path)
+			return nil // failures are in results
+		})
 	}
-	for _, r := range m.teams {
+	_ = calls.Wait()
+	found := make(map[string]membership, len(names))
+	for i, r := range results {
+		// A token GitHub now calls invalid is invalid, whatever the other answers were.
 		if errors.Is(r.err, mcpauth.ErrInvalidToken) {
-			return m, r.err
+			return nil, r.err
 		}
+		found[names[i]] = r
 	}
-	return m, nil
+	return found, nil
 }
 
 // membership reads one organization or team membership. 404 (not a member, or the org
@@ -387,7 +319,7 @@ func (v *Verifier) memberships(ctx context.Context, token, login string) (member
 // this OAuth app) both mean "not a member": GitHub did not confirm the membership. Any
 // other 403 (an HTML or empty body from an edge or proxy) is an upstream failure.
 func (v *Verifier) membership(ctx context.Context, token, path string) membership {
-	resp, err := v.get(ctx, token, path)
+	resp, err := v.send(ctx, token, path, nil)
 	if err != nil {
 		return membership{err: err}
 	}
@@ -398,79 +330,45 @@ func (v *Verifier) membership(ctx context.Context, token, path string) membershi
 			Role  string `json:"role"`
 		}
 		if err := json.Unmarshal(resp.Body, &body); err != nil || body.State == "" {
-			if err == nil {
-				err = errors.New(`no "state" in the membership document`)
-			}
-			return membership{err: mcpauth.UpstreamUnavailable("GitHub answered with an unexpected membership document", 0, fmt.Errorf("GET %s: %w", path, err))}
+			return membership{err: mcpauth.UpstreamUnavailable("GitHub answered with an unexpected membership document", 0,
+				fmt.Errorf("%s: %w", resp.Call, cmp.Or(err, errors.New(`no "state" in the membership document`))))}
 		}
 		return membership{member: body.State == "active", role: body.Role}
 	case http.StatusNotFound:
 		return membership{}
 	case http.StatusUnauthorized:
-		return membership{err: mcpauth.InvalidToken("the GitHub token is invalid, expired or revoked", resp.failure())}
+		return membership{err: mcpauth.InvalidToken(descRevoked, resp.failure())}
 	case http.StatusForbidden, http.StatusTooManyRequests:
 		if e := v.rateLimited(resp); e != nil {
 			return membership{err: e}
 		}
-		if resp.Status == http.StatusForbidden && resp.message() != "" {
+		if msg, _ := resp.githubError(); msg != "" {
 			return membership{forbidden: true}
 		}
 	}
 	return membership{err: v.unexpected(resp)}
 }
 
-// decide applies the organization and team rules to the memberships found.
-func (s *settings) decide(m membershipSet, login string, claims map[string]any) error {
-	// A check that failed matters only if its answer could change the outcome: an
-	// allowed org or team when no other one admitted the user, or any org or team
-	// that grants scopes.
-	if len(s.orgs) > 0 {
-		if err := admitted(m.orgs, s.orgs, fmt.Sprintf("GitHub user %q is not an active member of an organization allowed here", login), claims); err != nil {
-			return err
-		}
-	}
-	if len(s.teams) > 0 {
-		keys := make([]string, len(s.teams))
-		for i, t := range s.teams {
-			keys[i] = t.key()
-		}
-		if err := admitted(m.teams, keys, fmt.Sprintf("GitHub user %q is not an active member of a team allowed here", login), claims); err != nil {
-			return err
-		}
-	}
-	for _, o := range slices.Sorted(maps.Keys(s.orgScopes)) {
-		if r := m.orgs[o]; r.err != nil {
-			return r.err
-		}
-	}
-	for _, t := range slices.Sorted(maps.Keys(s.teamScopes)) {
-		if r := m.teams[t]; r.err != nil {
-			return r.err
-		}
-	}
-	return nil
-}
-
-// admitted applies one allow-list rule (organizations or teams): nil when the user is an
-// active member of one of allowed; else a failed check's error when there was one (its
-// answer could have admitted the user); else access_denied with notMember.
-func admitted(found map[string]membership, allowed []string, notMember string, claims map[string]any) error {
+// admitted applies the rule of g: nil when g has none or the user is an active member of
+// one of g.allowed; else a failed check's error when there was one (its answer could have
+// admitted the user); else access_denied.
+func admitted(g group, found map[string]membership, login string, claims map[string]any) error {
 	var failed error
 	forbidden := false
-	for _, k := range allowed {
-		r := found[k]
-		if r.err == nil && r.member {
+	for _, name := range g.allowed {
+		r := found[name]
+		if r.member {
 			return nil
 		}
-		if r.err != nil {
-			failed = r.err
-		}
-		forbidden = forbidden || r.forbidden
+		failed, forbidden = cmp.Or(r.err, failed), forbidden || r.forbidden
 	}
-	if failed != nil {
+	switch {
+	case len(g.allowed) == 0:
+		return nil
+	case failed != nil:
 		return failed
 	}
-	return denied(notMember, claims, forbidden)
+	return denied(fmt.Sprintf("GitHub user %q is not an active member of %s allowed here", login, g.noun), claims, forbidden)
 }
 
 // denied builds the access_denied error, with a hint when GitHub may have hidden the
@@ -493,70 +391,73 @@ func denied(desc string, claims map[string]any, forbidden bool) error {
 
 // ---- HTTP ----
 
-type apiResponse struct {
-	*upstream.Response
-	call string // "GET /user", relative to APIBaseURL
-}
+// response is GitHub's answer to a call.
+type response struct{ *upstream.Response }
 
-// get calls GET {APIBaseURL}{path} with the token in the Authorization header (never in
-// the URL). Transport failures become temporarily_unavailable errors (internal/upstream).
-func (v *Verifier) get(ctx context.Context, token, path string) (*apiResponse, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.s.apiRoot+path, nil)
+// send calls {APIBaseURL}{path}: a GET with the token in an "Authorization: Bearer"
+// header (never in the URL), or, when body is not nil, a POST of the JSON body with the
+// app's credentials in basic authentication. It adds the headers GitHub asks of every
+// client (media type, API version, User-Agent). Transport failures, whose text never
+// holds the token, are temporarily_unavailable errors (internal/upstream).
+func (v *Verifier) send(ctx context.Context, token, path string, body []byte) (*response, error) {
+	method := http.MethodGet
+	if body != nil {
+		method = http.MethodPost
+	}
+	req, err := http.NewRequestWithContext(ctx, method, v.apiRoot+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, mcpauth.UpstreamUnavailable("GitHub could not be reached", 0, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	return v.send(req, token, "GET "+path)
-}
-
-// send adds the headers GitHub asks of every client (media type, API version,
-// User-Agent) and sends req through the package's one upstream client; token is removed
-// from transport errors' text. call names the request in causes.
-func (v *Verifier) send(req *http.Request, token, call string) (*apiResponse, error) {
-	s := v.s
+	if body == nil {
+		req.Header.Set("Authorization", "Bearer "+token)
+	} else {
+		req.SetBasicAuth(v.appClientID, v.appSecret.Reveal())
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Accept", "application/vnd.github+json")
 	req.Header.Set("X-GitHub-Api-Version", APIVersion)
-	req.Header.Set("User-Agent", s.userAgent)
-	res, err := s.client.Do(req, token)
+	req.Header.Set("User-Agent", v.userAgent)
+	res, err := v.client.Do(req, token)
 	if err != nil {
 		return nil, err
 	}
-	return &apiResponse{Response: res, call: call}, nil
+	return &response{res}, nil
 }
 
-// message returns GitHub's error message ({"message": ..., "documentation_url": ...}),
-// "" when the body is not such a JSON document (an HTML page from an edge, say).
-func (r *apiResponse) message() string {
+// githubError returns the message and documentation_url of GitHub's error document
+// ({"message": ..., "documentation_url": ...}), "" when the body is not one (an HTML page
+// from an edge, say).
+func (r *response) githubError() (message, documentation string) {
 	var e struct {
 		Message string `json:"message"`
+		URL     string `json:"documentation_url"`
 	}
 	_ = json.Unmarshal(r.Body, &e)
-	return strings.TrimSpace(e.Message)
-}
-
-// documentation returns the documentation_url of GitHub's error document, if any.
-func (r *apiResponse) documentation() string {
-	var e struct {
-		URL string `json:"documentation_url"`
-	}
-	_ = json.Unmarshal(r.Body, &e)
-	return e.URL
+	return strings.TrimSpace(e.Message), e.URL
 }
 
 // failure describes the answer for the error's cause (never shown to clients).
-func (r *apiResponse) failure() error {
-	msg := r.message()
-	if msg == "" {
-		return fmt.Errorf("%s: GitHub answered %d", r.call, r.Status)
+func (r *response) failure() error {
+	if msg, _ := r.githubError(); msg != "" {
+		return fmt.Errorf("%s: GitHub answered %d: %s", r.Call, r.Status, msg)
 	}
-	return fmt.Errorf("%s: GitHub answered %d: %s", r.call, r.Status, msg)
+	return fmt.Errorf("%s: GitHub answered %d", r.Call, r.Status)
+}
+
+// forbidden is the error of a 403 or 429 to GET /user or the token check: a rate limit
+// when GitHub signals one, else descUserForbidden.
+func (v *Verifier) forbidden(r *response) error {
+	if e := v.rateLimited(r); e != nil {
+		return e
+	}
+	return mcpauth.UpstreamUnavailable(descUserForbidden, 0, r.failure())
 }
 
 // unexpected maps any other status to temporarily_unavailable: 5xx (the shared table),
 // but also a redirect, or a 404 on /user, which means APIBaseURL does not point at a
 // GitHub API.
-func (v *Verifier) unexpected(r *apiResponse) error {
-	if err := v.s.client.Check(r.Response, r.failure()); err != nil {
+func (v *Verifier) unexpected(r *response) error {
+	if err := v.client.Check(r.Response, r.failure()); err != nil {
 		return err
 	}
 	cause := r.failure()
@@ -567,52 +468,47 @@ func (v *Verifier) unexpected(r *apiResponse) error {
 }
 
 // rateLimited returns a temporarily_unavailable error when a 403 or 429 answer is one of
-// GitHub's rate limits, nil otherwise. GitHub's rules: wait Retry-After seconds when the
-// header is present; else, when X-RateLimit-Remaining is 0, wait until X-RateLimit-Reset
-// (epoch seconds), both read by upstream.RetryAfter; else, for a secondary rate limit
-// (its message or documentation link says "rate limit", or "abuse" as GitHub's older
-// abuse-detection answers did), wait at least one minute.
-func (v *Verifier) rateLimited(r *apiResponse) error {
-	msg, docs := strings.ToLower(r.message()), strings.ToLower(r.documentation())
+// GitHub's rate limits, nil otherwise. It waits as upstream.RetryAfter reads Retry-After
+// or X-RateLimit-Reset, else, for a secondary rate limit (its message or documentation
+// link says "rate limit", or "abuse" as older answers did), one minute.
+func (v *Verifier) rateLimited(r *response) error {
+	msg, docs := r.githubError()
+	msg, docs = strings.ToLower(msg), strings.ToLower(docs)
 	secondary := strings.Contains(msg, "rate limit") || strings.Contains(msg, "abuse") ||
 		strings.Contains(docs, "rate-limit") || strings.Contains(docs, "abuse")
 	remaining := strings.TrimSpace(r.Header.Get("X-Ratelimit-Remaining"))
-	hasRetry := r.Header.Get("Retry-After") != ""
-	if r.Status != http.StatusTooManyRequests && !hasRetry && remaining != "0" && !secondary {
+	if r.Status != http.StatusTooManyRequests && r.Header.Get("Retry-After") == "" && remaining != "0" && !secondary {
 		return nil
 	}
-	wait := v.s.client.RetryAfter(r.Header)
-	if wait == 0 {
-		wait = defaultRateLimitWait
-	}
+	wait := cmp.Or(v.client.RetryAfter(r.Header), defaultRateLimitWait)
 	return mcpauth.UpstreamUnavailable("GitHub's API rate limit was reached; try again later", wait, fmt.Errorf("GitHub rate limit: %w", r.failure()))
 }
 
 // ---- documents ----
 
 // decodeUser decodes a user document (GET /user, or the "user" of a token check; call
-// names it in errors): every attribute goes to the claims (integers as int64),
-// and "id" (a positive integer) and "login" are required.
-func decodeUser(body []byte, call string) (claims map[string]any, id int64, login string, err error) {
+// names it in errors): every attribute goes to the claims (integers as int64), and "id"
+// (a positive integer) and "login" are required.
+func decodeUser(body []byte, call string) (*identity, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	var raw map[string]any
-	if err := dec.Decode(&raw); err != nil {
-		return nil, 0, "", fmt.Errorf("%s: %w", call, err)
+	var claims map[string]any
+	if err := dec.Decode(&claims); err != nil {
+		return nil, fmt.Errorf("%s: %w", call, err)
 	}
-	if raw == nil {
-		return nil, 0, "", fmt.Errorf("%s: not a JSON object", call)
+	if claims == nil {
+		return nil, fmt.Errorf("%s: not a JSON object", call)
 	}
-	claims, _ = numbers(raw).(map[string]any)
-	id, ok := claims["id"].(int64)
-	if !ok || id <= 0 {
-		return nil, 0, "", fmt.Errorf(`%s: no positive integer "id"`, call)
+	numbers(claims)
+	id, _ := claims["id"].(int64)
+	login, _ := claims["login"].(string)
+	switch {
+	case id <= 0:
+		return nil, fmt.Errorf(`%s: no positive integer "id"`, call)
+	case login == "":
+		return nil, fmt.Errorf(`%s: no "login"`, call)
 	}
-	login, _ = claims["login"].(string)
-	if login == "" {
-		return nil, 0, "", fmt.Errorf(`%s: no "login"`, call)
-	}
-	return claims, id, login, nil
+	return &identity{claims: claims, id: id, login: login}, nil
 }
 
 // numbers replaces json.Number values by int64 (when integral) or float64.
@@ -622,12 +518,10 @@ func numbers(v any) any {
 		for k, e := range x {
 			x[k] = numbers(e)
 		}
-		return x
 	case []any:
 		for i, e := range x {
 			x[i] = numbers(e)
 		}
-		return x
 	case json.Number:
 		if n, err := x.Int64(); err == nil {
 			return n
@@ -638,25 +532,18 @@ func numbers(v any) any {
 	return v
 }
 
-// splitScopes parses X-OAuth-Scopes ("repo, read:org"); an empty header gives an empty,
-// non-nil list (a classic token granted no scope).
-func splitScopes(h string) []string {
-	out := []string{}
-	for _, f := range strings.FieldsFunc(h, func(r rune) bool { return r == ',' || r == ' ' }) {
-		out = appendUnique(out, f)
-	}
-	return out
+// splitScopes reads OAuth scopes, as X-OAuth-Scopes values ("repo, read:org") or as the
+// token check's list: split on commas and white space, without duplicates. None gives an
+// empty, non-nil list (a classic token granted no scope).
+func splitScopes(values []string) []string {
+	return append([]string{}, cleanScopes(strings.Split(strings.Join(values, ","), ","))...)
 }
 
 // parseExpiration reads GitHub-Authentication-Token-Expiration, sent for tokens that
 // expire ("2026-01-02 15:04:05 UTC").
 func parseExpiration(v string) (time.Time, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return time.Time{}, false
-	}
 	for _, layout := range []string{"2006-01-02 15:04:05 MST", "2006-01-02 15:04:05 -0700", time.RFC3339} {
-		if t, err := time.Parse(layout, v); err == nil {
+		if t, err := time.Parse(layout, strings.TrimSpace(v)); err == nil {
 			return t, true
 		}
 	}
