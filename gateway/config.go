@@ -8,6 +8,8 @@ import (
 	"path"
 	"time"
 
+	"golang.org/x/oauth2/clientcredentials"
+
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/internal/config"
 )
@@ -24,6 +26,13 @@ type Config struct {
 	// Headers are sent with every request to URL: the service's own credentials, such
 	// as an API key, never the caller's token.
 	Headers map[string]mcpauth.Secret
+	// ClientCredentials, when set, gets the service's own token for URL with the OAuth 2
+	// client credentials grant (golang.org/x/oauth2/clientcredentials), refreshed as it
+	// expires.
+	ClientCredentials *clientcredentials.Config
+	// CallerTokens, when set, sends each request to URL with a short-lived JWT the hub
+	// signs for the caller (TokenSigner), for an upstream that trusts the hub's keys.
+	CallerTokens *TokenSigner
 	// Command is a local MCP server started as a child process speaking stdio, with
 	// Args. It is restarted with backoff when it exits.
 	Command string
@@ -99,9 +108,12 @@ func (c Config) Validate() error {
 		if len(c.Args) > 0 || len(c.Env) > 0 {
 			add("Args and Env are for a Command, not a URL")
 		}
+		if c.ClientCredentials != nil && c.CallerTokens != nil {
+			add("ClientCredentials and CallerTokens are both set: the upstream gets one kind of credentials")
+		}
 	default:
-		if len(c.Headers) > 0 || c.SSE {
-			add("Headers and SSE are for a URL, not a Command")
+		if len(c.Headers) > 0 || c.SSE || c.ClientCredentials != nil || c.CallerTokens != nil {
+			add("Headers, SSE, ClientCredentials and CallerTokens are for a URL, not a Command")
 		}
 	}
 	for i, r := range c.Policy.Rules {

@@ -19,8 +19,13 @@
 // Calls are forwarded with the caller's progress token (its progress notifications are
 // routed back; one that mcp-go's client delivers after the call's result is dropped, as
 // MCP allows no progress after a response), cancellation (the caller's context) and a
-// timeout. The caller's token is
-// never forwarded: the upstream sees only the service's own Headers.
+// timeout.
+//
+// The caller's token is never forwarded. A remote upstream gets the service's own
+// credentials: static Headers (an API key), a token of the OAuth 2 client credentials
+// grant (ClientCredentials), or, for an upstream that trusts the hub, a one-minute JWT the
+// hub signs for each caller (CallerTokens: sub, tenant_id, scope, aud = the upstream),
+// verifiable with the keys TokenSigner.JWKSHandler publishes.
 //
 // A lost upstream is reconnected, a child process restarted, with backoff from 100 ms to
 // 30 s; meanwhile forwarded requests fail with ErrUnavailable. A child runs in its own
@@ -30,6 +35,5 @@
 // Aggregate offers the tools of several services on one server (<service>_<tool>), each
 // with its own service's scopes; mount it at the hub's /mcp with h.Mount("", agg).
 //
-// Not yet: outbound OAuth client credentials or hub-signed tokens, and the mcpauth
-// binary with its configuration file.
+// Not yet: the mcpauth binary with its configuration file.
 package gateway

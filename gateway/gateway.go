@@ -170,12 +170,12 @@ func (s *Service) connect() (<-chan error, error) {
 	case s.cfg.Command != "":
 		proc, c, err = s.startProcess(report)
 	case s.cfg.SSE:
-		c, err = client.NewSSEMCPClient(s.cfg.URL, transport.WithHeaders(s.headers()))
+		c, err = client.NewSSEMCPClient(s.cfg.URL, transport.WithHTTPClient(s.httpClient()))
 	default:
 		// The gateway speaks the session protocol (2025-11-25) upstream, whose GET stream
 		// carries list changes and progress.
 		//lint:ignore SA1019 the stream is what this legacy protocol version uses
-		c, err = client.NewStreamableHttpClient(s.cfg.URL, transport.WithHTTPHeaders(s.headers()), transport.WithContinuousListening())
+		c, err = client.NewStreamableHttpClient(s.cfg.URL, transport.WithHTTPBasicClient(s.httpClient()), transport.WithContinuousListening())
 	}
 	if err != nil {
 		return nil, err
@@ -224,14 +224,6 @@ func (s *Service) connect() (<-chan error, error) {
 		}
 	}()
 	return lost, nil
-}
-
-func (s *Service) headers() map[string]string {
-	h := make(map[string]string, len(s.cfg.Headers))
-	for k, v := range s.cfg.Headers {
-		h[k] = v.Reveal()
-	}
-	return h
 }
 
 // disconnect closes the client and kills a child process group.

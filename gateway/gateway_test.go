@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/scopes"
@@ -279,7 +281,7 @@ func TestValidate(t *testing.T) {
 		{Config{Name: "x"}, `gateway: service "x": set URL (a remote MCP server) or Command (a local one started with stdio)`},
 		{Config{Name: "x", URL: "https://a/mcp", Command: "b"}, "URL and Command are both set"},
 		{Config{Name: "x", URL: "http://example.com/mcp"}, `URL "http://example.com/mcp" must be https (http only on a loopback host)`},
-		{Config{Name: "x", Command: "npx", Headers: map[string]mcpauth.Secret{"A": mcpauth.NewSecret("b")}}, "Headers and SSE are for a URL, not a Command"},
+		{Config{Name: "x", Command: "npx", Headers: map[string]mcpauth.Secret{"A": mcpauth.NewSecret("b")}}, "Headers, SSE, ClientCredentials and CallerTokens are for a URL, not a Command"},
 		{Config{Name: "x", Command: "npx", Policy: Policy{Rules: []Rule{{Kind: "tools", Match: "*"}}}}, `Policy.Rules[0].Kind "tools": use tool, prompt or resource`},
 		{Config{Name: "x", Command: "npx", Policy: Policy{Rules: []Rule{{Match: "[a"}}}}, `Policy.Rules[0].Match "[a" is not a glob`},
 	} {
@@ -342,4 +344,40 @@ func TestAggregate(t *testing.T) {
 
 	_, err = Aggregate("_", map[string]*Service{"a": a, "a_b": b})
 	assert.EqualError(t, err, `gateway: Aggregate: service names "a" and "a_b" overlap with the separator "_": tool names could collide`)
+}
+
+// TestClientCredentials: the service's own token, from the OAuth 2 client credentials
+// grant, goes with every request to the upstream.
+func TestClientCredentials(t *testing.T) {
+	var grants int
+	tokenSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		id, secret, _ := r.BasicAuth()
+		if r.PostForm.Get("grant_type") != "client_credentials" || id != "svc" || secret != "svc-secret" {
+			http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
+			return
+		}
+		grants++
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"svc-token","token_type":"Bearer","expires_in":3600}`))
+	}))
+	t.Cleanup(tokenSrv.Close)
+	upHTTP := server.NewStreamableHTTPServer(upstreamServer(nil))
+	ups := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer svc-token" {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		upHTTP.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ups.Close)
+	svc, err := New(Config{Name: "cc", URL: ups.URL + "/mcp", ClientCredentials: &clientcredentials.Config{ClientID: "svc", ClientSecret: "svc-secret", TokenURL: tokenSrv.URL}})
+	require.NoError(t, err)
+	t.Cleanup(func() { svc.Close() })
+	require.NoError(t, svc.WaitReady(t.Context()))
+	c := connectTo(t, svc, nil)
+	r, err := call(t.Context(), c, "echo", map[string]any{"text": "x"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "echo: x", text(t, r))
+	assert.Equal(t, 1, grants, "one token, reused until it expires")
 }

@@ -2,10 +2,15 @@ package gateway_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -17,12 +22,14 @@ import (
 	"github.com/mcpauth/mcpauth/audit"
 	"github.com/mcpauth/mcpauth/gateway"
 	"github.com/mcpauth/mcpauth/hub"
+	"github.com/mcpauth/mcpauth/providers/bearer"
 )
 
 // TestMountedOnAHub: tools the hub did not write get the same enforcement as native
 // ones: the policy's scopes are required, with the 403 step-up; the caller's token never
 // reaches the upstream.
 func TestMountedOnAHub(t *testing.T) {
+	var authMu sync.Mutex
 	var upstreamAuth []string
 	up := server.NewMCPServer("third-party", "1.0.0", server.WithToolCapabilities(true))
 	up.AddTool(mcp.NewTool("echo"), func(ctx context.Context, r mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -33,7 +40,9 @@ func TestMountedOnAHub(t *testing.T) {
 	})
 	upHTTP := server.NewStreamableHTTPServer(up)
 	ups := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		authMu.Lock()
 		upstreamAuth = append(upstreamAuth, r.Header.Get("Authorization")+"|"+r.Header.Get("X-Api-Key"))
+		authMu.Unlock()
 		upHTTP.ServeHTTP(w, r)
 	}))
 	t.Cleanup(ups.Close)
@@ -90,7 +99,87 @@ func TestMountedOnAHub(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode, body)
 	assert.Contains(t, body, "deleted")
 
+	authMu.Lock()
+	defer authMu.Unlock()
 	for _, a := range upstreamAuth {
 		assert.Equal(t, "|service-key", a, "the upstream sees the service's key, never the caller's token")
 	}
+}
+
+// TestCallerTokens: an upstream that trusts the hub gets, for each call, a short-lived
+// JWT the hub signed for the caller (their subject and scopes, aud = the upstream),
+// verifiable with the published JWKS; listing is done as the gateway itself.
+func TestCallerTokens(t *testing.T) {
+	key, err := signingKey()
+	require.NoError(t, err)
+	signer, err := gateway.NewTokenSigner("https://hub.example.com", key)
+	require.NoError(t, err)
+	jwks := httptest.NewServer(signer.JWKSHandler())
+	t.Cleanup(jwks.Close)
+
+	var mu sync.Mutex
+	var seen []string // sub|scope of each upstream request
+	up := server.NewMCPServer("trusting", "1.0.0", server.WithToolCapabilities(true))
+	up.AddTool(mcp.NewTool("whoami"), func(ctx context.Context, r mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultText("ok"), nil
+	})
+	var verifier mcpauth.TokenVerifier // the upstream's: the hub's keys, its own URL as audience
+	upHTTP := server.NewStreamableHTTPServer(up)
+	ups := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		at, err := verifier.VerifyToken(r.Context(), raw)
+		if !ok || err != nil {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		seen = append(seen, at.Subject+"|"+strings.Join(at.Scopes, " "))
+		mu.Unlock()
+		upHTTP.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ups.Close)
+	upURL := ups.URL + "/mcp"
+	verifier, err = bearer.New(bearer.Config{Keys: bearer.JWKS{URI: jwks.URL}, Issuers: []string{"https://hub.example.com"}, Audience: []string{upURL}, Algorithms: []string{"EdDSA"}})
+	require.NoError(t, err)
+
+	svc, err := gateway.New(gateway.Config{Name: "trusting", URL: upURL, CallerTokens: signer})
+	require.NoError(t, err)
+	t.Cleanup(func() { svc.Close() })
+	require.NoError(t, svc.WaitReady(t.Context()))
+	h, err := hub.New(hub.Config{BaseURL: "http://127.0.0.1", Audit: audit.Discard, Verifier: mcpauth.TokenVerifierFunc(func(_ context.Context, tok string) (*mcpauth.AccessToken, error) {
+		return &mcpauth.AccessToken{Subject: "ada", Issuer: "iss", Scopes: []string{"a", "b"}}, nil
+	})})
+	require.NoError(t, err)
+	require.NoError(t, h.Mount("trusting", svc.Server()))
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+
+	req, _ := http.NewRequest(http.MethodPost, hs.URL+"/trusting/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
+	req.Header.Set("Mcp-Method", "tools/call")
+	req.Header.Set("Mcp-Name", "whoami")
+	req.Header.Set("Authorization", "Bearer the-callers-own-token")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Contains(t, seen, "mcpauth-gateway|", "connecting and listing as the gateway")
+	assert.Contains(t, seen, "ada|a b", "the call as the caller")
+}
+
+func signingKey() (mcpauth.Secret, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return mcpauth.Secret{}, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return mcpauth.Secret{}, err
+	}
+	return mcpauth.NewSecret(string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))), nil
 }
