@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
@@ -85,6 +87,11 @@ type Hub struct {
 	base     *url.URL
 	mux      *http.ServeMux
 	sessions *middleware.SessionBinder
+
+	// routes maps each service's endpoint and metadata paths to their handlers; it is
+	// replaced whole (copy on write) by Mount and Unmount, so requests read it without a
+	// lock.
+	routes atomic.Pointer[map[string]http.Handler]
 
 	mu       sync.RWMutex
 	as       AuthorizationServer
@@ -196,6 +203,7 @@ func New(cfg Config) (*Hub, error) {
 		services: map[string]*service{},
 		servers:  map[*server.MCPServer]string{},
 	}
+	h.routes.Store(&map[string]http.Handler{})
 	h.mux.HandleFunc("GET /healthz", h.health)
 	// RFC 9728 §3.1: the metadata of resource https://host/base is at
 	// https://host/.well-known/oauth-protected-resource/base.
@@ -273,10 +281,42 @@ func (h *Hub) Mount(name string, srv *server.MCPServer, opts ...Option) error {
 		h.mu.Unlock()
 		return err
 	}
+	h.mu.Lock()
+	routes := maps.Clone(*h.routes.Load())
+	routes[s.path] = handler
 	if !s.public {
-		h.mux.HandleFunc("GET "+s.metadataPath, func(w http.ResponseWriter, r *http.Request) { h.serviceMetadata(w, s) })
+		routes[s.metadataPath] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method_not_allowed"})
+				return
+			}
+			h.serviceMetadata(w, s)
+		})
 	}
-	h.mux.Handle(s.path, handler)
+	h.routes.Store(&routes)
+	h.mu.Unlock()
+	return nil
+}
+
+// Unmount stops serving the named service: its endpoint and its metadata answer 404
+// from then on (requests already running finish), and the name and the server may be
+// mounted again. The server keeps the enforcement Mount installed on it: mount a new
+// server rather than the same one elsewhere. Other services, and their sessions, are
+// untouched.
+func (h *Hub) Unmount(name string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s, ok := h.services[name]
+	if !ok {
+		return fmt.Errorf("hub: no service %q is mounted", name)
+	}
+	delete(h.services, name)
+	delete(h.servers, s.srv)
+	routes := maps.Clone(*h.routes.Load())
+	delete(routes, s.path)
+	delete(routes, s.metadataPath)
+	h.routes.Store(&routes)
 	return nil
 }
 
@@ -362,7 +402,13 @@ func (h *Hub) ResourceURL(name string) string {
 func (h *Hub) Handle(pattern string, handler http.Handler) { h.mux.Handle(pattern, handler) }
 
 // ServeHTTP routes to the services, their metadata, the health endpoint and extra routes.
-func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if hd, ok := (*h.routes.Load())[r.URL.Path]; ok {
+		hd.ServeHTTP(w, r)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
 
 // ProtectedResourceMetadata is an RFC 9728 protected resource metadata document.
 type ProtectedResourceMetadata struct {

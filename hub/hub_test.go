@@ -694,3 +694,41 @@ func TestSessionLimitAndIdleTTL(t *testing.T) {
 	}
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "the idle session ended and its binding with it")
 }
+
+// TestUnmount: an unmounted service answers 404 at its endpoint and its metadata, its
+// name can be mounted again with a new server, and another service's session survives.
+func TestUnmount(t *testing.T) {
+	f := newFixture(t, hub.Config{})
+	f.mountDefault()
+	c, _, err := f.connect("notes", f.token("alice", "acme", "notes", "notes:read"))
+	require.NoError(t, err)
+	_, err = call(c, "list_notes", nil)
+	require.NoError(t, err)
+
+	require.NoError(t, f.hub.Unmount("admin"))
+	assert.EqualError(t, f.hub.Unmount("admin"), `hub: no service "admin" is mounted`)
+	for _, p := range []string{"/admin/mcp", "/.well-known/oauth-protected-resource/admin/mcp"} {
+		resp, err := http.Get(f.srv.URL + p)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, p)
+	}
+	assert.Empty(t, f.hub.ResourceURL("admin"))
+
+	// Mounted again, with a new server and another rule.
+	require.NoError(t, f.hub.Mount("admin", adminServer(), hub.WithRequiredScopes(scopes.All("root"))))
+	var md hub.ProtectedResourceMetadata
+	resp, err := http.Get(f.prmURL("admin"))
+	require.NoError(t, err)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&md))
+	resp.Body.Close()
+	assert.Equal(t, []string{"root"}, md.ScopesSupported)
+	resp, err = http.Post(f.prmURL("admin"), "application/json", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+
+	// The notes session went on through all of it.
+	_, err = call(c, "list_notes", nil)
+	require.NoError(t, err)
+}
