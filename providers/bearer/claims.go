@@ -3,7 +3,7 @@ package bearer
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -69,78 +69,51 @@ func (c *Claims) ExpiresIn(d time.Duration) *Claims {
 }
 
 // ExpiresAt sets the expiry to t.
-func (c *Claims) ExpiresAt(t time.Time) *Claims {
-	c.expiresAt, c.noExpiry = t, false
-	return c
-}
+func (c *Claims) ExpiresAt(t time.Time) *Claims { c.expiresAt, c.noExpiry = t, false; return c }
 
 // NotBefore sets the "nbf" claim.
-func (c *Claims) NotBefore(t time.Time) *Claims {
-	c.notBefore = t
-	return c
-}
+func (c *Claims) NotBefore(t time.Time) *Claims { c.notBefore = t; return c }
 
 // IssuedAt sets the "iat" claim; it is also the base time of ExpiresIn.
-func (c *Claims) IssuedAt(t time.Time) *Claims {
-	c.issuedAt = t
-	return c
-}
+func (c *Claims) IssuedAt(t time.Time) *Claims { c.issuedAt = t; return c }
 
 // WithIssuer sets the "iss" claim.
-func (c *Claims) WithIssuer(iss string) *Claims {
-	c.issuer = iss
-	return c
-}
+func (c *Claims) WithIssuer(iss string) *Claims { c.issuer = iss; return c }
 
 // WithAudience sets the "aud" claim: a string for one audience, an array for several,
 // no claim for none.
-func (c *Claims) WithAudience(aud ...string) *Claims {
-	c.audience = append([]string(nil), aud...)
-	return c
-}
+func (c *Claims) WithAudience(aud ...string) *Claims { c.audience = slices.Clone(aud); return c }
 
 // WithoutExpiry removes the "exp" claim.
-func (c *Claims) WithoutExpiry() *Claims {
-	c.noExpiry = true
-	return c
-}
+func (c *Claims) WithoutExpiry() *Claims { c.noExpiry = true; return c }
 
 // Map renders the claims: sub, iat, exp, jti, scope, and iss, aud, nbf when set, then
 // the claims added with AddClaim. Numeric dates are int64 seconds. Each call returns a
 // new map.
 func (c *Claims) Map() map[string]any {
-	m := make(map[string]any, 8+len(c.extra))
-	if c.subject != "" {
-		m["sub"] = c.subject
-	}
-	m["iat"] = c.issuedAt.Unix()
-	if !c.noExpiry {
-		if !c.expiresAt.IsZero() {
-			m["exp"] = c.expiresAt.Unix()
-		} else {
-			m["exp"] = c.issuedAt.Add(c.expiresIn).Unix()
+	m := map[string]any{"iat": c.issuedAt.Unix()}
+	for name, v := range map[string]string{"sub": c.subject, "jti": c.id, "scope": strings.Join(c.scopes, " "), "iss": c.issuer} {
+		if v != "" {
+			m[name] = v
 		}
+	}
+	if exp := c.expiresAt; !c.noExpiry {
+		if exp.IsZero() {
+			exp = c.issuedAt.Add(c.expiresIn)
+		}
+		m["exp"] = exp.Unix()
 	}
 	if !c.notBefore.IsZero() {
 		m["nbf"] = c.notBefore.Unix()
-	}
-	if c.id != "" {
-		m["jti"] = c.id
-	}
-	if len(c.scopes) > 0 {
-		m["scope"] = strings.Join(c.scopes, " ")
-	}
-	if c.issuer != "" {
-		m["iss"] = c.issuer
 	}
 	switch len(c.audience) {
 	case 0:
 	case 1:
 		m["aud"] = c.audience[0]
 	default:
-		m["aud"] = append([]string(nil), c.audience...)
+		m["aud"] = slices.Clone(c.audience)
 	}
-	for k, v := range maps.All(c.extra) {
+	for k, v := range c.extra {
 		if t, ok := v.(time.Time); ok {
 			v = t.Unix()
 		}

@@ -33,11 +33,11 @@ const (
 	MinRSAKeyBits = 2048
 )
 
-// asymmetricAlgorithms is the default allowlist for public keys and JWKS.
-var asymmetricAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
-
-// hmacAlgorithms is the default allowlist for an HMAC secret.
-var hmacAlgorithms = []string{"HS256", "HS384", "HS512"}
+// The default algorithm allowlists: for public keys and JWKS, and for an HMAC secret.
+var (
+	asymmetricAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+	hmacAlgorithms       = []string{"HS256", "HS384", "HS512"}
+)
 
 // Keys is where a Verifier gets its verification keys: a JWKS (a JWKS value, with its
 // fetch settings), public keys given directly (StaticKeys) or in files (KeyFiles), or an
@@ -164,133 +164,77 @@ type Config struct {
 	ProviderName string
 }
 
-// settings is a validated, defaulted Config.
+// settings is a validated Config with its defaults filled in, and its keys.
 type settings struct {
-	kind        sourceKind
-	algs        []string
-	issuers     []string
-	skipIss     bool
-	audience    []string
-	skipAud     bool
-	leeway      time.Duration
-	expOptional bool
-	allowNoSub  bool
-	scopeClaims []string
-	rolesClaim  string
-	roleScopes  scopes.RoleMap
-	tenantClaim string
-	maxSize     int
-	now         func() time.Time
-	provider    string
-	logger      *slog.Logger
-
-	jwks       JWKS // defaulted
-	staticKeys []*verificationKey
+	Config
+	hmac        bool     // Keys is an HMAC secret
+	asymmetric  bool     // Keys is a JWKS, StaticKeys or KeyFiles
+	jwks        *JWKS    // with its defaults, when Keys is a JWKS
+	algs        []string // canonical names
+	scopeClaims []string // "scp", then Config.ScopeClaims
+	staticKeys  []*verificationKey
 }
-
-type sourceKind int
-
-const (
-	sourceNone sourceKind = iota
-	sourceJWKS
-	sourceStatic
-	sourceHMAC
-)
 
 // env names the environment variable that sets a field, with the default prefix.
 func (Config) env(suffix string) string { return config.VarName("", "", suffix) }
 
-// Validate reports every problem of the configuration, as one error per problem joined
-// with errors.Join. Each message names the Config field, and in parentheses the variable
-// that sets it (with the default prefix MCPAUTH), and says how to fix it. Validate reads
-// no file and makes no request: KeyFiles are read by New and NewFactory, which
-// report a missing, unreadable or malformed key file together with every problem
-// Validate finds. Calling Validate early checks a configuration at startup.
+// Validate reports every problem of the configuration, one error each, joined with
+// errors.Join. Each message names the Config field, in parentheses the variable that
+// sets it (with the default prefix MCPAUTH), and the fix. Validate reads no file and
+// makes no request: New and NewFactory read KeyFiles, and report a missing, unreadable
+// or malformed key file together with every problem Validate finds.
 func (c Config) Validate() error {
 	_, err := c.prepare(true, false)
 	return err
 }
 
-// prepare validates c and returns its defaulted settings. requireAudience is false for
-// NewFactory, which fills the audience per resource. readFiles is false for Validate:
-// KeyFiles are then only checked for being named, and the settings returned lack their
-// keys.
+// prepare validates c and returns its settings. requireAudience is false for NewFactory,
+// which fills the audience per resource. readFiles is false for Validate: KeyFiles are
+// then only checked for being named, and the settings lack their keys.
 func (c Config) prepare(requireAudience, readFiles bool) (*settings, error) {
 	problems := &config.Problems{Pkg: "bearer"}
 	add := problems.Add
-	s := &settings{
-		skipIss:     c.SkipIssuerCheck,
-		skipAud:     c.SkipAudienceCheck,
-		leeway:      c.Leeway,
-		expOptional: c.ExpirationOptional,
-		allowNoSub:  c.AllowMissingSubject,
-		rolesClaim:  c.RolesClaim,
-		roleScopes:  c.RoleScopes,
-		tenantClaim: c.TenantClaim,
-		maxSize:     c.MaxTokenSize,
-		now:         c.Now,
-		provider:    c.ProviderName,
-		logger:      c.Logger,
-	}
-
+	s := &settings{Config: c, scopeClaims: append([]string{"scp"}, c.ScopeClaims...)}
 	c.prepareKeys(s, add, readFiles)
 
-	// Algorithms.
 	algs := c.Algorithms
 	if len(algs) == 0 {
-		if s.kind == sourceHMAC {
+		algs = asymmetricAlgorithms
+		if s.hmac {
 			algs = hmacAlgorithms
-		} else {
-			algs = asymmetricAlgorithms
 		}
 	}
 	for _, a := range algs {
 		canon, ok := canonicalAlg(a)
+		hmac := algFamilies[canon] == "HMAC"
 		switch {
 		case strings.EqualFold(strings.TrimSpace(a), "none"):
 			add(`Config.Algorithms: "none" (unsigned tokens) is never accepted: remove it (%s)`, c.env("ALGORITHMS"))
 		case !ok:
-			add("Config.Algorithms: unknown algorithm %q: use some of %s (%s)", a,
-				strings.Join(asymmetricAlgorithms, " ")+" "+strings.Join(hmacAlgorithms, " "), c.env("ALGORITHMS"))
-		case algFamily(canon) == famHMAC && (s.kind == sourceJWKS || s.kind == sourceStatic):
+			add("Config.Algorithms: unknown algorithm %q: use some of %s %s (%s)", a,
+				strings.Join(asymmetricAlgorithms, " "), strings.Join(hmacAlgorithms, " "), c.env("ALGORITHMS"))
+		case hmac && s.asymmetric:
 			add("Config.Algorithms: %s needs an HMAC secret but the keys are asymmetric: remove it (accepting HMAC with public keys enables key-confusion attacks) (%s)", canon, c.env("ALGORITHMS"))
-		case algFamily(canon) != famHMAC && s.kind == sourceHMAC:
+		case !hmac && s.hmac:
 			add("Config.Algorithms: %s needs an asymmetric key but Config.Keys is an HMAC secret: use HS256, HS384 or HS512, or configure public keys (%s)", canon, c.env("ALGORITHMS"))
-		default:
-			if !slices.Contains(s.algs, canon) {
-				s.algs = append(s.algs, canon)
-			}
+		case !slices.Contains(s.algs, canon):
+			s.algs = append(s.algs, canon)
 		}
 	}
-	// Without the key files' keys (Validate), which algorithms fit is not known yet.
-	if _, files := c.Keys.(keyFiles); s.kind == sourceStatic && len(s.staticKeys) > 0 && len(s.algs) > 0 && (readFiles || !files) {
-		usable := false
-		for _, k := range s.staticKeys {
-			for _, a := range s.algs {
-				if k.fits(a, algFamily(a)) {
-					usable = true
-				}
-			}
-		}
-		if !usable {
-			add("Config.Algorithms (%s) contains no algorithm that the configured public keys can verify: add the algorithm your issuer signs with (%s)",
-				strings.Join(s.algs, " "), c.env("ALGORITHMS"))
-		}
+	if len(s.staticKeys) > 0 && len(s.algs) > 0 &&
+		!slices.ContainsFunc(s.staticKeys, func(k *verificationKey) bool { return slices.ContainsFunc(s.algs, k.fits) }) {
+		add("Config.Algorithms (%s) contains no algorithm that the configured public keys can verify: add the algorithm your issuer signs with (%s)",
+			strings.Join(s.algs, " "), c.env("ALGORITHMS"))
 	}
 
-	// Issuers and audience.
 	if len(c.Issuers) == 0 && !c.SkipIssuerCheck {
 		add(`Config.Issuers is empty: set %s (the "iss" value of the tokens to accept) or set SkipIssuerCheck`, c.env("ISSUER"))
 	}
 	problems.NoBlank("Issuers", c.Issuers, c.env("ISSUER"))
-	s.issuers = slices.Clone(c.Issuers)
 	if len(c.Audience) == 0 && !c.SkipAudienceCheck && requireAudience {
 		add("Config.Audience is empty: set %s (the resource URI of the service) or set SkipAudienceCheck", c.env("AUDIENCE"))
 	}
 	problems.NoBlank("Audience", c.Audience, c.env("AUDIENCE"))
-	s.audience = slices.Clone(c.Audience)
-
-	// Limits and durations.
 	if c.Leeway < 0 || c.Leeway > MaxLeeway {
 		add("Config.Leeway %s is out of range: use a duration from 0 to %s (%s)", c.Leeway, MaxLeeway, c.env("LEEWAY"))
 	}
@@ -298,24 +242,23 @@ func (c Config) prepare(requireAudience, readFiles bool) (*settings, error) {
 		add("Config.MaxTokenSize %d is negative: leave it 0 for the default (%d bytes) or give a positive size", c.MaxTokenSize, DefaultMaxTokenSize)
 	}
 	problems.NoBlank("ScopeClaims", c.ScopeClaims, "")
-	s.scopeClaims = slices.Clone(c.ScopeClaims)
-
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
 
-	s.rolesClaim = cmp.Or(s.rolesClaim, "roles")
-	s.tenantClaim = cmp.Or(s.tenantClaim, "tenant_id")
-	s.maxSize = cmp.Or(s.maxSize, DefaultMaxTokenSize)
-	if s.now == nil {
-		s.now = time.Now
+	s.Issuers, s.Audience = slices.Clone(c.Issuers), slices.Clone(c.Audience)
+	s.RolesClaim = cmp.Or(c.RolesClaim, "roles")
+	s.TenantClaim = cmp.Or(c.TenantClaim, "tenant_id")
+	s.MaxTokenSize = cmp.Or(c.MaxTokenSize, DefaultMaxTokenSize)
+	s.Logger = cmp.Or(c.Logger, slog.Default())
+	s.ProviderName = cmp.Or(c.ProviderName, "bearer")
+	if s.Now == nil {
+		s.Now = time.Now
 	}
-	s.provider = cmp.Or(s.provider, "bearer")
-	s.logger = cmp.Or(s.logger, slog.Default())
 	return s, nil
 }
 
-// prepareKeys checks c.Keys and fills the key source of s: its kind, the JWKS settings,
+// prepareKeys checks c.Keys and fills the key source of s: its type, the JWKS settings,
 // or the static keys (those of KeyFiles only with readFiles).
 func (c Config) prepareKeys(s *settings, add func(string, ...any), readFiles bool) {
 	keys := c.Keys
@@ -324,65 +267,54 @@ func (c Config) prepareKeys(s *settings, add func(string, ...any), readFiles boo
 	}
 	switch k := keys.(type) {
 	case JWKS:
-		s.kind = sourceJWKS
+		s.asymmetric, s.jwks = true, &k
 		if _, err := config.CheckURL(k.URI, config.URL{Of: " of the JWKS"}); err != nil {
 			add("Config.Keys: JWKS.URI: %v (%s)", err, c.env("JWKS_URI"))
 		}
-		for _, d := range []struct {
-			name string
-			v    *time.Duration
-			dflt time.Duration
-		}{
-			{"HTTPTimeout", &k.HTTPTimeout, DefaultHTTPTimeout},
-			{"RefreshInterval", &k.RefreshInterval, DefaultRefreshInterval},
-			{"UnknownKIDRefreshInterval", &k.UnknownKIDRefreshInterval, DefaultUnknownKIDRefreshInterval},
-		} {
-			if *d.v < 0 {
-				add("Config.Keys: JWKS.%s %s is negative: leave it 0 for the default (%s)", d.name, *d.v, d.dflt)
+		orDefault := func(name string, d *time.Duration, dflt time.Duration) {
+			if *d < 0 {
+				add("Config.Keys: JWKS.%s %s is negative: leave it 0 for the default (%s)", name, *d, dflt)
 			}
-			*d.v = cmp.Or(*d.v, d.dflt)
+			*d = cmp.Or(*d, dflt)
 		}
-		s.jwks = k
+		orDefault("HTTPTimeout", &k.HTTPTimeout, DefaultHTTPTimeout)
+		orDefault("RefreshInterval", &k.RefreshInterval, DefaultRefreshInterval)
+		orDefault("UnknownKIDRefreshInterval", &k.UnknownKIDRefreshInterval, DefaultUnknownKIDRefreshInterval)
 	case staticKeys:
-		s.kind = sourceStatic
+		s.asymmetric = true
 		if len(k.Keys) == 0 {
 			add("Config.Keys: StaticKeys has no keys: give at least one public key")
 		}
 		for i, key := range k.Keys {
-			vk, err := newStaticKey(key)
-			if err != nil {
+			if vk, err := newKey(key, "", ""); err != nil {
 				add("Config.Keys: StaticKeys[%d]: %v", i, err)
-				continue
+			} else {
+				s.staticKeys = append(s.staticKeys, vk)
 			}
-			s.staticKeys = append(s.staticKeys, vk)
 		}
 	case keyFiles:
-		s.kind = sourceStatic
+		s.asymmetric = true
 		if len(k.Files) == 0 {
 			add("Config.Keys: KeyFiles has no files: give the path of a PEM or JWK file (%s)", c.env("PUBLIC_KEY_FILE"))
 		}
 		for i, f := range k.Files {
 			if strings.TrimSpace(f) == "" {
 				add("Config.Keys: KeyFiles[%d] is empty: remove it or give the path of a PEM or JWK file (%s)", i, c.env("PUBLIC_KEY_FILE"))
-				continue
+			} else if readFiles {
+				keys, err := loadKeyFile(f)
+				if err != nil {
+					add("Config.Keys: KeyFiles[%d]: %v (%s)", i, err, c.env("PUBLIC_KEY_FILE"))
+				}
+				s.staticKeys = append(s.staticKeys, keys...)
 			}
-			if !readFiles {
-				continue
-			}
-			keys, err := loadKeyFile(f)
-			if err != nil {
-				add("Config.Keys: KeyFiles[%d]: %v (%s)", i, err, c.env("PUBLIC_KEY_FILE"))
-				continue
-			}
-			s.staticKeys = append(s.staticKeys, keys...)
 		}
 	case hmacKey:
-		s.kind = sourceHMAC
+		s.hmac = true
 		if n := len(k.Secret.Reveal()); n < MinHMACSecretSize {
 			add("Config.Keys: the HMAC secret is %d bytes: an HMAC secret must be at least %d bytes (%s; generate one with `openssl rand -base64 48`)",
 				n, MinHMACSecretSize, c.env("HMAC_SECRET"))
 		}
-		s.staticKeys = []*verificationKey{{family: famHMAC, key: []byte(k.Secret.Reveal())}}
+		s.staticKeys = []*verificationKey{{family: "HMAC", key: []byte(k.Secret.Reveal())}}
 	default: // nil, or a nil *JWKS
 		add("Config.Keys is unset: use bearer.JWKS{URI: ...} (%s), bearer.KeyFiles(...) (%s), bearer.StaticKeys(...) or bearer.HMAC(...) (%s)",
 			c.env("JWKS_URI"), c.env("PUBLIC_KEY_FILE"), c.env("HMAC_SECRET"))
@@ -391,57 +323,25 @@ func (c Config) prepareKeys(s *settings, add func(string, ...any), readFiles boo
 
 // canonicalAlg returns the registered spelling of a supported algorithm name.
 func canonicalAlg(a string) (string, bool) {
-	a = strings.TrimSpace(a)
-	for _, known := range asymmetricAlgorithms {
-		if strings.EqualFold(a, known) {
-			return known, true
-		}
-	}
-	for _, known := range hmacAlgorithms {
-		if strings.EqualFold(a, known) {
+	for known := range algFamilies {
+		if strings.EqualFold(strings.TrimSpace(a), known) {
 			return known, true
 		}
 	}
 	return "", false
 }
 
-// ---- environment ----
-
-// ConfigFromEnv reads a Config from environment variables named prefix + "_" + NAME
-// (prefix "" means "MCPAUTH"):
-//
-//	PREFIX_JWKS_URI          Config.Keys = JWKS{URI: value}
-//	PREFIX_PUBLIC_KEY_FILE   Config.Keys = KeyFiles(list...)
-//	PREFIX_HMAC_SECRET       Config.Keys = HMAC(the raw bytes of the value)
-//	PREFIX_HMAC_SECRET_FILE  Config.Keys = HMAC(the file's content, trailing newline trimmed)
-//	PREFIX_ISSUER            Config.Issuers (comma- or space-separated)
-//	PREFIX_AUDIENCE          Config.Audience (list)
-//	PREFIX_ALGORITHMS        Config.Algorithms (list)
-//	PREFIX_LEEWAY            Config.Leeway (a Go duration such as "30s")
-//	PREFIX_TENANT_CLAIM      Config.TenantClaim
-//	PREFIX_ROLES_CLAIM       Config.RolesClaim
-//
-// Unset or empty variables leave the field zero; setting more than one of the key
-// variables is an error. Errors name the variable and the fix. ConfigFromEnv does not
-// call Validate (New and NewFactory do), so the caller may still adjust the result. The
-// Config it returns is the one a literal with the same fields would be: validation
-// errors name the field and its variable, with the default prefix MCPAUTH whatever
-// prefix was read.
+// ConfigFromEnv reads a Config from the variables listed in the package documentation
+// (see Environment), named prefix + "_" + NAME (prefix "" means "MCPAUTH"). Unset or
+// empty variables leave their field zero; setting more than one of the key variables is
+// an error. Errors name the variable and the fix. ConfigFromEnv does not call Validate
+// (New and NewFactory do). The Config it returns is the one a literal with the same
+// fields would be: validation errors name the variables with the default prefix MCPAUTH
+// whatever prefix was read.
 func ConfigFromEnv(prefix string) (Config, error) {
-	env := &config.Env{Pkg: "bearer", Prefix: config.Prefix(prefix)}
-	keys := keysFromEnv(env)
-	c, err := config.Load[Config]("bearer", prefix, "")
-	if err = errors.Join(env.Err(), err); err != nil {
-		return Config{}, err
-	}
-	c.Keys = keys
-	return c, nil
-}
-
-// keysFromEnv reads the key variables; more than one set is an error.
-func keysFromEnv(e *config.Env) Keys {
+	e := &config.Env{Pkg: "bearer", Prefix: config.Prefix(prefix)}
 	var keys Keys
-	var set []string
+	var set []string // the key variables set: one at most
 	if uri := e.Get("JWKS_URI"); uri != "" {
 		keys, set = JWKS{URI: uri}, append(set, e.Name("JWKS_URI"))
 	}
@@ -454,7 +354,11 @@ func keysFromEnv(e *config.Env) Keys {
 	if len(set) > 1 {
 		e.Errorf("%s are all set: set one of %s, %s or %s (or %s) for the one key source", strings.Join(set, " and "),
 			e.Name("JWKS_URI"), e.Name("PUBLIC_KEY_FILE"), e.Name("HMAC_SECRET"), e.Name("HMAC_SECRET_FILE"))
-		return nil
 	}
-	return keys
+	c, err := config.Load[Config]("bearer", prefix, "")
+	if err = errors.Join(e.Err(), err); err != nil {
+		return Config{}, err
+	}
+	c.Keys = keys
+	return c, nil
 }

@@ -18,103 +18,64 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/mcpauth/mcpauth"
 )
 
-// keyFamily is the kind of key an algorithm needs.
-type keyFamily uint8
-
-const (
-	famNone keyFamily = iota
-	famRSA
-	famP256
-	famP384
-	famP521
-	famEd25519
-	famHMAC
-)
-
-// algFamily returns the key family that algorithm alg verifies with.
-func algFamily(alg string) keyFamily {
-	switch alg {
-	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
-		return famRSA
-	case "ES256":
-		return famP256
-	case "ES384":
-		return famP384
-	case "ES512":
-		return famP521
-	case "EdDSA":
-		return famEd25519
-	case "HS256", "HS384", "HS512":
-		return famHMAC
-	}
-	return famNone
+// algFamilies maps every supported algorithm to the family of key it verifies with:
+// "RSA", the curve of an ECDSA key, "Ed25519" or "HMAC".
+var algFamilies = map[string]string{
+	"RS256": "RSA", "RS384": "RSA", "RS512": "RSA", "PS256": "RSA", "PS384": "RSA", "PS512": "RSA",
+	"ES256": "P-256", "ES384": "P-384", "ES512": "P-521", "EdDSA": "Ed25519",
+	"HS256": "HMAC", "HS384": "HMAC", "HS512": "HMAC",
 }
 
 // verificationKey is one parsed key with the metadata used to select it.
 type verificationKey struct {
 	kid    string
 	alg    string // the JWK "alg", "" when the key does not restrict it
-	family keyFamily
-	key    any // *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey or []byte
+	family string // see algFamilies
+	key    any    // *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey or []byte
 }
 
-// fits reports whether k may verify a token signed with alg (of family fam).
-func (k *verificationKey) fits(alg string, fam keyFamily) bool {
-	return k.family == fam && (k.alg == "" || k.alg == alg)
+// fits reports whether k may verify a token signed with alg.
+func (k *verificationKey) fits(alg string) bool {
+	return k.family == algFamilies[alg] && (k.alg == "" || k.alg == alg)
 }
 
-// classifyKey returns the family of a public key, or an error saying why it is refused.
-func classifyKey(key any) (keyFamily, error) {
+// newKey wraps a public key, or says why it is refused.
+func newKey(key any, kid, alg string) (*verificationKey, error) {
+	vk := &verificationKey{kid: kid, alg: alg, key: key}
 	switch k := key.(type) {
 	case *rsa.PublicKey:
 		if k == nil || k.N == nil {
-			return famNone, errors.New("the RSA key is empty")
+			return nil, errors.New("the RSA key is empty")
 		}
 		if bits := k.N.BitLen(); bits < MinRSAKeyBits {
-			return famNone, fmt.Errorf("the RSA key has %d bits: keys shorter than %d bits are refused", bits, MinRSAKeyBits)
+			return nil, fmt.Errorf("the RSA key has %d bits: keys shorter than %d bits are refused", bits, MinRSAKeyBits)
 		}
-		return famRSA, nil
+		vk.family = "RSA"
 	case *ecdsa.PublicKey:
 		if k == nil || k.Curve == nil {
-			return famNone, errors.New("the ECDSA key is empty")
+			return nil, errors.New("the ECDSA key is empty")
 		}
-		switch k.Curve {
-		case elliptic.P256():
-			return famP256, nil
-		case elliptic.P384():
-			return famP384, nil
-		case elliptic.P521():
-			return famP521, nil
+		if k.Curve != elliptic.P256() && k.Curve != elliptic.P384() && k.Curve != elliptic.P521() {
+			return nil, fmt.Errorf("the ECDSA curve %s is not supported: use P-256, P-384 or P-521", k.Curve.Params().Name)
 		}
-		return famNone, fmt.Errorf("the ECDSA curve %s is not supported: use P-256, P-384 or P-521", k.Curve.Params().Name)
+		vk.family = k.Curve.Params().Name
 	case ed25519.PublicKey:
 		if len(k) != ed25519.PublicKeySize {
-			return famNone, fmt.Errorf("the Ed25519 key has %d bytes, want %d", len(k), ed25519.PublicKeySize)
+			return nil, fmt.Errorf("the Ed25519 key has %d bytes, want %d", len(k), ed25519.PublicKeySize)
 		}
-		return famEd25519, nil
+		vk.family = "Ed25519"
 	case []byte:
-		return famHMAC, nil
+		return nil, errors.New("the key is an HMAC secret, a symmetric (oct) key: use bearer.HMAC instead")
 	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
-		return famNone, fmt.Errorf("it is a private key (%T): give its public half (key.Public())", key)
+		return nil, fmt.Errorf("it is a private key (%T): give its public half (key.Public())", key)
 	case nil:
-		return famNone, errors.New("the key is nil")
+		return nil, errors.New("the key is nil")
+	default:
+		return nil, fmt.Errorf("unsupported key type %T: use *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey", key)
 	}
-	return famNone, fmt.Errorf("unsupported key type %T: use *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey", key)
-}
-
-// newStaticKey wraps a configured public key.
-func newStaticKey(key crypto.PublicKey) (*verificationKey, error) {
-	fam, err := classifyKey(key)
-	if err != nil {
-		return nil, err
-	}
-	if fam == famHMAC {
-		return nil, errors.New("a []byte is an HMAC secret, not a public key: use bearer.HMAC instead")
-	}
-	return &verificationKey{family: fam, key: key}, nil
+	return vk, nil
 }
 
 // loadKeyFile reads the keys of one PEM or JSON (JWK or JWK Set) file.
@@ -123,15 +84,11 @@ func loadKeyFile(path string) ([]*verificationKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read %q: %w: check the path and its permissions", path, err)
 	}
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) > 0 && trimmed[0] == '{' {
-		keys, err := parseJWKFile(trimmed)
-		if err != nil {
-			return nil, fmt.Errorf("%q: %w", path, err)
-		}
-		return keys, nil
+	parse := parsePEMKeys
+	if bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
+		parse = parseJWKFile
 	}
-	keys, err := parsePEMKeys(data)
+	keys, err := parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("%q: %w", path, err)
 	}
@@ -142,11 +99,11 @@ func loadKeyFile(path string) ([]*verificationKey, error) {
 func parsePEMKeys(data []byte) ([]*verificationKey, error) {
 	var keys []*verificationKey
 	for n := 1; ; n++ {
-		var block *pem.Block
-		block, data = pem.Decode(data)
+		block, rest := pem.Decode(data)
 		if block == nil {
 			break
 		}
+		data = rest
 		var key any
 		var err error
 		switch block.Type {
@@ -156,8 +113,7 @@ func parsePEMKeys(data []byte) ([]*verificationKey, error) {
 			key, err = x509.ParsePKCS1PublicKey(block.Bytes)
 		case "CERTIFICATE":
 			var cert *x509.Certificate
-			cert, err = x509.ParseCertificate(block.Bytes)
-			if err == nil {
+			if cert, err = x509.ParseCertificate(block.Bytes); err == nil {
 				key = cert.PublicKey
 			}
 		case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "OPENSSH PRIVATE KEY":
@@ -168,7 +124,7 @@ func parsePEMKeys(data []byte) ([]*verificationKey, error) {
 		if err != nil {
 			return nil, fmt.Errorf("PEM block %d (%s) cannot be parsed: %w", n, block.Type, err)
 		}
-		vk, err := newStaticKey(key)
+		vk, err := newKey(key, "", "")
 		if err != nil {
 			return nil, fmt.Errorf("PEM block %d (%s): %w", n, block.Type, err)
 		}
@@ -182,29 +138,18 @@ func parsePEMKeys(data []byte) ([]*verificationKey, error) {
 
 // parseJWKFile reads a JWK or a JWK Set.
 func parseJWKFile(data []byte) ([]*verificationKey, error) {
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, fmt.Errorf("is not valid JSON: %w", err)
+	var file struct {
+		Keys              []jwkset.JWKMarshal `json:"keys"` // a JWK Set
+		jwkset.JWKMarshal                     // or one JWK
 	}
-	var marshals []jwkset.JWKMarshal
-	if _, ok := probe["keys"]; ok {
-		var set jwkset.JWKSMarshal
-		if err := json.Unmarshal(data, &set); err != nil {
-			return nil, fmt.Errorf("is not a valid JWK Set: %w", err)
-		}
-		marshals = set.Keys
-	} else {
-		var m jwkset.JWKMarshal
-		if err := json.Unmarshal(data, &m); err != nil {
-			return nil, fmt.Errorf("is not a valid JWK: %w", err)
-		}
-		marshals = []jwkset.JWKMarshal{m}
+	if err := json.Unmarshal(data, &file); err != nil {
+		return nil, fmt.Errorf("is not valid JSON for a JWK or a JWK Set: %w", err)
+	}
+	if file.Keys == nil {
+		file.Keys = []jwkset.JWKMarshal{file.JWKMarshal}
 	}
 	var keys []*verificationKey
-	for i, m := range marshals {
-		if m.KTY == jwkset.KtyOct {
-			return nil, fmt.Errorf("key %d is a symmetric (oct) key: use bearer.HMAC for HMAC tokens", i)
-		}
+	for i, m := range file.Keys {
 		j, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{Private: true}, jwkset.JWKValidateOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("key %d is not a valid JWK: %w", i, err)
@@ -223,128 +168,89 @@ func parseJWKFile(data []byte) ([]*verificationKey, error) {
 	return keys, nil
 }
 
-type publicKeyer interface{ Public() crypto.PublicKey }
-
-// keyFromJWK converts a jwkset key. It returns nil, nil for keys that are not meant to
-// verify signatures ("use":"enc", or key_ops without "verify").
+// keyFromJWK converts a jwkset key, a private one to its public half. It returns nil, nil
+// for keys that are not meant to verify signatures ("use":"enc", or key_ops without
+// "verify").
 func keyFromJWK(j jwkset.JWK) (*verificationKey, error) {
 	m := j.Marshal()
-	if m.USE == jwkset.UseEnc {
-		return nil, nil
-	}
-	if len(m.KEYOPS) > 0 && !slices.Contains(m.KEYOPS, jwkset.KeyOpsVerify) {
+	if m.USE == jwkset.UseEnc || len(m.KEYOPS) > 0 && !slices.Contains(m.KEYOPS, jwkset.KeyOpsVerify) {
 		return nil, nil
 	}
 	key := j.Key()
-	if pk, ok := key.(publicKeyer); ok {
+	if pk, ok := key.(interface{ Public() crypto.PublicKey }); ok {
 		key = pk.Public()
 	}
-	fam, err := classifyKey(key)
-	if err != nil {
-		return nil, err
-	}
-	if fam == famHMAC {
-		return nil, errors.New("symmetric (oct) keys are not accepted from a JWK Set")
-	}
-	return &verificationKey{kid: m.KID, alg: m.ALG.String(), family: fam, key: key}, nil
+	return newKey(key, m.KID, m.ALG.String())
 }
 
-// keySet is an immutable index of keys.
+// keySet is an immutable index of keys. It is the key source of static keys and of an
+// HMAC secret, whose keys never change.
 type keySet struct {
-	gen   uint64
-	byKID map[string][]*verificationKey
-	noKID []*verificationKey
 	all   []*verificationKey
+	byKID map[string][]*verificationKey // the keys without a kid under ""
 	// anyKID makes keys without a kid candidates for tokens with any kid (static keys,
 	// which come without key IDs); a JWKS matches kids exactly.
 	anyKID bool
 }
 
-func newKeySet(keys []*verificationKey, anyKID bool, gen uint64) *keySet {
-	s := &keySet{gen: gen, byKID: make(map[string][]*verificationKey, len(keys)), all: keys, anyKID: anyKID}
+func newKeySet(keys []*verificationKey, anyKID bool) *keySet {
+	s := &keySet{all: keys, byKID: make(map[string][]*verificationKey, len(keys)), anyKID: anyKID}
 	for _, k := range keys {
-		if k.kid == "" {
-			s.noKID = append(s.noKID, k)
-		} else {
-			s.byKID[k.kid] = append(s.byKID[k.kid], k)
-		}
+		s.byKID[k.kid] = append(s.byKID[k.kid], k)
 	}
 	return s
 }
 
-type findResult uint8
-
-const (
-	keyFound findResult = iota
-	keyUnknown
-	keyAlgMismatch
-)
-
-// find returns the key (or jwt.VerificationKeySet when several fit) for a token.
-func (s *keySet) find(kid string, hasKID bool, alg string, fam keyFamily) (any, findResult) {
-	var cands []*verificationKey
-	switch {
-	case !hasKID:
-		cands = s.all
-	default:
-		cands = s.byKID[kid]
-		if len(cands) == 0 && s.anyKID {
-			cands = s.noKID
-		}
+// find returns the key (or a jwt.VerificationKeySet when several fit) for a token, and
+// whether any key is a candidate for its kid: a candidate that does not fit alg is an
+// algorithm mismatch, no candidate an unknown key. A nil keySet holds no key.
+func (s *keySet) find(kid string, hasKID bool, alg string) (key any, known bool) {
+	if s == nil {
+		return nil, false
 	}
-	if len(cands) == 0 {
-		return nil, keyUnknown
-	}
-	if len(cands) == 1 {
-		if cands[0].fits(alg, fam) {
-			return cands[0].key, keyFound
+	cands := s.all
+	if hasKID {
+		if cands = s.byKID[kid]; len(cands) == 0 && s.anyKID {
+			cands = s.byKID[""]
 		}
-		return nil, keyAlgMismatch
 	}
 	var set jwt.VerificationKeySet
 	for _, k := range cands {
-		if k.fits(alg, fam) {
+		if k.fits(alg) {
 			set.Keys = append(set.Keys, k.key)
 		}
 	}
 	switch len(set.Keys) {
 	case 0:
-		return nil, keyAlgMismatch
+		return nil, len(cands) > 0
 	case 1:
-		return set.Keys[0], keyFound
+		return set.Keys[0], true
 	}
-	return set, keyFound
+	return set, true
 }
 
 // keySource finds the verification key of a token.
 type keySource interface {
 	// key returns the key (or a jwt.VerificationKeySet of candidates) for a token whose
-	// header has been checked and whose algorithm alg is allowed,
-	// or an *mcpauth.Error.
+	// header has been checked and whose algorithm alg is allowed, or an *mcpauth.Error.
 	key(ctx context.Context, kid string, hasKID bool, alg string) (any, error)
 	// close stops background work; it is idempotent.
 	close() error
 }
 
-// Descriptions of key lookup failures.
-var (
-	errUnknownKey      = "unknown signing key"
-	errKeyAlgMismatch  = "signing key does not match the token algorithm"
-	errKeysUnavailable = "the signing keys of the issuer could not be fetched"
-)
-
-// staticSource serves keys fixed at construction: public keys or an HMAC secret.
-type staticSource struct{ set *keySet }
-
-func (s *staticSource) key(_ context.Context, kid string, hasKID bool, alg string) (any, error) {
-	k, r := s.set.find(kid, hasKID, alg, algFamily(alg))
-	switch r {
-	case keyFound:
-		return k, nil
-	case keyAlgMismatch:
-		return nil, mcpauth.InvalidToken(errKeyAlgMismatch, nil)
-	}
-	return nil, mcpauth.InvalidToken(errUnknownKey, nil)
+func (s *keySet) key(_ context.Context, kid string, hasKID bool, alg string) (any, error) {
+	return lookup(s.find(kid, hasKID, alg))
 }
 
-func (s *staticSource) close() error { return nil }
+func (*keySet) close() error { return nil }
+
+// lookup turns the result of keySet.find into the key or its error.
+func lookup(key any, known bool) (any, error) {
+	switch {
+	case key != nil:
+		return key, nil
+	case known:
+		return nil, invalid("signing key does not match the token algorithm")
+	}
+	return nil, invalid("unknown signing key")
+}

@@ -23,27 +23,22 @@ type Verifier struct {
 	parser   *jwt.Parser
 }
 
-var _ mcpauth.TokenVerifier = (*Verifier)(nil)
-
 // New validates cfg (see Config.Validate), reads the files of KeyFiles and returns a
 // Verifier.
 //
 // With a JWKS, New fetches the key set once before returning (bounded by
 // JWKS.HTTPTimeout) and starts a goroutine that fetches it again every
 // JWKS.RefreshInterval; a token with an unknown "kid" triggers a fetch too, at most once
-// per JWKS.UnknownKIDRefreshInterval. New does not fail when the JWKS cannot be fetched: tokens
-// then retry the fetch (at most once per second) and are answered with
-// temporarily_unavailable (503) until one succeeds, since no key set was ever seen. Call Close to stop the goroutine.
+// per JWKS.UnknownKIDRefreshInterval. New does not fail when the JWKS cannot be fetched:
+// tokens then retry the fetch (at most once per second) and are answered with
+// temporarily_unavailable (503) until one succeeds, since no key set was ever seen. Call
+// Close to stop the goroutine.
 func New(cfg Config) (*Verifier, error) {
-	s, err := cfg.prepare(true, true)
+	s, src, err := cfg.build(true)
 	if err != nil {
 		return nil, err
 	}
-	src, err := newSource(s)
-	if err != nil {
-		return nil, err
-	}
-	return newVerifier(s, src, audience.NewMatcher(s.audience)), nil
+	return newVerifier(s, src, audience.NewMatcher(s.Audience)), nil
 }
 
 // NewFactory validates cfg like New, except that Config.Audience may be empty, and
@@ -55,18 +50,14 @@ func New(cfg Config) (*Verifier, error) {
 // assertion v.(*bearer.Verifier) or v.(io.Closer) reaches Close). Call it once, when the
 // last verifier is no longer used.
 func NewFactory(cfg Config) (mcpauth.VerifierFactory, error) {
-	s, err := cfg.prepare(false, true)
+	s, src, err := cfg.build(false)
 	if err != nil {
 		return nil, err
 	}
-	src, err := newSource(s)
-	if err != nil {
-		return nil, err
-	}
-	fixed := audience.NewMatcher(s.audience) // normalised once, shared by every verifier
+	fixed := audience.NewMatcher(s.Audience) // normalised once, shared by every verifier
 	return func(resource string) (mcpauth.TokenVerifier, error) {
 		aud := fixed
-		if len(s.audience) == 0 && !s.skipAud {
+		if len(s.Audience) == 0 && !s.SkipAudienceCheck {
 			if strings.TrimSpace(resource) == "" {
 				return nil, errors.New("bearer: the resource URI is empty and Config.Audience is not set: pass the resource URI of the service or set Config.Audience")
 			}
@@ -76,24 +67,31 @@ func NewFactory(cfg Config) (mcpauth.VerifierFactory, error) {
 	}, nil
 }
 
-func newSource(s *settings) (keySource, error) {
-	switch s.kind {
-	case sourceJWKS:
-		return newJWKSSource(s)
-	default:
-		return &staticSource{set: newKeySet(s.staticKeys, true, 0)}, nil
+// build validates c, reads its key files and starts its key source.
+func (c Config) build(requireAudience bool) (*settings, keySource, error) {
+	s, err := c.prepare(requireAudience, true)
+	if err != nil {
+		return nil, nil, err
 	}
+	if s.jwks == nil {
+		return s, newKeySet(s.staticKeys, true), nil
+	}
+	src, err := newJWKSSource(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, src, nil
 }
 
 func newVerifier(s *settings, src keySource, aud audience.Matcher) *Verifier {
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(append([]string{}, s.algs...)), // never nil: nil would allow all
 		jwt.WithStrictDecoding(),
-		jwt.WithLeeway(s.leeway),
-		jwt.WithTimeFunc(s.now),
+		jwt.WithLeeway(s.Leeway),
+		jwt.WithTimeFunc(s.Now),
 		jwt.WithIssuedAt(),
 	}
-	if !s.expOptional {
+	if !s.ExpirationOptional {
 		opts = append(opts, jwt.WithExpirationRequired())
 	}
 	return &Verifier{s: s, src: src, audience: aud, parser: jwt.NewParser(opts...)}
@@ -104,18 +102,12 @@ func newVerifier(s *settings, src keySource, aud audience.Matcher) *Verifier {
 // working; no more fetches happen. Close is idempotent and always returns nil.
 func (v *Verifier) Close() error { return v.src.close() }
 
-// Descriptions of header and structure problems.
+// Descriptions of malformed tokens.
 const (
 	descAlgType   = "malformed token: header alg must be a string"
-	descCrit      = "token header has a crit parameter"
-	descTyp       = "token type (typ header) is not accepted"
-	descKIDType   = "token header kid must be a string"
-	descNoAlg     = "malformed token: header has no alg"
 	descBadAlg    = "unexpected signing algorithm"
 	descAlphabet  = "malformed token: it contains characters outside the base64url alphabet"
 	descNotObject = "malformed token: payload is not a JSON object"
-	// descNoSubject refuses a token without "sub" (unless Config.AllowMissingSubject).
-	descNoSubject = "the token has no subject (sub)"
 )
 
 func invalid(desc string) error { return mcpauth.InvalidToken(desc, nil) }
@@ -124,20 +116,15 @@ func invalid(desc string) error { return mcpauth.InvalidToken(desc, nil) }
 // validity period, and returns its claims as an AccessToken. Failures are *mcpauth.Error
 // values of class invalid_token (errors.Is(err, mcpauth.ErrInvalidToken)) with a
 // client-safe description of the reason; the only exception is a JWKS that was never
-// fetched successfully, reported as temporarily_unavailable.
-//
-// The size is checked first; golang-jwt then parses the compact JWS (three strict
-// base64url segments, a JSON header and payload), pins the algorithm to the allowlist,
-// asks the key lookup (which refuses "crit", an unexpected "typ", a non-string "kid" and
-// the key-carrying jku, x5u, jwk and x5c parameters), verifies the signature and checks
-// exp, nbf and iat on the configured clock; the other claims are checked here.
+// fetched successfully, reported as temporarily_unavailable. The package documentation
+// lists the checks (see Checks).
 func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.AccessToken, error) {
 	switch {
 	case token == "":
 		return nil, invalid("token is empty")
-	case len(token) > v.s.maxSize:
+	case len(token) > v.s.MaxTokenSize:
 		return nil, invalid("token is too large")
-	case strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0:
+	case strings.ContainsAny(token, "\r\n"):
 		// The base64 decoder would skip line breaks.
 		return nil, invalid(descAlphabet)
 	}
@@ -151,12 +138,12 @@ func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.Acce
 	return v.accessToken(claims)
 }
 
-// key is the golang-jwt Keyfunc: header checks, then the key source's lookup by kid,
-// algorithm and key family.
+// key is the golang-jwt Keyfunc: it refuses "crit", an unexpected "typ", a non-string
+// "kid" and the key-carrying jku, x5u, jwk and x5c, then asks the key source.
 func (v *Verifier) key(ctx context.Context, t *jwt.Token) (any, error) {
 	h := t.Header
 	if _, ok := h["crit"]; ok {
-		return nil, invalid(descCrit)
+		return nil, invalid("token header has a crit parameter")
 	}
 	// Keys come only from the configured source, never from the token.
 	for _, name := range [...]string{"jku", "x5u", "jwk", "x5c"} {
@@ -167,13 +154,13 @@ func (v *Verifier) key(ctx context.Context, t *jwt.Token) (any, error) {
 	if raw, ok := h["typ"]; ok {
 		typ, _ := raw.(string)
 		if !strings.EqualFold(typ, "JWT") && !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt") {
-			return nil, invalid(descTyp)
+			return nil, invalid("token type (typ header) is not accepted")
 		}
 	}
 	raw, hasKID := h["kid"]
 	kid, ok := raw.(string)
 	if hasKID && !ok {
-		return nil, invalid(descKIDType)
+		return nil, invalid("token header kid must be a string")
 	}
 	return v.src.key(ctx, kid, hasKID, t.Method.Alg())
 }
@@ -197,23 +184,20 @@ func (v *Verifier) describe(token string, tok *jwt.Token, err error) error {
 		case tok.Method == nil:
 			part = "payload"
 		}
-		if errors.As(err, new(base64.CorruptInputError)) {
-			if strings.IndexFunc(token, notBase64URL) >= 0 {
-				return invalid(descAlphabet)
-			}
-			return invalid("malformed token: " + part + " is not valid base64url")
+		switch {
+		case !errors.As(err, new(base64.CorruptInputError)):
+			return invalid("malformed token: " + part + " is not a JSON object")
+		case strings.IndexFunc(token, notBase64URL) >= 0:
+			return invalid(descAlphabet)
 		}
-		if part == "header" {
-			return invalid("malformed token: header is not a JSON object")
-		}
-		return invalid(descNotObject)
+		return invalid("malformed token: " + part + " is not valid base64url")
 	case errors.Is(err, jwt.ErrTokenUnverifiable): // alg unspecified or unknown
 		alg, ok := tok.Header["alg"]
 		switch _, isString := alg.(string); {
 		case tok.Header == nil:
 			return invalid("malformed token: header is not a JSON object")
 		case !ok:
-			return invalid(descNoAlg)
+			return invalid("malformed token: header has no alg")
 		case !isString:
 			return invalid(descAlgType)
 		}
@@ -241,8 +225,7 @@ func notBase64URL(r rune) bool {
 
 // tokenClaims is the payload, decoded by golang-jwt as a jwt.MapClaims would be. Its
 // dates report a wrong type or an out-of-range value with this package's descriptions,
-// and Validate refuses a JSON null payload, which decodes without error (it leaves the
-// map nil).
+// and Validate refuses a JSON null payload, which decodes to a nil map without error.
 type tokenClaims jwt.MapClaims
 
 // Validate is called by golang-jwt after the signature check.
@@ -277,153 +260,96 @@ func (c *tokenClaims) GetAudience() (jwt.ClaimStrings, error) { return jwt.MapCl
 func (c *tokenClaims) GetIssuer() (string, error)             { return jwt.MapClaims(*c).GetIssuer() }
 func (c *tokenClaims) GetSubject() (string, error)            { return jwt.MapClaims(*c).GetSubject() }
 
-// accessToken checks the registered claims and builds the AccessToken.
+// accessToken checks the types of the claims it reads, the issuer, the audience and the
+// subject (golang-jwt has checked exp, nbf and iat), and builds the AccessToken.
 func (v *Verifier) accessToken(claims map[string]any) (*mcpauth.AccessToken, error) {
 	s := v.s
-	tok := &mcpauth.AccessToken{Claims: claims, Provider: s.provider}
-
-	// golang-jwt has checked exp, nbf and iat.
+	r := claimReader{claims: claims}
+	tok := &mcpauth.AccessToken{
+		Claims:   claims,
+		Provider: s.ProviderName,
+		Issuer:   r.str("iss"),
+		Audience: r.strs("aud"),
+		Subject:  r.str("sub"),
+		ID:       r.str("jti"),
+		ClientID: r.str("client_id"),
+		TenantID: r.str(s.TenantClaim),
+	}
+	if _, ok := claims["client_id"]; !ok {
+		tok.ClientID = r.str("azp")
+	}
+	// Scopes: "scope" (a space-delimited string), then "scp" and Config.ScopeClaims;
+	// RoleMap.Expand splits them, drops duplicates and adds the scopes of the roles.
+	granted := []string{r.str("scope")}
+	for _, name := range s.scopeClaims {
+		granted = append(granted, r.strs(name)...)
+	}
+	tok.Scopes = s.RoleScopes.Expand(granted, r.strs(s.RolesClaim))
 	if exp, _ := jwt.MapClaims(claims).GetExpirationTime(); exp != nil {
 		// The leeway extends validity everywhere the token is checked again (the
 		// middleware's expiry check, the cache's entry lifetime), not only here.
-		tok.ExpiresAt = exp.Add(s.leeway)
+		tok.ExpiresAt = exp.Add(s.Leeway)
 	}
 	if iat, _ := jwt.MapClaims(claims).GetIssuedAt(); iat != nil {
 		tok.IssuedAt = iat.Time
 	}
 
-	iss, ok, err := stringClaim(claims, "iss")
 	switch {
-	case err != nil:
-		return nil, err
-	case s.skipIss:
-	case !ok:
-		return nil, mcpauth.InvalidToken("token has no issuer (iss claim)", nil)
-	case !slices.Contains(s.issuers, iss):
-		return nil, mcpauth.InvalidToken("token issuer is not accepted", nil)
+	case r.err != nil:
+		return nil, r.err
+	case !s.SkipIssuerCheck && tok.Issuer == "":
+		return nil, invalid("token has no issuer (iss claim)")
+	case !s.SkipIssuerCheck && !slices.Contains(s.Issuers, tok.Issuer):
+		return nil, invalid("token issuer is not accepted")
+	case !s.SkipAudienceCheck && len(tok.Audience) == 0:
+		return nil, invalid("token has no audience (aud claim)")
+	case !s.SkipAudienceCheck && !v.audience.Match(tok.Audience): // see Config.Audience
+		return nil, invalid("token audience does not match this resource")
+	case tok.Subject == "" && !s.AllowMissingSubject:
+		// Every token without a subject would be the same caller.
+		return nil, invalid("the token has no subject (sub)")
 	}
-	tok.Issuer = iss
-
-	aud, err := stringsClaim(claims, "aud", "aud claim must be a string or an array of strings")
-	if err != nil {
-		return nil, err
-	}
-	if !s.skipAud {
-		if len(aud) == 0 {
-			return nil, mcpauth.InvalidToken("token has no audience (aud claim)", nil)
-		}
-		// Scheme and host of an http(s) URI are compared case-insensitively (RFC 3986).
-		if !v.audience.Match(aud) {
-			return nil, mcpauth.InvalidToken("token audience does not match this resource", nil)
-		}
-	}
-	tok.Audience = aud
-
-	if tok.Subject, _, err = stringClaim(claims, "sub"); err != nil {
-		return nil, err
-	}
-	if tok.Subject == "" && !s.allowNoSub {
-		return nil, mcpauth.InvalidToken(descNoSubject, nil)
-	}
-	if tok.ID, _, err = stringClaim(claims, "jti"); err != nil {
-		return nil, err
-	}
-	if tok.ClientID, ok, err = stringClaim(claims, "client_id"); err != nil {
-		return nil, err
-	} else if !ok {
-		if tok.ClientID, _, err = stringClaim(claims, "azp"); err != nil {
-			return nil, err
-		}
-	}
-	if tok.TenantID, _, err = stringClaim(claims, s.tenantClaim); err != nil {
-		return nil, err
-	}
-
-	// Scopes: "scope" (a space-delimited string), "scp" and the extra scope claims (a
-	// string or an array of strings), in that order and without duplicates.
-	var granted []string
-	add := func(list string) {
-		for f := range strings.FieldsSeq(list) {
-			if !slices.Contains(granted, f) {
-				granted = append(granted, f)
-			}
-		}
-	}
-	if raw, ok := claims["scope"]; ok {
-		str, ok := raw.(string)
-		if !ok {
-			return nil, mcpauth.InvalidToken("scope claim must be a string", nil)
-		}
-		add(str)
-	}
-	for i := -1; i < len(s.scopeClaims); i++ {
-		name := "scp"
-		if i >= 0 {
-			name = s.scopeClaims[i]
-		}
-		switch raw := claims[name].(type) {
-		case nil:
-			if _, present := claims[name]; present {
-				return nil, mcpauth.InvalidToken(name+" claim must be a string or an array of strings", nil)
-			}
-		case string:
-			add(raw)
-		case []any:
-			for _, e := range raw {
-				str, ok := e.(string)
-				if !ok {
-					return nil, mcpauth.InvalidToken(name+" claim must be a string or an array of strings", nil)
-				}
-				add(str)
-			}
-		default:
-			return nil, mcpauth.InvalidToken(name+" claim must be a string or an array of strings", nil)
-		}
-	}
-	roles, err := stringsClaim(claims, s.rolesClaim, s.rolesClaim+" claim must be a string or an array of strings")
-	if err != nil {
-		return nil, err
-	}
-	if len(roles) > 0 {
-		granted = s.roleScopes.Expand(granted, roles)
-	}
-	tok.Scopes = granted
 	return tok, nil
 }
 
-// stringClaim reads an optional string claim; any other type is an error.
-func stringClaim(claims map[string]any, name string) (string, bool, error) {
-	raw, ok := claims[name]
-	if !ok {
-		return "", false, nil
-	}
-	s, ok := raw.(string)
-	if !ok {
-		return "", false, mcpauth.InvalidToken(name+" claim must be a string", nil)
-	}
-	return s, true, nil
+// claimReader reads optional claims. A claim of another type than the one read is an
+// error, and the first one is kept in err.
+type claimReader struct {
+	claims map[string]any
+	err    error
 }
 
-// stringsClaim reads a claim that is a string (one value, or space-separated values for
-// scope-like claims, split by the caller) or an array of strings.
-func stringsClaim(claims map[string]any, name, typeErr string) ([]string, error) {
-	raw, ok := claims[name]
-	if !ok {
-		return nil, nil
+// str reads a string claim.
+func (r *claimReader) str(name string) string {
+	raw, present := r.claims[name]
+	s, ok := raw.(string)
+	if present && !ok && r.err == nil {
+		r.err = invalid(name + " claim must be a string")
 	}
+	return s
+}
+
+// strs reads a claim that is a string or an array of strings.
+func (r *claimReader) strs(name string) []string {
+	raw, present := r.claims[name]
 	switch x := raw.(type) {
 	case string:
-		return []string{x}, nil
+		return []string{x}
 	case []any:
-		out := make([]string, len(x))
-		for i, e := range x {
+		out := make([]string, 0, len(x))
+		for _, e := range x {
 			s, ok := e.(string)
 			if !ok {
-				return nil, mcpauth.InvalidToken(typeErr, nil)
+				break
 			}
-			out[i] = s
+			out = append(out, s)
 		}
-		return out, nil
+		if len(out) == len(x) {
+			return out
+		}
 	}
-	return nil, mcpauth.InvalidToken(typeErr, nil)
+	if present && r.err == nil {
+		r.err = invalid(name + " claim must be a string or an array of strings")
+	}
+	return nil
 }
