@@ -14,6 +14,7 @@ import (
 
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/audit"
+	"github.com/mcpauth/mcpauth/internal/tokenformat"
 	"github.com/mcpauth/mcpauth/scopes"
 )
 
@@ -293,42 +294,10 @@ func bearerToken(r *http.Request, maxBytes int) (token string, present bool, err
 	if len(token) > maxBytes {
 		return "", true, mcpauth.InvalidToken("token is too large", nil)
 	}
-	if !isB64Token(token) {
+	if !tokenformat.IsB64Token(token) {
 		return "", true, mcpauth.InvalidToken("the bearer token has characters RFC 6750 does not allow", nil)
 	}
 	return token, true, nil
-}
-
-// b64TokenChars marks the characters of RFC 6750's b64token before the "=" padding.
-var b64TokenChars = func() (t [256]bool) {
-	for c := 'a'; c <= 'z'; c++ {
-		t[c], t[c-'a'+'A'] = true, true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for _, c := range "-._~+/" {
-		t[c] = true
-	}
-	return t
-}()
-
-// isB64Token reports whether s matches RFC 6750's b64token:
-// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
-func isB64Token(s string) bool {
-	i := 0
-	for i < len(s) && b64TokenChars[s[i]] {
-		i++
-	}
-	if i == 0 {
-		return false
-	}
-	for ; i < len(s); i++ {
-		if s[i] != '=' {
-			return false
-		}
-	}
-	return true
 }
 
 func hasQueryToken(r *http.Request) bool {

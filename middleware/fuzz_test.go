@@ -4,6 +4,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/mcpauth/mcpauth/internal/tokenformat"
 )
 
 // FuzzBearerToken: header parsing never panics, and a token it returns is exactly what
@@ -28,7 +30,7 @@ func FuzzBearerToken(f *testing.F) {
 			}
 			return
 		}
-		if len(tok) == 0 || len(tok) > 64 || !isB64Token(tok) {
+		if len(tok) == 0 || len(tok) > 64 || !tokenformat.IsB64Token(tok) {
 			t.Fatalf("accepted an invalid token %q", tok)
 		}
 		if !strings.HasSuffix(header, tok) || strings.ContainsAny(tok, " \t\r\n\"") {

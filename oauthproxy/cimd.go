@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mcpauth/mcpauth/internal/upstream"
 	"io"
 	"mime"
 	"net"
@@ -14,7 +15,6 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -450,43 +450,5 @@ func parseMetadataDocument(body []byte, clientID string) (*Client, *oauthError) 
 // minus Date (or now) minus Age, else MinTTL; no-store and no-cache mean MinTTL; clamped
 // into [MinTTL, MaxTTL].
 func (f *cimdFetcher) ttl(h http.Header) time.Duration {
-	var (
-		ttl            time.Duration
-		maxAge, noKeep bool
-	)
-	for _, line := range h.Values("Cache-Control") {
-		for d := range strings.SplitSeq(line, ",") {
-			name, value, _ := strings.Cut(strings.TrimSpace(d), "=")
-			switch strings.ToLower(strings.TrimSpace(name)) {
-			case "max-age":
-				n, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(value), `"`), 10, 64)
-				if err == nil && !maxAge {
-					ttl, maxAge = time.Duration(min(max(n, 0), int64(f.cfg.MaxTTL/time.Second)))*time.Second, true
-				}
-			case "no-store", "no-cache":
-				noKeep = true
-			}
-		}
-	}
-	switch {
-	case noKeep:
-		return f.cfg.MinTTL
-	case maxAge:
-	case h.Get("Expires") != "":
-		exp, err := http.ParseTime(h.Get("Expires"))
-		if err != nil {
-			return f.cfg.MinTTL // an invalid Expires means already expired (RFC 9111 §5.3)
-		}
-		date, err := http.ParseTime(h.Get("Date"))
-		if err != nil {
-			date = f.cfg.Now()
-		}
-		ttl = min(max(exp.Sub(date), 0), f.cfg.MaxTTL)
-	default:
-		return f.cfg.MinTTL
-	}
-	if age, err := strconv.ParseInt(strings.TrimSpace(h.Get("Age")), 10, 64); err == nil && age > 0 {
-		ttl -= time.Duration(min(age, int64(f.cfg.MaxTTL/time.Second))) * time.Second
-	}
-	return min(max(ttl, f.cfg.MinTTL), f.cfg.MaxTTL)
+	return upstream.CacheTTL(h, f.cfg.Now(), f.cfg.MinTTL, f.cfg.MinTTL, f.cfg.MaxTTL)
 }

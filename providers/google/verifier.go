@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/tokenformat"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 )
 
@@ -98,14 +99,11 @@ func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.Acce
 		return v.verifyAccessToken(ctx, token)
 	case !strings.HasPrefix(token, "ya29.") || token == "ya29.":
 		return nil, mcpauth.InvalidToken("token is neither a Google access token nor a Google ID token", nil)
-	case strings.TrimLeft(token, b64token) != "":
+	case !tokenformat.IsB64Token(token):
 		return nil, mcpauth.InvalidToken("malformed token: it contains characters not allowed in a bearer token", nil)
 	}
 	return v.verifyAccessToken(ctx, token)
 }
-
-// b64token is the alphabet of RFC 6750's b64token.
-const b64token = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/="
 
 func (v *Verifier) idVerifier() (*bearer.Verifier, error) {
 	v.mu.Lock()

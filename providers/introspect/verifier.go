@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcpauth/mcpauth"
 	audiences "github.com/mcpauth/mcpauth/internal/audience"
+	"github.com/mcpauth/mcpauth/internal/tokenformat"
 )
 
 // Verifier verifies opaque access tokens by asking the authorization server's RFC 7662
@@ -98,20 +99,15 @@ func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.Acce
 	return v.accessToken(resp)
 }
 
-// b64token is the alphabet of RFC 6750's b64token, which may end with "=" padding:
-// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
-const b64token = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
-
 // prefilter refuses, without an upstream call, what cannot be a bearer token: empty,
 // larger than MaxTokenSize, or not an RFC 6750 b64token.
 func (v *Verifier) prefilter(token string) error {
-	body := strings.TrimRight(token, "=")
 	switch {
 	case token == "":
 		return mcpauth.InvalidToken(descEmpty, nil)
 	case len(token) > v.s.MaxTokenSize:
 		return mcpauth.InvalidToken(descTooLarge, nil)
-	case body == "" || strings.Trim(body, b64token) != "": // a byte outside the alphabet remains
+	case !tokenformat.IsB64Token(token):
 		return mcpauth.InvalidToken(descCharset, nil)
 	}
 	return nil

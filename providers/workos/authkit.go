@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/upstream"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 )
 
@@ -263,30 +263,10 @@ func (p *MetadataProxy) fetch(ctx context.Context) error {
 	return nil
 }
 
-// metadataTTL reads max-age (minus Age) from the response, clamped to
-// [MinMetadataTTL, MaxMetadataTTL]; DefaultMetadataTTL when there is none. no-store and
-// no-cache count as max-age=0.
+// metadataTTL is how long the metadata is kept, per its cache headers, within
+// [MinMetadataTTL, MaxMetadataTTL]; DefaultMetadataTTL when they say nothing.
 func metadataTTL(h http.Header) time.Duration {
-	maxAge := int64(-1)
-	for d := range strings.SplitSeq(strings.Join(h.Values("Cache-Control"), ","), ",") {
-		name, value, _ := strings.Cut(strings.TrimSpace(d), "=")
-		switch strings.ToLower(strings.TrimSpace(name)) {
-		case "no-store", "no-cache":
-			return MinMetadataTTL
-		case "max-age":
-			if n, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(value), `"`), 10, 64); err == nil && maxAge < 0 {
-				maxAge = max(n, 0)
-			}
-		}
-	}
-	if maxAge < 0 {
-		return DefaultMetadataTTL
-	}
-	if age, err := strconv.ParseInt(strings.TrimSpace(h.Get("Age")), 10, 64); err == nil && age > 0 {
-		maxAge -= age
-	}
-	ttl := time.Duration(min(maxAge, int64(MaxMetadataTTL/time.Second))) * time.Second
-	return min(max(ttl, MinMetadataTTL), MaxMetadataTTL)
+	return upstream.CacheTTL(h, time.Now(), DefaultMetadataTTL, MinMetadataTTL, MaxMetadataTTL)
 }
 
 // MetadataUnavailableError is returned by MetadataProxy.Document when no copy of the

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
 
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/tokenformat"
 )
 
 // MinSSOTokenSize and MaxSSOTokenSize bound the length, in bytes, of the SSO access
@@ -20,9 +20,6 @@ const (
 	MinSSOTokenSize = 16
 	MaxSSOTokenSize = 4096
 )
-
-// b64token holds the characters RFC 6750 allows in a bearer token.
-const b64token = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/="
 
 // ProfileVerifier verifies opaque WorkOS SSO access tokens (the access_token of
 // POST /sso/token) with GET {APIBaseURL}/sso/profile, the token as bearer token. It is
@@ -57,8 +54,7 @@ func (v *ProfileVerifier) CacheOptions() []mcpauth.CacheOption { return mcpauth.
 // and ExpiresAt the token's own "exp" when it is a JWT (read only after WorkOS accepted
 // it), zero otherwise. The package documentation lists the errors.
 func (v *ProfileVerifier) VerifyToken(ctx context.Context, token string) (*mcpauth.AccessToken, error) {
-	// Trim leaves nothing of a token made only of b64token characters.
-	if len(token) < MinSSOTokenSize || len(token) > MaxSSOTokenSize || strings.Trim(token, b64token) != "" {
+	if len(token) < MinSSOTokenSize || len(token) > MaxSSOTokenSize || !tokenformat.IsB64Token(token) {
 		return nil, mcpauth.InvalidToken("malformed token: not a WorkOS access token", nil)
 	}
 	resp, err := v.s.get(ctx, v.s.apiBase+"/sso/profile", token)
