@@ -47,6 +47,9 @@ type Config struct {
 	// OnConnect, when set, is called after each successful (re)connection, once the
 	// mirror is up to date: for health metrics, or a test waiting for a restart.
 	OnConnect func()
+	// OnDisconnect, when set, is called with the cause each time the upstream is lost
+	// or a connection attempt fails.
+	OnDisconnect func(error)
 	// Logger receives the upstream's lifecycle and the child's stderr (default
 	// slog.Default()).
 	Logger *slog.Logger

@@ -141,6 +141,9 @@ func (s *Service) supervise() {
 		} else {
 			s.log.Warn("gateway: upstream unavailable", "error", err, "retry_in", backoff)
 		}
+		if s.cfg.OnDisconnect != nil {
+			s.cfg.OnDisconnect(err)
+		}
 		s.disconnect()
 		t := time.NewTimer(backoff)
 		select {

@@ -250,7 +250,9 @@ func TestStdioChildRestartsAfterACrash(t *testing.T) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	connected := make(chan struct{}, 4)
-	svc, err := New(Config{Name: "stdio", Command: exe, Args: []string{"-test.run=^$"}, Env: []string{"GATEWAY_TEST_STDIO_SERVER=1"}, Policy: policy, OnConnect: func() { connected <- struct{}{} }})
+	disconnected := make(chan error, 4)
+	svc, err := New(Config{Name: "stdio", Command: exe, Args: []string{"-test.run=^$"}, Env: []string{"GATEWAY_TEST_STDIO_SERVER=1"}, Policy: policy,
+		OnConnect: func() { connected <- struct{}{} }, OnDisconnect: func(err error) { disconnected <- err }})
 	require.NoError(t, err)
 	t.Cleanup(func() { svc.Close() })
 	<-connected
@@ -263,6 +265,12 @@ func TestStdioChildRestartsAfterACrash(t *testing.T) {
 	svc.mu.Lock()
 	svc.proc.kill()
 	svc.mu.Unlock()
+	select {
+	case err := <-disconnected:
+		assert.Contains(t, err.Error(), "the process exited")
+	case <-time.After(30 * time.Second):
+		t.Fatal("the child's exit was not reported")
+	}
 	select {
 	case <-connected:
 	case <-time.After(30 * time.Second):
