@@ -38,6 +38,7 @@
 // It prints one JSON line and exits 0 once every phase has run (the caller asserts the
 // outcomes); non-zero only if it could not run.
 import { readFileSync } from 'node:fs';
+import { Provider } from './oauth.mjs';
 
 const [protocol, url, registration] = process.argv.slice(2);
 if (!protocol || !url || !['dcr', 'cimd'].includes(registration)) {
@@ -50,125 +51,6 @@ const alias = `mcp-sdk-${protocol}`;
 const { Client } = await import(`${alias}/client/index.js`);
 const { StreamableHTTPClientTransport } = await import(`${alias}/client/streamableHttp.js`);
 const sdkVersion = JSON.parse(readFileSync(new URL(`./node_modules/${alias}/package.json`, import.meta.url), 'utf8')).version;
-
-// Browser keeps cookies across requests and never follows redirects by itself.
-class Browser {
-  constructor() {
-    this.cookies = new Map();
-  }
-  async go(target, init = {}) {
-    const headers = new Headers(init.headers || {});
-    if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
-    const res = await fetch(target, { ...init, headers, redirect: 'manual' });
-    for (const c of res.headers.getSetCookie()) {
-      const pair = c.split(';')[0];
-      const i = pair.indexOf('=');
-      this.cookies.set(pair.slice(0, i).trim(), pair.slice(i + 1));
-    }
-    return res;
-  }
-  async postForm(target, fields) {
-    const body = new URLSearchParams();
-    for (const [k, v] of fields) body.append(k, v);
-    return this.go(target, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-  }
-}
-
-const field = (page, name) => page.match(new RegExp(`name="${name}" value="([^"]*)"`))?.[1];
-
-// Provider is the OAuthClientProvider of an application whose redirect URI is never
-// actually served: the browser run stops at the redirect and keeps its code.
-class Provider {
-  constructor() {
-    this.browser = new Browser();
-    this.authorizations = [];
-    this.consentPages = 0;
-    this.stepUpChallenges = [];
-  }
-  get redirectUrl() {
-    return 'http://127.0.0.1:1/callback';
-  }
-  get clientMetadata() {
-    return {
-      client_name: 'mcpauth e2e (' + registration + ')',
-      redirect_uris: [this.redirectUrl],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    };
-  }
-  get clientMetadataUrl() {
-    return registration === 'cimd' ? process.env.MCP_CIMD_URL : undefined;
-  }
-  clientInformation() {
-    return this._client;
-  }
-  saveClientInformation(info) {
-    this._client = info;
-  }
-  tokens() {
-    return this._tokens;
-  }
-  saveTokens(tokens) {
-    this._tokens = tokens;
-    this.tokenHistory = (this.tokenHistory || 0) + 1;
-  }
-  saveCodeVerifier(v) {
-    this._verifier = v;
-  }
-  codeVerifier() {
-    return this._verifier;
-  }
-  state() {
-    this._state = 'st-' + Math.random().toString(36).slice(2);
-    return this._state;
-  }
-  invalidateCredentials(scope) {
-    if (scope === 'all' || scope === 'tokens') this._tokens = undefined;
-    if (scope === 'all' || scope === 'client') this._client = undefined;
-  }
-  // redirectToAuthorization plays the browser from the authorization request to the
-  // redirect back to the application, unless this.hold is set (then it only records).
-  async redirectToAuthorization(authorizationUrl) {
-    const rec = { params: Object.fromEntries(authorizationUrl.searchParams) };
-    this.authorizations.push(rec);
-    if (this.hold) return;
-    let res = await this.browser.go(authorizationUrl);
-    rec.authorizeStatus = res.status;
-    if (res.status === 200) {
-      const page = await res.text();
-      this.consentPages++;
-      rec.consentScopes = [...page.matchAll(/name="scope" value="([^"]+)"/g)].map((m) => m[1]);
-      rec.consentNamesRedirectHost = page.includes('127.0.0.1:1');
-      const action = page.match(/<form method="post" action="([^"]+)"/)?.[1];
-      const grant = this.consentPages === 1 && firstGrant ? firstGrant : rec.consentScopes;
-      const fields = [['tx', field(page, 'tx')], ['csrf', field(page, 'csrf')], ['action', 'approve'], ...grant.map((s) => ['scope', s])];
-      res = await this.browser.postForm(action, fields);
-      rec.consentStatus = res.status;
-    }
-    if (res.status !== 302) {
-      rec.error = 'no redirect to the identity provider: ' + res.status + ' ' + (await res.text()).slice(0, 300);
-      return;
-    }
-    const login = new URL(res.headers.get('location'));
-    res = await this.browser.go(login);
-    const page = await res.text();
-    res = await this.browser.postForm(login.origin + login.pathname, [
-      ['state', field(page, 'state')], ['code_challenge', field(page, 'code_challenge')], ['redirect_uri', field(page, 'redirect_uri')], ['user', user],
-    ]);
-    res = await this.browser.go(res.headers.get('location')); // the proxy's callback
-    const back = new URL(res.headers.get('location'));
-    rec.redirect = Object.fromEntries(back.searchParams);
-    rec.stateEchoed = back.searchParams.get('state') === this._state;
-    this.code = back.searchParams.get('code') || undefined;
-    delete rec.redirect.code;
-  }
-  takeCode() {
-    const c = this.code;
-    this.code = undefined;
-    return c;
-  }
-}
 
 function describeError(err) {
   if (!err) return undefined;
@@ -208,7 +90,7 @@ async function recordingFetch(input, init = {}) {
   return res;
 }
 
-provider = new Provider();
+provider = new Provider({ registration, cimdURL: process.env.MCP_CIMD_URL, user, firstGrant });
 const result = { sdk: { alias, version: sdkVersion }, registration };
 const newTransport = () => new StreamableHTTPClientTransport(new URL(url), { authProvider: provider, fetch: recordingFetch });
 let client = new Client({ name: 'mcpauth-e2e-signin', version: '1.0.0' }, { capabilities: {} });
