@@ -179,7 +179,7 @@ func TestGatewayEverythingStdio(t *testing.T) {
 	assert.Equal(t, "Echo: back", resultText(r))
 }
 
-// killChild kills the process running script with "stdio" (Linux /proc).
+// killChild kills this test process's child running script with "stdio" (Linux /proc).
 func killChild(t *testing.T, script string) {
 	t.Helper()
 	dirs, err := os.ReadDir("/proc")
@@ -188,6 +188,10 @@ func killChild(t *testing.T, script string) {
 		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
 		if err != nil || !strings.Contains(string(b), script+"\x00stdio") {
 			continue
+		}
+		status, err := os.ReadFile(filepath.Join("/proc", d.Name(), "status"))
+		if err != nil || !strings.Contains(string(status), "\nPPid:\t"+strconv.Itoa(os.Getpid())+"\n") {
+			continue // not the gateway's child of this test
 		}
 		pid, err := strconv.Atoi(d.Name())
 		require.NoError(t, err)
@@ -199,12 +203,34 @@ func killChild(t *testing.T, script string) {
 
 // TestGatewayEverythingHTTP: the same server over Streamable HTTP.
 func TestGatewayEverythingHTTP(t *testing.T) {
+	port := startEverything(t, "streamableHttp")
+	svc, err := gateway.New(gateway.Config{Name: "everything", URL: "http://127.0.0.1:" + port + "/mcp", Policy: everythingPolicy})
+	require.NoError(t, err)
+	t.Cleanup(func() { svc.Close() })
+	base := gatewayHub(t, map[string]*gateway.Service{"everything": svc})
+	checkEverything(t, base+"/everything/mcp")
+}
+
+// TestGatewayEverythingSSE: the same server over the legacy HTTP+SSE transport.
+func TestGatewayEverythingSSE(t *testing.T) {
+	port := startEverything(t, "sse")
+	svc, err := gateway.New(gateway.Config{Name: "everything", URL: "http://127.0.0.1:" + port + "/sse", SSE: true, Policy: everythingPolicy})
+	require.NoError(t, err)
+	t.Cleanup(func() { svc.Close() })
+	base := gatewayHub(t, map[string]*gateway.Service{"everything": svc})
+	checkEverything(t, base+"/everything/mcp")
+}
+
+// startEverything starts the everything server with an HTTP transport on a free port
+// and returns the port once it listens.
+func startEverything(t *testing.T, transport string) string {
+	t.Helper()
 	node, script := everythingJS(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	ln.Close()
-	cmd := exec.Command(node, script, "streamableHttp")
+	cmd := exec.Command(node, script, transport)
 	cmd.Env = append(os.Environ(), "PORT="+port)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
@@ -212,21 +238,16 @@ func TestGatewayEverythingHTTP(t *testing.T) {
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
-		if strings.Contains(sc.Text(), "listening on port") {
+		// streamableHttp says "listening on port", sse "running on port".
+		if strings.Contains(sc.Text(), "listening on port") || strings.Contains(sc.Text(), "running on port") {
 			break
 		}
 	}
 	go func() {
-		_ = sc.Err()
 		for sc.Scan() {
 		}
 	}()
-
-	svc, err := gateway.New(gateway.Config{Name: "everything", URL: "http://127.0.0.1:" + port + "/mcp", Policy: everythingPolicy})
-	require.NoError(t, err)
-	t.Cleanup(func() { svc.Close() })
-	base := gatewayHub(t, map[string]*gateway.Service{"everything": svc})
-	checkEverything(t, base+"/everything/mcp")
+	return port
 }
 
 func checkEverything(t *testing.T, endpoint string) {

@@ -50,6 +50,10 @@ type Config struct {
 	// OnDisconnect, when set, is called with the cause each time the upstream is lost
 	// or a connection attempt fails.
 	OnDisconnect func(error)
+	// OnRequest, when set, is called after each request forwarded to the upstream with
+	// its method (tools/call, prompts/get, resources/read), how long it took and its
+	// error (nil on success): for latency metrics.
+	OnRequest func(method string, took time.Duration, err error)
 	// Logger receives the upstream's lifecycle and the child's stderr (default
 	// slog.Default()).
 	Logger *slog.Logger

@@ -28,7 +28,9 @@
 // verifiable with the keys TokenSigner.JWKSHandler publishes.
 //
 // A lost upstream is reconnected, a child process restarted, with backoff from 100 ms to
-// 30 s; meanwhile forwarded requests fail with ErrUnavailable. A child runs in its own
+// 30 s; meanwhile forwarded requests fail with ErrUnavailable, and a service mounted with
+// hub.WithAvailability(svc.Available) answers 503 with Retry-After. OnConnect,
+// OnDisconnect and OnRequest report the upstream's state and each request's latency. A child runs in its own
 // process group, with PATH, HOME and Config.Env as its whole environment; its stderr
 // goes to the log; Close kills the group.
 //

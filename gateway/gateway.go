@@ -241,6 +241,13 @@ func (s *Service) disconnect() {
 	proc.kill()
 }
 
+// Available returns nil while the upstream is connected, else ErrUnavailable: give it to
+// hub.WithAvailability so that requests get 503 with Retry-After while it is down.
+func (s *Service) Available() error {
+	_, err := s.client()
+	return err
+}
+
 // client returns the connected client, or ErrUnavailable.
 func (s *Service) client() (*client.Client, error) {
 	s.mu.Lock()
@@ -402,9 +409,10 @@ func drop(old, current []string) []string {
 	return out
 }
 
-// forward runs call on the upstream with the caller's deadline bounded by CallTimeout.
-// A failure of the transport (not an MCP error answer) asks for a reconnection.
-func forward[T any](s *Service, ctx context.Context, call func(context.Context, *client.Client) (T, error)) (T, error) {
+// forward runs call (the upstream's method) on the upstream with the caller's deadline
+// bounded by CallTimeout. A failure of the transport (not an MCP error answer) asks for a
+// reconnection.
+func forward[T any](s *Service, ctx context.Context, method string, call func(context.Context, *client.Client) (T, error)) (T, error) {
 	var zero T
 	c, err := s.client()
 	if err != nil {
@@ -412,7 +420,11 @@ func forward[T any](s *Service, ctx context.Context, call func(context.Context, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
+	start := time.Now()
 	res, err := call(ctx, c)
+	if s.cfg.OnRequest != nil {
+		s.cfg.OnRequest(method, time.Since(start), err)
+	}
 	if err != nil && ctx.Err() == nil && isTransportError(err) {
 		select {
 		case s.wake <- struct{}{}:
@@ -442,13 +454,13 @@ func (s *Service) callTool(ctx context.Context, req mcp.CallToolRequest) (*mcp.C
 		defer s.progress.Delete(tok)
 		out.Params.Meta = &mcp.Meta{ProgressToken: tok}
 	}
-	return forward(s, ctx, func(ctx context.Context, c *client.Client) (*mcp.CallToolResult, error) { return c.CallTool(ctx, out) })
+	return forward(s, ctx, "tools/call", func(ctx context.Context, c *client.Client) (*mcp.CallToolResult, error) { return c.CallTool(ctx, out) })
 }
 
 func (s *Service) getPrompt(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 	out := mcp.GetPromptRequest{}
 	out.Params.Name, out.Params.Arguments = req.Params.Name, req.Params.Arguments
-	return forward(s, ctx, func(ctx context.Context, c *client.Client) (*mcp.GetPromptResult, error) {
+	return forward(s, ctx, "prompts/get", func(ctx context.Context, c *client.Client) (*mcp.GetPromptResult, error) {
 		return c.GetPrompt(ctx, out)
 	})
 }
@@ -456,7 +468,7 @@ func (s *Service) getPrompt(ctx context.Context, req mcp.GetPromptRequest) (*mcp
 func (s *Service) readResource(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 	out := mcp.ReadResourceRequest{}
 	out.Params.URI = req.Params.URI
-	res, err := forward(s, ctx, func(ctx context.Context, c *client.Client) (*mcp.ReadResourceResult, error) {
+	res, err := forward(s, ctx, "resources/read", func(ctx context.Context, c *client.Client) (*mcp.ReadResourceResult, error) {
 		return c.ReadResource(ctx, out)
 	})
 	if err != nil {

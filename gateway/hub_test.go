@@ -6,12 +6,14 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -47,8 +49,15 @@ func TestMountedOnAHub(t *testing.T) {
 	}))
 	t.Cleanup(ups.Close)
 
+	var reqMu sync.Mutex
+	var forwarded []string
 	svc, err := gateway.New(gateway.Config{
 		Name: "third-party", URL: ups.URL + "/mcp",
+		OnRequest: func(method string, took time.Duration, err error) {
+			reqMu.Lock()
+			forwarded = append(forwarded, fmt.Sprint(method, " ", err == nil, " ", took > 0))
+			reqMu.Unlock()
+		},
 		Headers: map[string]mcpauth.Secret{"X-Api-Key": mcpauth.NewSecret("service-key")},
 		Policy:  gateway.Policy{Rules: []gateway.Rule{{Match: "delete_*", Scopes: []string{"repo:admin"}}}, Default: []string{"repo:read"}},
 	})
@@ -99,6 +108,9 @@ func TestMountedOnAHub(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode, body)
 	assert.Contains(t, body, "deleted")
 
+	reqMu.Lock()
+	assert.Equal(t, []string{"tools/call true true", "tools/call true true"}, forwarded, "the calls that reached the upstream, timed")
+	reqMu.Unlock()
 	authMu.Lock()
 	defer authMu.Unlock()
 	for _, a := range upstreamAuth {
@@ -182,4 +194,31 @@ func signingKey() (mcpauth.Secret, error) {
 		return mcpauth.Secret{}, err
 	}
 	return mcpauth.NewSecret(string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))), nil
+}
+
+// TestUnavailableUpstreamIs503: while its upstream is down, a service mounted with
+// hub.WithAvailability answers an authenticated caller 503 with Retry-After.
+func TestUnavailableUpstreamIs503(t *testing.T) {
+	ln := httptest.NewServer(http.NotFoundHandler())
+	url := ln.URL + "/mcp"
+	ln.Close() // nothing listens there
+	svc, err := gateway.New(gateway.Config{Name: "down", URL: url})
+	require.NoError(t, err)
+	t.Cleanup(func() { svc.Close() })
+	require.ErrorIs(t, svc.Available(), gateway.ErrUnavailable)
+	h, err := hub.New(hub.Config{BaseURL: "http://127.0.0.1", Audit: audit.Discard, Verifier: mcpauth.TokenVerifierFunc(func(context.Context, string) (*mcpauth.AccessToken, error) {
+		return &mcpauth.AccessToken{Subject: "a", Issuer: "i"}, nil
+	})})
+	require.NoError(t, err)
+	require.NoError(t, h.Mount("down", svc.Server(), hub.WithAvailability(svc.Available)))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/down/mcp", strings.NewReader(`{}`)))
+	assert.Equal(t, http.StatusUnauthorized, rec.Code, "no token: the challenge first")
+	rec = httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/down/mcp", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", "Bearer any")
+	h.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Equal(t, "5", rec.Header().Get("Retry-After"))
+	assert.Contains(t, rec.Body.String(), `"error":"temporarily_unavailable"`)
 }

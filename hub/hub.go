@@ -121,6 +121,7 @@ type service struct {
 	authServers  []string
 	hide         *bool
 	httpOpts     []server.StreamableHTTPOption
+	available    func() error
 }
 
 // Option configures one mounted service.
@@ -153,6 +154,14 @@ func Public() Option { return func(s *service) { s.public = true } }
 
 // WithHideForbiddenTools overrides the hub's HideForbiddenTools for the service.
 func WithHideForbiddenTools(hide bool) Option { return func(s *service) { s.hide = &hide } }
+
+// WithAvailability makes the service answer 503 with Retry-After while available returns
+// an error (an upstream that is down: gateway.Service.Available). The token is checked
+// first: an unauthenticated caller gets its 401 challenge, and learns nothing of the
+// upstream.
+func WithAvailability(available func() error) Option {
+	return func(s *service) { s.available = available }
+}
 
 // WithStreamableHTTPOptions passes extra options to the service's mcp-go Streamable HTTP
 // server (the endpoint path is set by the hub).
@@ -385,7 +394,23 @@ func (h *Hub) build(s *service) (http.Handler, error) {
 		o(srv)
 	}
 	httpOpts := append([]server.StreamableHTTPOption{server.WithEndpointPath(s.endpoint), server.WithSessionIdleTTL(h.cfg.SessionIdleTTL)}, s.httpOpts...)
-	return h.guard(name, wrap(server.NewStreamableHTTPServer(srv, httpOpts...))), nil
+	var mcpHandler http.Handler = server.NewStreamableHTTPServer(srv, httpOpts...)
+	if s.available != nil {
+		mcpHandler = unavailableWhile(s.available, mcpHandler)
+	}
+	return h.guard(name, wrap(mcpHandler)), nil
+}
+
+// unavailableWhile answers 503 with Retry-After while available returns an error.
+func unavailableWhile(available func() error, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := available(); err != nil {
+			w.Header().Set("Retry-After", "5")
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable", "error_description": err.Error()})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ResourceURL returns the resource URI of the named service ("" when not mounted).

@@ -364,6 +364,7 @@ func TestServe(t *testing.T) {
 		`mcpauth_decisions_total{decision="allow",reason="",service="_aggregate"} 1`,
 		`mcpauth_decisions_total{decision="deny",reason="insufficient_scope",service="_aggregate"} 1`,
 		`mcpauth_upstream_up{service="tiny"} 1`,
+		`mcpauth_upstream_request_seconds_count{method="tools/call",outcome="ok",service="tiny"} 3`,
 		`mcpauth_verification_cache_misses_total{service="tiny"} 2`,
 		`mcpauth_verification_cache_hits_total{service="tiny"} 3`,
 		`mcpauth_verification_cache_misses_total{service="_aggregate"} 1`,

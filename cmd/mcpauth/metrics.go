@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -30,6 +31,7 @@ type metrics struct {
 	reg       *prometheus.Registry
 	decisions *prometheus.CounterVec
 	up        *prometheus.GaugeVec
+	latency   *prometheus.HistogramVec
 
 	mu     sync.Mutex
 	caches map[string]*mcpauth.CachedVerifier // by service label
@@ -44,6 +46,11 @@ func newMetrics() *metrics {
 			Name: "mcpauth_decisions_total",
 			Help: "Authorization decisions (one per request), by service, decision and reason (empty for allow).",
 		}, []string{"service", "decision", "reason"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "mcpauth_upstream_request_seconds",
+			Help:    "Time the upstream MCP server took to answer a forwarded request, by method and outcome (ok or error).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"service", "method", "outcome"}),
 		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "mcpauth_upstream_up",
 			Help: "1 while the upstream MCP server is connected, 0 before its first connection and after it is lost.",
@@ -52,7 +59,7 @@ func newMetrics() *metrics {
 		hitsDesc:   prometheus.NewDesc("mcpauth_verification_cache_hits_total", "Token verifications answered from the service's cache.", []string{"service"}, nil),
 		missesDesc: prometheus.NewDesc("mcpauth_verification_cache_misses_total", "Token verifications not in the service's cache.", []string{"service"}, nil),
 	}
-	m.reg.MustRegister(m.decisions, m.up, cacheCollector{m},
+	m.reg.MustRegister(m.decisions, m.up, m.latency, cacheCollector{m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -110,4 +117,15 @@ func (m *metrics) upstream(service string) (connected func(), disconnected func(
 	g := m.up.WithLabelValues(service)
 	g.Set(0)
 	return func() { g.Set(1) }, func(error) { g.Set(0) }
+}
+
+// requests returns the gateway.Config.OnRequest of the service: the latency histogram.
+func (m *metrics) requests(service string) func(method string, took time.Duration, err error) {
+	return func(method string, took time.Duration, err error) {
+		outcome := "ok"
+		if err != nil {
+			outcome = "error"
+		}
+		m.latency.WithLabelValues(service, method, outcome).Observe(took.Seconds())
+	}
 }

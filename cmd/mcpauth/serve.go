@@ -148,6 +148,7 @@ func (a *app) mount(s Server) error {
 	name := s.Name
 	gcfg.Logger = a.log
 	gcfg.OnDisconnect = disconnected
+	gcfg.OnRequest = a.metrics.requests(s.Name)
 	gcfg.OnConnect = func() {
 		connected()
 		fmt.Fprintf(a.out, "mcpauth: upstream %s connected\n", name)
@@ -156,7 +157,7 @@ func (a *app) mount(s Server) error {
 	if err != nil {
 		return err
 	}
-	if err := a.hub.Mount(s.Name, svc.Server(), mountOptions(s)...); err != nil {
+	if err := a.hub.Mount(s.Name, svc.Server(), append(mountOptions(s), hub.WithAvailability(svc.Available))...); err != nil {
 		_ = svc.Close()
 		return err
 	}
