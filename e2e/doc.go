@@ -6,6 +6,11 @@
 //     Metadata Document: consent, step-up, refresh, revocation (signin.mjs), also
 //     against the example itself;
 //   - mcp-go's own OAuth client signing in through oauthproxy;
+//   - the reference MCP servers everything and memory (e2e/servers) behind the gateway,
+//     over stdio, Streamable HTTP and SSE, and behind the mcpauth binary configured by a
+//     file, driven by the TypeScript SDK signed in through the proxy (gateway.mjs);
+//   - two example processes sharing one Redis behind a round-robin front, and Redis
+//     killed and restarted mid-run;
 //   - the MCP conformance suite's authorization-server scenarios (e2e/conformance, with
 //     its own Node 22).
 //
