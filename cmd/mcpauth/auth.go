@@ -177,7 +177,7 @@ func check(c *Config) error {
 		})
 	}
 	for _, s := range c.Servers {
-		if err := gatewayConfig(s).Validate(); err != nil {
+		if err := gatewayConfig(s, nil).Validate(); err != nil {
 			for _, l := range strings.Split(err.Error(), "\n") {
 				p.add(s.Line, "mcpServers."+s.Name, "%s", strings.TrimPrefix(l, fmt.Sprintf("gateway: service %q: ", s.Name)))
 			}

@@ -96,6 +96,16 @@ type Server struct {
 	CallTimeout               time.Duration
 	// InAggregate is false to leave the server's tools out of the aggregate.
 	InAggregate bool
+	// ClientCredentials gets the service's own token for URL (OAuth 2 client
+	// credentials); CallerTokens sends a one-minute JWT the hub signs for each caller.
+	ClientCredentials *ClientCredentials
+	CallerTokens      bool
+}
+
+// ClientCredentials is a client of the upstream's authorization server.
+type ClientCredentials struct {
+	TokenURL, ClientID, ClientSecret string
+	Scopes                           []string
 }
 
 // Rule is one entry of tools, prompts or resources.
@@ -597,6 +607,20 @@ func (d *decoder) server(name string, line int, n *yaml.Node, path string) Serve
 			}
 		}},
 		field{"aggregate", func(v *yaml.Node, p string) { s.InAggregate = d.boolean(v, p) }},
+		field{"clientCredentials", func(v *yaml.Node, p string) {
+			cc := &ClientCredentials{}
+			d.fields(v, p,
+				field{"tokenURL", str(&cc.TokenURL)},
+				field{"clientID", str(&cc.ClientID)},
+				field{"clientSecret", str(&cc.ClientSecret)},
+				field{"scopes", func(v *yaml.Node, p string) { cc.Scopes = d.scopeList(v, p) }},
+			)
+			if cc.TokenURL == "" || cc.ClientID == "" {
+				d.p.add(resolve(v).Line, p, "set tokenURL and clientID (and clientSecret: ${VARIABLE}) of the upstream's authorization server")
+			}
+			s.ClientCredentials = cc
+		}},
+		field{"callerTokens", func(v *yaml.Node, p string) { s.CallerTokens = d.boolean(v, p) }},
 	)
 	return s
 }
@@ -724,9 +748,12 @@ func (d *decoder) validateServer(s Server) {
 		if s.Args != nil || s.Env != nil {
 			d.p.add(s.Line, p, "args and env are for a command, not a url: remove them")
 		}
+		if s.ClientCredentials != nil && s.CallerTokens {
+			d.p.add(s.Line, p, "clientCredentials and callerTokens are both set: the upstream gets one kind of credentials")
+		}
 	default:
-		if s.Transport != "" || s.Headers != nil {
-			d.p.add(s.Line, p, "transport and headers are for a url, not a command: remove them")
+		if s.Transport != "" || s.Headers != nil || s.ClientCredentials != nil || s.CallerTokens {
+			d.p.add(s.Line, p, "transport, headers, clientCredentials and callerTokens are for a url, not a command: remove them")
 		}
 	}
 }

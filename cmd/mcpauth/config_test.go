@@ -1,6 +1,9 @@
 package main
 
 import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcpauth/mcpauth/gateway"
+	"github.com/mcpauth/mcpauth/oauthproxy"
 )
 
 const goodConfig = `# the hub of the tests
@@ -100,7 +104,7 @@ func TestPolicyKeepsTheOrder(t *testing.T) {
 	setGoodEnv(t)
 	c, err := ParseConfig("hub.yaml", []byte(goodConfig))
 	require.NoError(t, err)
-	g := gatewayConfig(c.Servers[0])
+	g := gatewayConfig(c.Servers[0], nil)
 	assert.Equal(t, gateway.Policy{
 		Rules: []gateway.Rule{
 			{Kind: "tool", Match: "trigger-*", Scopes: []string{"tools:call", "ops:long"}},
@@ -113,7 +117,7 @@ func TestPolicyKeepsTheOrder(t *testing.T) {
 		Default: []string{"tools:call"},
 	}, g.Policy)
 	require.NoError(t, g.Validate())
-	remote := gatewayConfig(c.Servers[1])
+	remote := gatewayConfig(c.Servers[1], nil)
 	assert.True(t, remote.SSE)
 	assert.Equal(t, "k1", remote.Headers["X-Api-Key"].Reveal())
 	assert.Empty(t, remote.Policy.Rules)
@@ -174,6 +178,23 @@ mcpServers:
 mcpServers:
   everything: {args: [x]}
 `, []string{`hub.yaml:3: mcpServers.everything: set command (a local server started with stdio) or url (a remote one)`}},
+		{"credentials", `auth: {upstream: dev, devUsers: [{name: a}]}
+mcpServers:
+  both:
+    url: https://x.example.com/mcp
+    callerTokens: true
+    clientCredentials: {tokenURL: https://auth.example.com/token, clientID: c}
+  local:
+    command: npx
+    callerTokens: true
+  half:
+    url: https://y.example.com/mcp
+    clientCredentials: {clientID: c}
+`, []string{
+			`hub.yaml:3: mcpServers.both: clientCredentials and callerTokens are both set: the upstream gets one kind of credentials`,
+			`hub.yaml:7: mcpServers.local: transport, headers, clientCredentials and callerTokens are for a url, not a command: remove them`,
+			`hub.yaml:12: mcpServers.half.clientCredentials: set tokenURL and clientID (and clientSecret: ${VARIABLE}) of the upstream's authorization server`,
+		}},
 		{"unknown keys", `baseURL: http://127.0.0.1:8080
 auth: {upstream: dev, devUsers: [{name: a}]}
 mcpServer: {}
@@ -183,7 +204,7 @@ mcpServers:
     tools: {"x": {scope: [a]}}
 `, []string{
 			`hub.yaml:3: unknown key "mcpServer": did you mean "mcpServers"? (the keys here are baseURL, listen, auth, redis, aggregate, corsOrigins, log, mcpServers)`,
-			`hub.yaml:6: mcpServers.s: unknown key "comand": did you mean "command"? (the keys here are command, args, env, url, transport, headers, scopes, tenants, defaultToolScopes, tools, prompts, resources, callTimeout, aggregate)`,
+			`hub.yaml:6: mcpServers.s: unknown key "comand": did you mean "command"? (the keys here are command, args, env, url, transport, headers, scopes, tenants, defaultToolScopes, tools, prompts, resources, callTimeout, aggregate, clientCredentials, callerTokens)`,
 			`hub.yaml:7: mcpServers.s.tools.x: unknown key "scope": did you mean "scopes"? (the keys here are scopes, hidden)`,
 		}},
 		{"values", `baseURL: http://mcp.example.com
@@ -208,7 +229,7 @@ mcpServers:
 			`hub.yaml:6: mcpServers.Bad_Name.url: "http://remote.example.com/mcp" must be an https URL (http only on a loopback host)`,
 			`hub.yaml:6: mcpServers.Bad_Name.transport: "websocket": use streamable (the default) or sse`,
 			`hub.yaml:6: mcpServers.Bad_Name: args and env are for a command, not a url: remove them`,
-			`hub.yaml:7: mcpServers.ok: transport and headers are for a url, not a command: remove them`,
+			`hub.yaml:7: mcpServers.ok: transport, headers, clientCredentials and callerTokens are for a url, not a command: remove them`,
 			`hub.yaml:10: mcpServers.ok.scopes[0]: scope "tools:call ops:long" is not one scope: list each scope as its own item, without spaces or quotes`,
 			`hub.yaml:11: mcpServers.ok.tools.[: "[" is not a glob: use names with *, ? or [...] (path.Match)`,
 			`hub.yaml:11: mcpServers.ok.tools.y: hidden and scopes are both set: a hidden item is never offered, so remove scopes (or hidden)`,
@@ -299,4 +320,45 @@ func TestExampleConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"everything", "remote"}, []string{c.Servers[0].Name, c.Servers[1].Name})
 	require.NoError(t, check(c))
+}
+
+// TestUpstreamCredentials: clientCredentials and callerTokens reach the gateway, and the
+// caller tokens' keys are published at /gateway/jwks.json.
+func TestUpstreamCredentials(t *testing.T) {
+	t.Setenv("CC_SECRET", "the-client-secret")
+	src := `listen: 127.0.0.1:0
+auth: {upstream: dev, devUsers: [{name: a}]}
+mcpServers:
+  cc:
+    url: https://cc.example.com/mcp
+    clientCredentials: {tokenURL: https://auth.example.com/token, clientID: hub, clientSecret: ${CC_SECRET}, scopes: [mcp]}
+  trusting:
+    url: https://trusting.example.com/mcp
+    callerTokens: true
+`
+	c, err := ParseConfig("hub.yaml", []byte(src))
+	require.NoError(t, err)
+	g := gatewayConfig(c.Servers[0], nil)
+	require.NotNil(t, g.ClientCredentials)
+	assert.Equal(t, "hub", g.ClientCredentials.ClientID)
+	assert.Equal(t, "the-client-secret", g.ClientCredentials.ClientSecret)
+	assert.Equal(t, "https://auth.example.com/token", g.ClientCredentials.TokenURL)
+	assert.Equal(t, []string{"mcp"}, g.ClientCredentials.Scopes)
+
+	t.Setenv("MCPAUTH_GATEWAY_SIGNING_KEY", "")
+	_, err = newApp(c, "http://127.0.0.1:1", slog.New(slog.DiscardHandler), new(nopWriter))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "callerTokens needs MCPAUTH_GATEWAY_SIGNING_KEY")
+
+	key, err := oauthproxy.GenerateSigningKey()
+	require.NoError(t, err)
+	t.Setenv("MCPAUTH_GATEWAY_SIGNING_KEY", key.Reveal())
+	a, err := newApp(c, "http://127.0.0.1:1", slog.New(slog.DiscardHandler), new(nopWriter))
+	require.NoError(t, err)
+	t.Cleanup(a.Close)
+	assert.Same(t, a.signer, gatewayConfig(c.Servers[1], a.signer).CallerTokens)
+	rec := httptest.NewRecorder()
+	a.hub.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/gateway/jwks.json", nil))
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Contains(t, rec.Body.String(), `"alg":"EdDSA"`)
 }

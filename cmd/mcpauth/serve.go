@@ -39,6 +39,7 @@ type app struct {
 	log     *slog.Logger
 	out     io.Writer
 	cfg     *Config
+	signer  *gateway.TokenSigner // for callerTokens, when a server uses them
 	closers []func()
 	once    sync.Once
 
@@ -129,6 +130,12 @@ func newApp(c *Config, baseURL string, log *slog.Logger, out io.Writer) (_ *app,
 		}
 	}
 
+	if slices.ContainsFunc(c.Servers, func(s Server) bool { return s.CallerTokens }) {
+		if a.signer, err = callerTokenSigner(baseURL); err != nil {
+			return nil, problemsAt(c, "mcpServers", err)
+		}
+		a.hub.Handle("GET /gateway/jwks.json", a.signer.JWKSHandler())
+	}
 	for _, s := range c.Servers {
 		if err := a.mount(s); err != nil {
 			return nil, problemsAt(c, "mcpServers."+s.Name, err)
@@ -143,7 +150,7 @@ func newApp(c *Config, baseURL string, log *slog.Logger, out io.Writer) (_ *app,
 
 // mount starts the gateway service of s and mounts it on the hub.
 func (a *app) mount(s Server) error {
-	gcfg := gatewayConfig(s)
+	gcfg := gatewayConfig(s, a.signer)
 	connected, disconnected := a.metrics.upstream(s.Name)
 	name := s.Name
 	gcfg.Logger = a.log
@@ -395,4 +402,19 @@ func serve(ctx context.Context, c *Config, file string, stdout, stderr io.Writer
 	a.Close()
 	fmt.Fprintln(out, "mcpauth: stopped")
 	return 0
+}
+
+// callerTokenSigner is the signer of the caller tokens, with the key of
+// MCPAUTH_GATEWAY_SIGNING_KEY (or its _FILE); upstreams fetch its keys at
+// <baseURL>/gateway/jwks.json.
+func callerTokenSigner(baseURL string) (*gateway.TokenSigner, error) {
+	e := &config.Env{Pkg: "mcpauth", Prefix: "MCPAUTH", Group: "GATEWAY"}
+	key := e.Secret(config.Secret{Name: "SIGNING_KEY", Noun: "PEM private key", FileNoun: "signing key"})
+	if err := e.Err(); err != nil {
+		return nil, err
+	}
+	if key.IsZero() {
+		return nil, errors.New("callerTokens needs MCPAUTH_GATEWAY_SIGNING_KEY (or _FILE): a PEM Ed25519 or EC P-256 private key the upstreams trust through <baseURL>/gateway/jwks.json")
+	}
+	return gateway.NewTokenSigner(baseURL, key)
 }

@@ -3,14 +3,17 @@ package main
 import (
 	"slices"
 
+	"golang.org/x/oauth2/clientcredentials"
+
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/gateway"
 	"github.com/mcpauth/mcpauth/hub"
 	"github.com/mcpauth/mcpauth/scopes"
 )
 
-// gatewayConfig is the gateway configuration of s, without its Logger and OnConnect.
-func gatewayConfig(s Server) gateway.Config {
+// gatewayConfig is the gateway configuration of s, without its Logger and callbacks;
+// signer signs the caller tokens of a server with callerTokens.
+func gatewayConfig(s Server, signer *gateway.TokenSigner) gateway.Config {
 	g := gateway.Config{
 		Name:        s.Name,
 		URL:         s.URL,
@@ -20,6 +23,12 @@ func gatewayConfig(s Server) gateway.Config {
 		Env:         s.Env,
 		Policy:      policy(s),
 		CallTimeout: s.CallTimeout,
+	}
+	if cc := s.ClientCredentials; cc != nil {
+		g.ClientCredentials = &clientcredentials.Config{ClientID: cc.ClientID, ClientSecret: cc.ClientSecret, TokenURL: cc.TokenURL, Scopes: cc.Scopes}
+	}
+	if s.CallerTokens {
+		g.CallerTokens = signer
 	}
 	if len(s.Headers) > 0 {
 		g.Headers = map[string]mcpauth.Secret{}
