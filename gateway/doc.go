@@ -34,6 +34,9 @@
 // process group, with PATH, HOME and Config.Env as its whole environment; its stderr
 // goes to the log; Close kills the group.
 //
+// A resource template the upstream stops offering stays listed (mcp-go v1.2.1 cannot
+// remove templates); reading through it then gets the upstream's own error.
+//
 // Aggregate offers the tools of several services on one server (<service>_<tool>), each
 // with its own service's scopes; mount it at the hub's /mcp with h.Mount("", agg).
 //
