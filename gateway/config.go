@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/url"
 	"path"
+	"regexp"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2/clientcredentials"
@@ -70,8 +72,9 @@ type Policy struct {
 	Default []string
 }
 
-// Rule matches tools, prompts or resources by name (resources by URI) with a glob
-// (path.Match: *, ?, [...]).
+// Rule matches tools, prompts or resources by name (resources by URI) with a glob:
+// path.Match's *, ? and [...] (which stop at "/"), and ** for any run of characters, "/"
+// included (demo://docs/** matches every document under demo://docs/).
 type Rule struct {
 	// Kind is "tool" (the default), "prompt" or "resource".
 	Kind string
@@ -90,7 +93,7 @@ func (p Policy) decide(kind, name string) ([]string, bool) {
 		if k == "" {
 			k = "tool"
 		}
-		if ok, _ := path.Match(r.Match, name); ok && k == kind {
+		if k == kind && globMatch(r.Match, name) {
 			return r.Scopes, r.Hidden
 		}
 	}
@@ -127,7 +130,7 @@ func (c Config) Validate() error {
 		if r.Kind != "" && r.Kind != "tool" && r.Kind != "prompt" && r.Kind != "resource" {
 			add("Policy.Rules[%d].Kind %q: use tool, prompt or resource", i, r.Kind)
 		}
-		if _, err := path.Match(r.Match, ""); err != nil || r.Match == "" {
+		if _, err := globRegexp(r.Match); err != nil || r.Match == "" {
 			add("Policy.Rules[%d].Match %q is not a glob: use names with *, ? or [...]", i, r.Match)
 		}
 	}
@@ -135,4 +138,57 @@ func (c Config) Validate() error {
 		add("CallTimeout is negative: leave it 0 for the default")
 	}
 	return errors.Join(errs...)
+}
+
+// globMatch reports whether name matches pattern (see Rule.Match); a malformed pattern
+// matches nothing (Validate refuses it).
+func globMatch(pattern, name string) bool {
+	if !strings.Contains(pattern, "**") {
+		ok, _ := path.Match(pattern, name)
+		return ok
+	}
+	re, err := globRegexp(pattern)
+	return err == nil && re.MatchString(name)
+}
+
+// globRegexp compiles pattern: ** is any run of characters, * and ? stop at "/", [...]
+// is a class as in path.Match.
+func globRegexp(pattern string) (*regexp.Regexp, error) {
+	if _, err := path.Match(pattern, ""); err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; c {
+		case '*':
+			if i+1 < len(pattern) && pattern[i+1] == '*' {
+				b.WriteString(".*")
+				i++
+			} else {
+				b.WriteString("[^/]*")
+			}
+		case '?':
+			b.WriteString("[^/]")
+		case '[':
+			j := strings.IndexByte(pattern[i:], ']')
+			class := pattern[i+1 : i+j]
+			if strings.HasPrefix(class, "^") {
+				class = "^" + regexp.QuoteMeta(class[1:])
+			} else {
+				class = regexp.QuoteMeta(class)
+			}
+			b.WriteString("[" + strings.ReplaceAll(class, `\-`, "-") + "]")
+			i += j
+		case '\\':
+			if i+1 < len(pattern) {
+				i++
+				b.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
+			}
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
 }

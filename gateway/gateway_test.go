@@ -389,3 +389,28 @@ func TestClientCredentials(t *testing.T) {
 	assert.Equal(t, "echo: x", text(t, r))
 	assert.Equal(t, 1, grants, "one token, reused until it expires")
 }
+
+func TestGlobMatch(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, name string
+		want          bool
+	}{
+		{"delete_*", "delete_repo", true},
+		{"delete_*", "delete_a/b", false},
+		{"demo://docs/*", "demo://docs/a", true},
+		{"demo://docs/*", "demo://docs/a/b", false},
+		{"demo://docs/**", "demo://docs/a/b", true},
+		{"demo://**/readme", "demo://x/y/readme", true},
+		{"demo://**/readme", "demo://x/y/readme.md", false},
+		{"**", "anything/at/all", true},
+		{"file-[a-c]?.**", "file-b1.tar.gz", true},
+		{"file-[a-c]?.**", "file-d1.tar.gz", false},
+		{"file-[^a-c]*", "file-d", true},
+		{"a.b", "axb", false},
+		{"[a", "[a", false},
+	} {
+		if got := globMatch(tc.pattern, tc.name); got != tc.want {
+			t.Errorf("globMatch(%q, %q) = %v, want %v", tc.pattern, tc.name, got, tc.want)
+		}
+	}
+}
