@@ -1,67 +1,85 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
-	"strings"
-	"syscall"
+	"sync"
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
-	"golang.org/x/sys/unix"
 )
 
-// process is a child MCP server: its own process group, so that closing the service
-// kills everything it started (npx and the node it runs, say).
+// process is a child MCP server, started in its own process group where the platform
+// has them, so that closing the service kills everything it started (npx and the node it
+// runs, say).
 type process struct {
 	cmd *exec.Cmd
+	// exited is the read end of a pipe whose only write end the child holds (its extra
+	// file descriptor): it reads EOF once the child, and whatever inherited the
+	// descriptor, has exited. The transport reaps the child; this only watches.
+	exited    *os.File
+	held      *os.File // the write end, when the child could not take it (closed by kill)
+	closeOnce sync.Once
 }
 
 // startProcess starts the child and its stdio client.
-func (s *Service) startProcess(report func(error)) (*process, *client.Client, error) {
-	p := &process{}
-	stderr := &logWriter{log: s.log}
+func (s *Service) startProcess() (*process, *client.Client, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &process{exited: r}
 	c, err := client.NewStdioMCPClientWithOptions(s.cfg.Command, nil, s.cfg.Args,
 		transport.WithCommandFunc(func(ctx context.Context, command string, _ []string, args []string) (*exec.Cmd, error) {
 			cmd := exec.Command(command, args...)
 			cmd.Env = childEnv(s.cfg.Env)
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			ownGroup(cmd)
+			if !watchExit(cmd, w) {
+				p.held = w
+			}
 			p.cmd = cmd
 			return cmd, nil
 		}),
-		transport.WithCommandStderrWriter(stderr),
+		transport.WithCommandStderrWriter(&logWriter{log: s.log}),
 		transport.WithCommandLogger(s.log))
+	if p.held == nil {
+		w.Close() // the child holds its own copy now
+	}
 	if err != nil {
+		w.Close()
+		r.Close()
 		return nil, nil, fmt.Errorf("starting %s: %w", s.cfg.Command, err)
 	}
 	return p, c, nil
 }
 
-// wait returns when the child has exited, without reaping it (the transport does):
-// waitid with WNOWAIT.
+// wait returns once the child has exited.
 func (p *process) wait() error {
-	if p == nil || p.cmd == nil || p.cmd.Process == nil {
+	if p == nil || p.exited == nil {
 		return errors.New("no process")
 	}
-	var info unix.Siginfo
-	for {
-		err := unix.Waitid(unix.P_PID, p.cmd.Process.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if !errors.Is(err, unix.EINTR) {
-			return fmt.Errorf("the process exited: %v", err)
-		}
-	}
+	_, _ = io.Copy(io.Discard, p.exited)
+	return errors.New("the process exited")
 }
 
-// kill ends the child's whole process group.
+// kill ends the child (its whole process group where there are groups).
 func (p *process) kill() {
 	if p == nil || p.cmd == nil || p.cmd.Process == nil {
 		return
 	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	killGroup(p.cmd.Process)
+	p.closeOnce.Do(func() {
+		if p.held != nil {
+			p.held.Close()
+		}
+		p.exited.Close()
+	})
 }
 
 // logWriter sends a child's stderr to the log, a line per record.
@@ -73,7 +91,7 @@ type logWriter struct {
 func (w *logWriter) Write(b []byte) (int, error) {
 	w.buf = append(w.buf, b...)
 	for {
-		i := strings.IndexByte(string(w.buf), '\n')
+		i := bytes.IndexByte(w.buf, '\n')
 		if i < 0 {
 			break
 		}
@@ -85,5 +103,3 @@ func (w *logWriter) Write(b []byte) (int, error) {
 	}
 	return len(b), nil
 }
-
-var _ io.Writer = (*logWriter)(nil)
