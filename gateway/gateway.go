@@ -45,9 +45,9 @@ type Service struct {
 
 	// mirrorMu serializes mirroring; the mirrored names, to delete what the upstream
 	// drops, and the mirrored tools (for aggregates) are under it.
-	mirrorMu                  sync.Mutex
-	tools, prompts, resources []string
-	mirrored                  []server.ServerTool
+	mirrorMu           sync.Mutex
+	prompts, resources []string
+	mirrored           []server.ServerTool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -171,7 +171,7 @@ func (s *Service) connect() (<-chan error, error) {
 	var err error
 	switch {
 	case s.cfg.Command != "":
-		proc, c, err = s.startProcess(report)
+		proc, c, err = s.startProcess()
 	case s.cfg.SSE:
 		c, err = client.NewSSEMCPClient(s.cfg.URL, transport.WithHTTPClient(s.httpClient()))
 	default:
@@ -319,7 +319,6 @@ func (s *Service) mirrorLocked(ctx context.Context, what string) (toolsChanged b
 			return toolsChanged, fmt.Errorf("tools/list: %w", err)
 		}
 		var tools []server.ServerTool
-		var names []string
 		for _, t := range res.Tools {
 			need, hidden := s.cfg.Policy.decide("tool", t.Name)
 			if hidden {
@@ -329,11 +328,9 @@ func (s *Service) mirrorLocked(ctx context.Context, what string) (toolsChanged b
 				scopes.Required(need...)(&t)
 			}
 			tools = append(tools, server.ServerTool{Tool: t, Handler: s.callTool})
-			names = append(names, t.Name)
 		}
-		s.srv.DeleteTools(drop(s.tools, names)...)
+		s.srv.DeleteTools(drop(toolNames(s.mirrored), toolNames(tools))...)
 		s.srv.AddTools(tools...)
-		s.tools = names
 		s.mirrored = tools
 		toolsChanged = true
 	}
@@ -396,6 +393,14 @@ func (s *Service) mirrorLocked(ctx context.Context, what string) (toolsChanged b
 		}
 	}
 	return toolsChanged, nil
+}
+
+func toolNames(tools []server.ServerTool) []string {
+	names := make([]string, len(tools))
+	for i, t := range tools {
+		names[i] = t.Tool.Name
+	}
+	return names
 }
 
 // drop returns the names of old that are not in current.
