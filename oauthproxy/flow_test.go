@@ -224,3 +224,25 @@ func TestSignInIssuesTokensForTheResource(t *testing.T) {
 	_, err = f.verify(f.base+"/admin/mcp", tok["access_token"].(string))
 	assert.ErrorIs(t, err, mcpauth.ErrInvalidToken)
 }
+
+// TestSignAccessToken: a token minted outside a sign-in with the proxy's key has the
+// shape the proxy's verifier accepts, and the audience it was minted for only.
+func TestSignAccessToken(t *testing.T) {
+	key, err := GenerateSigningKey()
+	require.NoError(t, err)
+	f := newFixture(t, func(c *Config) { c.SigningKey = key })
+	tok, err := SignAccessToken(key, TokenClaims{Issuer: f.base, Subject: "ops", Resource: f.resource, ClientID: "cli", TenantID: "acme", Scopes: []string{"notes:read"}, TTL: time.Minute}, f.clock.Now())
+	require.NoError(t, err)
+	at, err := f.verify(f.resource, tok)
+	require.NoError(t, err)
+	assert.Equal(t, "ops", at.Subject)
+	assert.Equal(t, "cli", at.ClientID)
+	assert.Equal(t, "acme", at.TenantID)
+	assert.Equal(t, []string{"notes:read"}, at.Scopes)
+	assert.Nil(t, at.Claim("gid"), "no grant: nothing for UpstreamTokenSource")
+	_, err = f.verify(f.base+"/admin/mcp", tok)
+	assert.ErrorIs(t, err, mcpauth.ErrInvalidToken)
+
+	_, err = SignAccessToken(mcpauth.NewSecret("not a key"), TokenClaims{}, f.clock.Now())
+	assert.ErrorContains(t, err, "oauthproxy: SignAccessToken: it is not PEM")
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/mcpauth/mcpauth"
+	"github.com/mcpauth/mcpauth/internal/signing"
 )
 
 // family is a refresh-token family: one grant, rotated on every use. Only the hash of
@@ -204,23 +206,52 @@ func (s *Server) issue(ctx context.Context, gid string, fam *family, scopes []st
 
 // sign returns the access token: a JWT (RFC 9068) with aud = the resource.
 func (s *Server) sign(gid string, fam *family, scopes []string) (string, error) {
-	now := s.cfg.Now()
+	return signAccessToken(s.signer, TokenClaims{
+		Issuer: s.cfg.Issuer, Subject: fam.Subject, Resource: fam.Resource, ClientID: fam.ClientID,
+		TenantID: fam.TenantID, Scopes: scopes, TTL: s.cfg.AccessTokenTTL, GrantID: gid, IdP: s.cfg.Upstream.Name(),
+	}, s.cfg.Now())
+}
+
+// TokenClaims describe an access token of the proxy's shape.
+type TokenClaims struct {
+	// Issuer is the proxy's issuer URL; Resource the token's only audience.
+	Issuer, Subject, Resource, ClientID, TenantID string
+	Scopes                                        []string
+	// TTL is the token's lifetime.
+	TTL time.Duration
+	// GrantID (the refresh family) and IdP (the upstream's name) are set by the proxy;
+	// tokens minted outside a sign-in leave them empty.
+	GrantID, IdP string
+}
+
+// SignAccessToken signs, with key (Config.SigningKey), an access token of the shape the
+// proxy issues, which the hub's verifier of the proxy accepts: for operators' scripts
+// and tests (the mcpauth binary's token command). It cannot be revoked: keep TTL short.
+func SignAccessToken(key mcpauth.Secret, c TokenClaims, now time.Time) (string, error) {
+	k, err := signing.Parse(key)
+	if err != nil {
+		return "", fmt.Errorf("oauthproxy: SignAccessToken: %w", err)
+	}
+	return signAccessToken(k, c, now)
+}
+
+func signAccessToken(k signing.Key, c TokenClaims, now time.Time) (string, error) {
 	claims := jwt.MapClaims{
-		"iss":       s.cfg.Issuer,
-		"sub":       fam.Subject,
-		"aud":       fam.Resource,
-		"client_id": fam.ClientID,
-		"scope":     strings.Join(scopes, " "),
+		"iss":       c.Issuer,
+		"sub":       c.Subject,
+		"aud":       c.Resource,
+		"client_id": c.ClientID,
+		"scope":     strings.Join(c.Scopes, " "),
 		"iat":       now.Unix(),
-		"exp":       now.Add(s.cfg.AccessTokenTTL).Unix(),
+		"exp":       now.Add(c.TTL).Unix(),
 		"jti":       randomToken(16),
-		"gid":       gid,
-		"idp":       s.cfg.Upstream.Name(),
 	}
-	if fam.TenantID != "" {
-		claims["tenant_id"] = fam.TenantID
+	for name, v := range map[string]string{"tenant_id": c.TenantID, "gid": c.GrantID, "idp": c.IdP} {
+		if v != "" {
+			claims[name] = v
+		}
 	}
-	return s.signer.Sign(claims, "at+jwt")
+	return k.Sign(claims, "at+jwt")
 }
 
 // revokeFamily marks the grant's refresh family revoked and forgets its upstream token.

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,9 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/mcpauth/mcpauth/internal/signing"
 	"github.com/mcpauth/mcpauth/oauthproxy"
 )
 
@@ -126,26 +121,12 @@ func mintToken(c *Config, r tokenRequest) (string, []string, error) {
 	if pcfg.SigningKey.IsZero() {
 		return "", nil, errors.New("no signing key: set MCPAUTH_PROXY_SIGNING_KEY (PEM) or MCPAUTH_PROXY_SIGNING_KEY_FILE to the key the hub signs with (without one the hub signs with a throwaway key no other process knows)")
 	}
-	key, err := signing.Parse(pcfg.SigningKey)
+	tok, err := oauthproxy.SignAccessToken(pcfg.SigningKey, oauthproxy.TokenClaims{
+		Issuer: base, Subject: r.Subject, Resource: resource, ClientID: tokenClientID,
+		TenantID: r.Tenant, Scopes: r.Scopes, TTL: r.TTL,
+	}, time.Now())
 	if err != nil {
 		return "", nil, fmt.Errorf("MCPAUTH_PROXY_SIGNING_KEY: %w", err)
 	}
-	now := time.Now()
-	var jti [16]byte
-	_, _ = rand.Read(jti[:])
-	claims := jwt.MapClaims{
-		"iss":       base,
-		"sub":       r.Subject,
-		"aud":       resource,
-		"client_id": tokenClientID,
-		"scope":     strings.Join(r.Scopes, " "),
-		"iat":       now.Unix(),
-		"exp":       now.Add(r.TTL).Unix(),
-		"jti":       base64.RawURLEncoding.EncodeToString(jti[:]),
-	}
-	if r.Tenant != "" {
-		claims["tenant_id"] = r.Tenant
-	}
-	tok, err := key.Sign(claims, "at+jwt")
-	return tok, warnings, err
+	return tok, warnings, nil
 }
