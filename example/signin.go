@@ -7,9 +7,6 @@ import (
 
 	"github.com/mcpauth/mcpauth/hub"
 	"github.com/mcpauth/mcpauth/oauthproxy"
-	"github.com/mcpauth/mcpauth/providers/github"
-	"github.com/mcpauth/mcpauth/providers/google"
-	"github.com/mcpauth/mcpauth/providers/workos"
 	"github.com/mcpauth/mcpauth/store/redisstore"
 )
 
@@ -24,37 +21,8 @@ func upstreamFromEnv(issuer string) (oauthproxy.Upstream, bool, error) {
 			users[i] = oauthproxy.DevUser{Name: u.name, TenantID: u.tenant, Scopes: u.scopes}
 		}
 		return oauthproxy.NewDevUpstream(issuer, nil, users...), true, nil
-	case "github":
-		cfg, err := github.ConfigFromEnv("MCPAUTH")
-		if err != nil {
-			return nil, false, err
-		}
-		up, err := oauthproxy.GitHub(cfg)
-		return up, false, err
-	case "google":
-		cfg, err := google.ConfigFromEnv("MCPAUTH")
-		if err != nil {
-			return nil, false, err
-		}
-		up, err := oauthproxy.Google(cfg)
-		return up, false, err
-	case "workos":
-		cfg, err := workos.ConfigFromEnv("MCPAUTH")
-		if err != nil {
-			return nil, false, err
-		}
-		up, err := oauthproxy.WorkOS(cfg, oauthproxy.WorkOSSelection{
-			Organization: os.Getenv("MCPAUTH_WORKOS_ORGANIZATION"),
-			Connection:   os.Getenv("MCPAUTH_WORKOS_CONNECTION"),
-			Provider:     os.Getenv("MCPAUTH_WORKOS_PROVIDER"),
-		})
-		return up, false, err
-	case "oidc":
-		cfg, err := oauthproxy.OIDCConfigFromEnv("MCPAUTH")
-		if err != nil {
-			return nil, false, err
-		}
-		up, err := oauthproxy.OIDC(cfg)
+	case "github", "google", "workos", "oidc":
+		up, err := oauthproxy.UpstreamFromEnv(name, "MCPAUTH")
 		return up, false, err
 	default:
 		return nil, false, fmt.Errorf("MCPAUTH_UPSTREAM=%q is not an identity provider: use dev, github, google, workos or oidc", name)

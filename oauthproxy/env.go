@@ -1,10 +1,14 @@
 package oauthproxy
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/internal/config"
+	"github.com/mcpauth/mcpauth/providers/github"
+	"github.com/mcpauth/mcpauth/providers/google"
+	"github.com/mcpauth/mcpauth/providers/workos"
 )
 
 // ConfigFromEnv reads the proxy's keys and lifetimes from the environment, with prefix
@@ -39,4 +43,40 @@ func ConfigFromEnv(prefix string) (Config, error) {
 // PREFIX_OIDC_TENANT_CLAIM.
 func OIDCConfigFromEnv(prefix string) (OIDCConfig, error) {
 	return config.Load[OIDCConfig]("oauthproxy", prefix, "OIDC")
+}
+
+// UpstreamFromEnv builds the upstream named name (github, google, workos or oidc) from
+// its provider's variables with prefix: github.ConfigFromEnv, google.ConfigFromEnv,
+// workos.ConfigFromEnv with PREFIX_WORKOS_ORGANIZATION, _CONNECTION or _PROVIDER
+// (WorkOSSelection), or OIDCConfigFromEnv. The oidc upstream discovers its provider
+// (a network call). The development upstream has no variables: use NewDevUpstream.
+func UpstreamFromEnv(name, prefix string) (Upstream, error) {
+	switch name {
+	case "github":
+		cfg, err := github.ConfigFromEnv(prefix)
+		if err != nil {
+			return nil, err
+		}
+		return GitHub(cfg)
+	case "google":
+		cfg, err := google.ConfigFromEnv(prefix)
+		if err != nil {
+			return nil, err
+		}
+		return Google(cfg)
+	case "workos":
+		cfg, err := workos.ConfigFromEnv(prefix)
+		if err != nil {
+			return nil, err
+		}
+		e := &config.Env{Prefix: config.Prefix(prefix), Group: "WORKOS"}
+		return WorkOS(cfg, WorkOSSelection{Organization: e.Get("ORGANIZATION"), Connection: e.Get("CONNECTION"), Provider: e.Get("PROVIDER")})
+	case "oidc":
+		cfg, err := OIDCConfigFromEnv(prefix)
+		if err != nil {
+			return nil, err
+		}
+		return OIDC(cfg)
+	}
+	return nil, fmt.Errorf("oauthproxy: %q is not an identity provider: use github, google, workos or oidc", name)
 }

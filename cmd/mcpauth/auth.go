@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -13,9 +12,6 @@ import (
 	"github.com/mcpauth/mcpauth/hub"
 	"github.com/mcpauth/mcpauth/oauthproxy"
 	"github.com/mcpauth/mcpauth/providers/bearer"
-	"github.com/mcpauth/mcpauth/providers/github"
-	"github.com/mcpauth/mcpauth/providers/google"
-	"github.com/mcpauth/mcpauth/providers/workos"
 	"github.com/mcpauth/mcpauth/store/redisstore"
 )
 
@@ -62,34 +58,17 @@ func readAuth(c *Config, issuer string, check bool) (*authSetup, error) {
 			users[i] = oauthproxy.DevUser{Name: u.Name, TenantID: u.Tenant, Scopes: u.Scopes}
 		}
 		a.upstream, a.dev = oauthproxy.NewDevUpstream(issuer, nil, users...), true
-	case "github":
-		var cfg github.Config
-		if cfg, err = github.ConfigFromEnv(envPrefix); err == nil {
-			a.upstream, err = oauthproxy.GitHub(cfg)
-		}
-	case "google":
-		var cfg google.Config
-		if cfg, err = google.ConfigFromEnv(envPrefix); err == nil {
-			a.upstream, err = oauthproxy.Google(cfg)
-		}
-	case "workos":
-		var cfg workos.Config
-		if cfg, err = workos.ConfigFromEnv(envPrefix); err == nil {
-			a.upstream, err = oauthproxy.WorkOS(cfg, oauthproxy.WorkOSSelection{
-				Organization: os.Getenv("MCPAUTH_WORKOS_ORGANIZATION"),
-				Connection:   os.Getenv("MCPAUTH_WORKOS_CONNECTION"),
-				Provider:     os.Getenv("MCPAUTH_WORKOS_PROVIDER"),
-			})
-		}
 	case "oidc":
-		var cfg oauthproxy.OIDCConfig
-		if cfg, err = oauthproxy.OIDCConfigFromEnv(envPrefix); err == nil {
-			if check {
+		if check { // --check makes no network call: the configuration is validated, not discovered
+			var cfg oauthproxy.OIDCConfig
+			if cfg, err = oauthproxy.OIDCConfigFromEnv(envPrefix); err == nil {
 				err = cfg.Validate()
-			} else {
-				a.upstream, err = oauthproxy.OIDC(cfg) // discovers the provider
 			}
+			break
 		}
+		fallthrough
+	default:
+		a.upstream, err = oauthproxy.UpstreamFromEnv(c.Auth.Upstream, envPrefix)
 	}
 	pcfg, perr := oauthproxy.ConfigFromEnv(envPrefix)
 	a.proxy = pcfg
