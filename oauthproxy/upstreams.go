@@ -55,12 +55,6 @@ import (
 // discovery) when no other timeout is configured.
 const defaultUpstreamTimeout = 5 * time.Second
 
-// Upstream endpoints of Google's OAuth 2.0 server.
-const (
-	googleAuthURL  = "https://accounts.google.com/o/oauth2/v2/auth"
-	googleTokenURL = "https://oauth2.googleapis.com/token"
-)
-
 // UpstreamOption changes how GitHub, Google and WorkOS build their upstream.
 type UpstreamOption func(*upstreamOptions)
 
@@ -449,7 +443,7 @@ func GitHub(cfg github.Config, opts ...UpstreamOption) (Upstream, error) {
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
 	}
-	ep, err := o.endpointOr(withStyle(github.Endpoint(githubWebBase(cfg)), oauth2.AuthStyleInParams))
+	ep, err := o.endpointOr(withStyle(v.Endpoint(), oauth2.AuthStyleInParams))
 	if err != nil {
 		return nil, fmt.Errorf("oauthproxy: GitHub: %w", err)
 	}
@@ -489,24 +483,6 @@ func GitHub(cfg github.Config, opts ...UpstreamOption) (Upstream, error) {
 		},
 	}
 	return refreshingUpstream{u}, nil
-}
-
-// githubWebBase is the web origin of cfg, derived as providers/github derives it.
-func githubWebBase(cfg github.Config) string {
-	if web := strings.TrimRight(strings.TrimSpace(cfg.WebBaseURL), "/"); web != "" {
-		return web
-	}
-	api := strings.TrimRight(strings.TrimSpace(cfg.APIBaseURL), "/")
-	if api == "" {
-		return github.DefaultWebBaseURL
-	}
-	u, err := url.Parse(api)
-	if err != nil || strings.EqualFold(u.Host, "api.github.com") {
-		return github.DefaultWebBaseURL
-	}
-	u.Path = strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/api/v3")
-	u.RawPath = ""
-	return strings.TrimRight(u.String(), "/")
 }
 
 func withStyle(e oauth2.Endpoint, s oauth2.AuthStyle) oauth2.Endpoint {
@@ -557,7 +533,7 @@ func Google(cfg google.Config, opts ...UpstreamOption) (Upstream, error) {
 		}
 		return nil, errors.Join(problems...)
 	}
-	ep, err := o.endpointOr(oauth2.Endpoint{AuthURL: googleAuthURL, TokenURL: googleTokenURL, AuthStyle: oauth2.AuthStyleInParams})
+	ep, err := o.endpointOr(google.Endpoint())
 	if err != nil {
 		_ = v.Close()
 		return nil, fmt.Errorf("oauthproxy: Google: %w", err)

@@ -45,6 +45,10 @@ func Endpoint(webBaseURL string) oauth2.Endpoint {
 	}
 }
 
+// Endpoint returns the OAuth endpoints of the GitHub whose tokens v checks (its web
+// origin, given or derived from the API's).
+func (v *Verifier) Endpoint() oauth2.Endpoint { return Endpoint(v.webBase) }
+
 // Config configures a Verifier; the package documentation describes its access rules
 // and scopes. ClientSecret is an mcpauth.Secret, so a Config printed with fmt (any
 // verb), logged with log/slog or encoded with encoding/json shows it as "[redacted]".
