@@ -113,6 +113,7 @@ func TestMountedOnAHub(t *testing.T) {
 	reqMu.Unlock()
 	authMu.Lock()
 	defer authMu.Unlock()
+	require.NotEmpty(t, upstreamAuth, "the upstream was reached")
 	for _, a := range upstreamAuth {
 		assert.Equal(t, "|service-key", a, "the upstream sees the service's key, never the caller's token")
 	}
