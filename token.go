@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"github.com/mcpauth/mcpauth/internal/ctxkey"
 )
 
 // A TokenVerifier turns a bearer token into an AccessToken or an error. Implementations
@@ -74,16 +76,14 @@ func (t *AccessToken) Claim(name string) any {
 	return t.Claims[name]
 }
 
-type accessTokenKey struct{}
-
 // WithAccessToken returns a copy of ctx that carries tok.
 func WithAccessToken(ctx context.Context, tok *AccessToken) context.Context {
-	return context.WithValue(ctx, accessTokenKey{}, tok)
+	return context.WithValue(ctx, ctxkey.AccessToken{}, tok)
 }
 
 // AccessTokenFromContext returns the verified token of the current request, or nil when
 // the request was not authenticated (for example on a public service).
 func AccessTokenFromContext(ctx context.Context) *AccessToken {
-	tok, _ := ctx.Value(accessTokenKey{}).(*AccessToken)
+	tok, _ := ctx.Value(ctxkey.AccessToken{}).(*AccessToken)
 	return tok
 }

@@ -2,6 +2,9 @@ package bench_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +98,42 @@ func TestCheckEcho(t *testing.T) {
 	}
 	if _, err := load.Run(context.Background(), load.Config{URL: "http://192.0.2.1/mcp"}); err == nil {
 		t.Error("a non-loopback URL was accepted without AllowRemote")
+	}
+}
+
+// BenchmarkStackInProcess calls each stack's handler in process (no network, no HTTP
+// parsing) with the driver's tools/call: the difference between a stack and bare is what
+// its authentication costs on the request path. Run the stacks interleaved and compare
+// within one run (see README.md).
+func BenchmarkStackInProcess(b *testing.B) {
+	iss, err := stacks.NewIssuer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, name := range []string{stacks.Bare, stacks.MCPAuthCached, stacks.Hub} {
+		b.Run(name, func(b *testing.B) {
+			s, err := stacks.Start(name, "127.0.0.1:0", iss)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			h := s.Handler()
+			body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}`
+			b.ReportAllocs()
+			for b.Loop() {
+				r := httptest.NewRequest(http.MethodPost, s.URL, strings.NewReader(body))
+				r.Header.Set("Content-Type", "application/json")
+				r.Header.Set("Accept", "application/json, text/event-stream")
+				r.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+				if name != stacks.Bare {
+					r.Header.Set("Authorization", "Bearer "+s.Tokens.Valid)
+				}
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"hi"`) {
+					b.Fatalf("status %d: %s", w.Code, w.Body.String())
+				}
+			}
+		})
 	}
 }

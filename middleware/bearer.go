@@ -178,7 +178,7 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
-	x := &exchange{ResponseWriter: w, h: h, r: r, start: h.cfg.Now()}
+	x := &exchange{ResponseWriter: w, parent: r.Context(), h: h, r: r, start: h.cfg.Now()}
 	if hasQueryToken(r) {
 		x.refuse(mcpauth.InvalidRequest("access tokens are accepted only in the Authorization header, never in the query string", nil), audit.ReasonTokenInQuery)
 		return
@@ -253,8 +253,7 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.body = limitedBody{rc: r.Body, left: h.cfg.MaxBodyBytes}
 		r.Body = &x.body
 	}
-	ctx := mcpauth.WithAccessToken(r.Context(), tok)
-	ctx = context.WithValue(ctx, exchangeKey{}, x)
+	var ctx context.Context = x // carries tok and the slot
 	if r.Method == http.MethodGet {
 		// A GET opens a server-to-client event stream: it must not outlive the token,
 		// nor its revocation.

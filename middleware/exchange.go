@@ -13,6 +13,7 @@ import (
 
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/audit"
+	"github.com/mcpauth/mcpauth/internal/ctxkey"
 	"github.com/mcpauth/mcpauth/scopes"
 )
 
@@ -23,12 +24,16 @@ import (
 // challenge and body. It records the request's one audit event.
 type exchange struct {
 	http.ResponseWriter
-	h     *bearerHandler
-	r     *http.Request
-	start time.Time
-	token string
-	tok   *mcpauth.AccessToken
-	body  limitedBody
+	// parent is the request's own context. The exchange is itself the context the MCP
+	// server sees (see Value): the verified token and the slot cost no allocation of
+	// their own.
+	parent context.Context
+	h      *bearerHandler
+	r      *http.Request
+	start  time.Time
+	token  string
+	tok    *mcpauth.AccessToken
+	body   limitedBody
 
 	// sessionID is the session the request names; bindSession asks to bind the
 	// session the reply issues, if any.
@@ -62,6 +67,21 @@ type operation struct {
 }
 
 type exchangeKey struct{}
+
+// The exchange is a context.Context: its request's context, answering also the verified
+// token (mcpauth.AccessTokenFromContext) and the slot itself (exchangeFrom).
+func (x *exchange) Deadline() (time.Time, bool) { return x.parent.Deadline() }
+func (x *exchange) Done() <-chan struct{}       { return x.parent.Done() }
+func (x *exchange) Err() error                  { return x.parent.Err() }
+func (x *exchange) Value(key any) any {
+	switch key.(type) {
+	case exchangeKey:
+		return x
+	case ctxkey.AccessToken:
+		return x.tok
+	}
+	return x.parent.Value(key)
+}
 
 func exchangeFrom(ctx context.Context) *exchange {
 	x, _ := ctx.Value(exchangeKey{}).(*exchange)

@@ -184,6 +184,10 @@ func (s *Stack) build() (http.Handler, error) {
 	return nil, fmt.Errorf("unknown stack %q", s.Name)
 }
 
+// Handler returns the stack's HTTP handler, for driving it in process without the
+// network (the in-process benchmarks).
+func (s *Stack) Handler() http.Handler { return s.srv.Handler }
+
 // Close stops the server, waiting up to five seconds for requests in flight.
 func (s *Stack) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

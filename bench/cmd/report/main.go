@@ -155,6 +155,26 @@ func write(w io.Writer, results []result, pinning string) {
 		}
 		fmt.Fprintf(w, "| %s | %.0f | %s | %.0f | %.0f | %s | %s | %s |\n", s.name, r.RPS, ratio, r.P50us, r.P99us, over, e, cpu)
 	}
+	if rounds > 1 && base != nil {
+		fmt.Fprintf(w, "\nPaired by round (each stack against the bare run of the same round, which ran just before it, so that slow drifts of the machine cancel), median over the rounds:\n\n")
+		fmt.Fprintln(w, "| stack | req/s ratio to bare | range | server CPU µs/req over bare | CPU ratio (bare µs / stack µs) |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
+		bare := stacks[slices.IndexFunc(stacks, func(s stackRuns) bool { return s.name == "bare" })]
+		for _, s := range stacks {
+			if s.name == "bare" {
+				continue
+			}
+			p := pair(bare, s)
+			if len(p.ratio) == 0 {
+				continue
+			}
+			cpuOver, cpuRatio := "–", "–"
+			if len(p.cpuOver) > 0 {
+				cpuOver, cpuRatio = fmt.Sprintf("%+.1f", medianOf(p.cpuOver)), fmt.Sprintf("%.3f", medianOf(p.cpuRatio))
+			}
+			fmt.Fprintf(w, "| %s | %.3f | %.2f–%.2f | %s | %s |\n", s.name, medianOf(p.ratio), slices.Min(p.ratio), slices.Max(p.ratio), cpuOver, cpuRatio)
+		}
+	}
 	if rounds > 1 {
 		fmt.Fprintf(w, "\nreq/s of every round:\n\n")
 		for _, s := range stacks {
@@ -169,6 +189,42 @@ func write(w io.Writer, results []result, pinning string) {
 			fmt.Fprintf(w, "- %s: %s\n", s.name, strings.Join(rps, ", "))
 		}
 	}
+}
+
+// paired holds, per round, a stack's numbers against the bare run of the same round.
+type paired struct {
+	ratio    []float64 // req/s over bare's req/s
+	cpuOver  []float64 // server CPU µs/req minus bare's
+	cpuRatio []float64 // bare's server CPU µs/req over the stack's
+}
+
+// pair matches the runs of s with those of bare round by round (the i-th run of each).
+func pair(bare, s stackRuns) paired {
+	var p paired
+	for i := range min(len(bare.runs), len(s.runs)) {
+		b, r := bare.runs[i], s.runs[i]
+		if b.RPS <= 0 {
+			continue
+		}
+		p.ratio = append(p.ratio, r.RPS/b.RPS)
+		bc, okb := b.cpuPerRequest()
+		rc, okr := r.cpuPerRequest()
+		if okb && okr && rc > 0 {
+			p.cpuOver = append(p.cpuOver, rc-bc)
+			p.cpuRatio = append(p.cpuRatio, bc/rc)
+		}
+	}
+	return p
+}
+
+// medianOf returns the median of v (the mean of the two middle values for an even count).
+func medianOf(v []float64) float64 {
+	s := slices.Sorted(slices.Values(v))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 func cpuModel() string {

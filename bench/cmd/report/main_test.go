@@ -1,0 +1,39 @@
+package main
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/mcpauth/mcpauth/bench/load"
+)
+
+func run(stack string, rps float64, requests int64, cpu float64) result {
+	return result{Result: load.Result{Stack: stack, RPS: rps, Requests: requests}, ServerCPUs: cpu}
+}
+
+// TestPairedRatios: each round's stack run is compared with the same round's bare run, and
+// the median is taken over those per-round ratios, not over separately sorted columns.
+func TestPairedRatios(t *testing.T) {
+	results := []result{
+		run("bare", 1000, 1000, 1.0), run("hub", 950, 950, 1.0), // round 1: 0.95, +52.6 µs
+		run("bare", 500, 500, 1.0), run("hub", 490, 490, 1.0), // round 2 (a slow machine): 0.98
+		run("bare", 2000, 2000, 1.0), run("hub", 1800, 1800, 1.0), // round 3: 0.90
+	}
+	stacks := group(results)
+	p := pair(stacks[0], stacks[1])
+	if got := medianOf(p.ratio); got != 0.95 {
+		t.Errorf("median paired ratio = %v, want 0.95", got)
+	}
+	if got := medianOf(p.cpuRatio); math.Abs(got-0.95) > 1e-9 {
+		t.Errorf("median CPU ratio = %v, want 0.95", got)
+	}
+	var b strings.Builder
+	write(&b, results, "")
+	if !strings.Contains(b.String(), "| hub | 0.950 | 0.90–0.98 |") {
+		t.Errorf("report lacks the paired row:\n%s", b.String())
+	}
+	if got := medianOf([]float64{4, 1, 3, 2}); got != 2.5 {
+		t.Errorf("medianOf of an even count = %v, want 2.5", got)
+	}
+}
