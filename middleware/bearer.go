@@ -224,8 +224,8 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// Session ownership. A request of the stateless protocol (2026-07-28) has no
 	// session: mcp-go ignores an Mcp-Session-Id on it, and so does this check.
-	if h.cfg.Sessions != nil && !mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion)) {
-		sid := r.Header.Get(sessionHeader)
+	if h.cfg.Sessions != nil && !mcp.IsModernProtocol(headerValue(r.Header, protocolVersionHeader)) {
+		sid := headerValue(r.Header, sessionHeader)
 		if sid != "" {
 			if !validSessionID(sid) {
 				x.refuse(mcpauth.InvalidRequest("the Mcp-Session-Id header is malformed: at most 256 visible ASCII characters", nil), audit.ReasonInvalidSessionID)
@@ -248,7 +248,7 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// No token passthrough: the MCP server, its tools and anything they call never see
 	// the caller's token, only the verified AccessToken in the context.
-	r.Header.Del("Authorization")
+	delete(r.Header, authorizationHeader)
 	if r.Body != nil && r.Body != http.NoBody {
 		x.body = limitedBody{rc: r.Body, left: h.cfg.MaxBodyBytes}
 		r.Body = &x.body
@@ -275,7 +275,7 @@ var errMissingToken = mcpauth.InvalidToken("authentication required: send an acc
 // bearerToken extracts the token from the Authorization header. present is false when
 // there is no Bearer credential at all (another scheme counts as none).
 func bearerToken(r *http.Request, maxBytes int) (token string, present bool, err error) {
-	values := r.Header.Values("Authorization")
+	values := r.Header[authorizationHeader]
 	if len(values) == 0 {
 		return "", false, nil
 	}
@@ -297,6 +297,24 @@ func bearerToken(r *http.Request, maxBytes int) (token string, present bool, err
 		return "", true, mcpauth.InvalidToken("the bearer token has characters RFC 6750 does not allow", nil)
 	}
 	return token, true, nil
+}
+
+// Header names in canonical form, the form net/http stores them in, read straight from
+// the map on the request path: http.Header.Get canonicalizes its key on every call.
+// TestHeaderNamesAreCanonical keeps them so.
+const (
+	authorizationHeader   = "Authorization"
+	protocolVersionHeader = mcp.HeaderProtocolVersion
+	contentTypeHeader     = "Content-Type"
+	originHeader          = "Origin"
+)
+
+// headerValue is h.Get(key) for a key already in canonical form.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 func hasQueryToken(r *http.Request) bool {

@@ -801,3 +801,4 @@ func TestBindingEndsWithTheSession(t *testing.T) {
 	assert.Equal(t, http.StatusOK, do(h, "DELETE", "/notes/mcp", "bob-token", "", "Mcp-Session-Id", other).Code)
 	assert.Equal(t, 0, binder.Len())
 }
+

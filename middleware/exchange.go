@@ -144,7 +144,7 @@ func (x *exchange) writeHeaderLocked(code int) {
 		return
 	}
 	if x.bindSession && code < 300 {
-		if sid := x.Header().Get(sessionHeader); sid != "" {
+		if sid := headerValue(x.Header(), sessionHeader); sid != "" {
 			if err := x.h.cfg.Sessions.Bind(x.r.Context(), sid, PrincipalOf(x.tok)); err != nil {
 				x.Header().Del(sessionHeader)
 				desc, reason, wait := "the session store is unavailable: try again shortly", audit.ReasonUpstreamUnavailable, storeRetryAfter
@@ -163,7 +163,7 @@ func (x *exchange) writeHeaderLocked(code int) {
 		x.h.cfg.Sessions.Forget(x.r.Context(), x.sessionID)
 	}
 	x.dec, x.status = audit.Allow, code
-	if x.r.Method == http.MethodPost && !x.tok.ExpiresAt.IsZero() && strings.HasPrefix(x.Header().Get("Content-Type"), "text/event-stream") {
+	if x.r.Method == http.MethodPost && !x.tok.ExpiresAt.IsZero() && strings.HasPrefix(headerValue(x.Header(), contentTypeHeader), "text/event-stream") {
 		// A streamed reply must not outlive the token: nothing more is written once it
 		// expires. (A GET stream's context ends then; see bearerHandler.)
 		x.expiry = time.AfterFunc(x.tok.ExpiresAt.Sub(x.h.cfg.Now()), x.expire)

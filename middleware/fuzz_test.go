@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -71,4 +72,15 @@ func FuzzChallenge(f *testing.F) {
 			t.Fatalf("unterminated quoted string in %q", h)
 		}
 	})
+}
+
+// TestHeaderNamesAreCanonical: the request path reads these names straight from the
+// header map, which holds canonical keys only; a name that is not canonical would never
+// be found (an Authorization header read as absent, a session never checked).
+func TestHeaderNamesAreCanonical(t *testing.T) {
+	for _, name := range []string{authorizationHeader, protocolVersionHeader, contentTypeHeader, originHeader, sessionHeader} {
+		if c := http.CanonicalHeaderKey(name); c != name {
+			t.Errorf("header name %q is not canonical: use %q", name, c)
+		}
+	}
 }

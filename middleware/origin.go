@@ -34,7 +34,7 @@ func Origin(cfg OriginConfig) func(http.Handler) http.Handler {
 	anyOrigin := slices.Contains(cfg.Allowed, "*")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			origin := r.Header.Get("Origin")
+			origin := headerValue(r.Header, originHeader)
 			if origin == "" || anyOrigin || slices.ContainsFunc(cfg.Allowed, func(o string) bool { return strings.EqualFold(o, origin) }) {
 				next.ServeHTTP(w, r)
 				return
