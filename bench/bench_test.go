@@ -117,23 +117,66 @@ func BenchmarkStackInProcess(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			h := s.Handler()
-			body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}`
 			b.ReportAllocs()
 			for b.Loop() {
-				r := httptest.NewRequest(http.MethodPost, s.URL, strings.NewReader(body))
-				r.Header.Set("Content-Type", "application/json")
-				r.Header.Set("Accept", "application/json, text/event-stream")
-				r.Header.Set("Mcp-Protocol-Version", "2025-06-18")
-				if name != stacks.Bare {
-					r.Header.Set("Authorization", "Bearer "+s.Tokens.Valid)
-				}
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, r)
-				if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"hi"`) {
-					b.Fatalf("status %d: %s", w.Code, w.Body.String())
-				}
+				callInProcess(b, s)
 			}
 		})
+	}
+}
+
+// BenchmarkStacksPaired calls bare, mcpauth-cached and hub in turn, in process, on every
+// iteration (rotating which goes first), timing each call. A shared machine's slow spells
+// last milliseconds to seconds, so calls microseconds apart see the same machine: the
+// ratios it reports (bare time over the stack's time, the share of bare throughput left)
+// hold still from run to run where separate benchmarks of each stack drift by ±20%.
+// Each iteration is one call of each stack; ns/op is their sum.
+func BenchmarkStacksPaired(b *testing.B) {
+	iss, err := stacks.NewIssuer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	names := []string{stacks.Bare, stacks.MCPAuthCached, stacks.Hub}
+	running := make([]*stacks.Stack, len(names))
+	for i, name := range names {
+		s, err := stacks.Start(name, "127.0.0.1:0", iss)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		running[i] = s
+	}
+	spent := make([]time.Duration, len(names))
+	n := 0
+	for b.Loop() {
+		for k := range running {
+			i := (n + k) % len(running)
+			start := time.Now()
+			callInProcess(b, running[i])
+			spent[i] += time.Since(start)
+		}
+		n++
+	}
+	for i, name := range names {
+		b.ReportMetric(float64(spent[i].Nanoseconds())/float64(n), name+"-ns/call")
+		if i > 0 {
+			b.ReportMetric(float64(spent[0])/float64(spent[i]), name+"-ratio")
+		}
+	}
+}
+
+// callInProcess sends the driver's tools/call to s's handler and checks the answer.
+func callInProcess(b *testing.B, s *stacks.Stack) {
+	r := httptest.NewRequest(http.MethodPost, s.URL, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}`))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Accept", "application/json, text/event-stream")
+	r.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	if s.Name != stacks.Bare {
+		r.Header.Set("Authorization", "Bearer "+s.Tokens.Valid)
+	}
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, r)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"hi"`) {
+		b.Fatalf("%s: status %d: %s", s.Name, w.Code, w.Body.String())
 	}
 }

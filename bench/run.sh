@@ -25,12 +25,14 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
 
 work="$(mktemp -d)"
-server_pid=""
+declare -A server_pid=() server_url=() server_token=()
 cleanup() {
-	if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-		kill -TERM "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
+	for pid in "${server_pid[@]}"; do
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+		fi
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -66,19 +68,19 @@ jsonl="$here/results.jsonl"
 : >"$jsonl"
 failed=0
 
-run_stack() {
-	local stack="$1" round="$2"
-	local out="$work/$stack.out" line="" url token result
+# start_server starts the server of a stack and waits for its banner line.
+start_server() {
+	local stack="$1" out="$work/$1.out" line="" pid
 	: >"$out"
 	"${pin_server[@]}" "$work/server" -stack "$stack" -addr 127.0.0.1:0 >"$out" 2>"$work/$stack.err" &
-	server_pid=$!
-
+	pid=$!
+	server_pid[$stack]=$pid
 	for _ in $(seq 100); do
 		if [[ -s "$out" ]]; then
 			line="$(head -n 1 "$out")"
 			[[ -n "$line" ]] && break
 		fi
-		if ! kill -0 "$server_pid" 2>/dev/null; then
+		if ! kill -0 "$pid" 2>/dev/null; then
 			break
 		fi
 		sleep 0.1
@@ -88,17 +90,20 @@ run_stack() {
 		cat "$work/$stack.err" >&2
 		exit 1
 	fi
-	url="$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' <<<"$line")"
-	token="$(sed -n 's/.*"token":"\([^"]*\)".*/\1/p' <<<"$line")"
+	server_url[$stack]="$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' <<<"$line")"
+	server_token[$stack]="$(sed -n 's/.*"token":"\([^"]*\)".*/\1/p' <<<"$line")"
+}
 
-	echo "== round $round/$ROUNDS: $stack at $url: ${WARMUP} warmup + ${DURATION}, ${CONCURRENCY} workers" >&2
-	cpu0="$(cpu_ticks "$server_pid")"
-	if ! result="$("${pin_driver[@]}" "$work/load" -url "$url" -token "$token" -stack "$stack" \
+run_stack() {
+	local stack="$1" round="$2" pid="${server_pid[$1]}" cpu0 cpu1 result
+	echo "== round $round/$ROUNDS: $stack at ${server_url[$stack]}: ${WARMUP} warmup + ${DURATION}, ${CONCURRENCY} workers" >&2
+	cpu0="$(cpu_ticks "$pid")"
+	if ! result="$("${pin_driver[@]}" "$work/load" -url "${server_url[$stack]}" -token "${server_token[$stack]}" -stack "$stack" \
 		-concurrency "$CONCURRENCY" -duration "$DURATION" -warmup "$WARMUP")"; then
 		echo "warning: the driver reported errors for stack $stack" >&2
 		failed=1
 	fi
-	cpu1="$(cpu_ticks "$server_pid")"
+	cpu1="$(cpu_ticks "$pid")"
 	if [[ -n "$result" ]]; then
 		# Add the server's CPU time while the driver ran (warmup included), so the report
 		# can show CPU per request, which other work on the machine disturbs less than req/s.
@@ -108,12 +113,14 @@ run_stack() {
 		echo "$result" >&2
 		echo "$result" >>"$jsonl"
 	fi
-
-	kill -TERM "$server_pid"
-	wait "$server_pid" || true
-	server_pid=""
 }
 
+# Every server starts once and idles while the others are driven: rounds then alternate
+# between the stacks every few seconds, so a slow spell of the shared machine falls on
+# all of them instead of on whichever stack ran during it.
+for stack in $STACKS; do
+	start_server "$stack"
+done
 for round in $(seq "$ROUNDS"); do
 	for stack in $STACKS; do
 		run_stack "$stack" "$round"

@@ -801,4 +801,3 @@ func TestBindingEndsWithTheSession(t *testing.T) {
 	assert.Equal(t, http.StatusOK, do(h, "DELETE", "/notes/mcp", "bob-token", "", "Mcp-Session-Id", other).Code)
 	assert.Equal(t, 0, binder.Len())
 }
-
