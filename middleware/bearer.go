@@ -172,26 +172,63 @@ func withoutOfflineAccess(s []string) []string {
 	return slices.DeleteFunc(slices.Clone(s), func(v string) bool { return v == "offline_access" })
 }
 
+// ServeHTTP stays on the stack while the MCP server handles the request, so it keeps a
+// small frame: every check is in admit, which has returned by then. (A deeper stack under
+// mcp-go's JSON decoding makes the runtime grow and copy goroutine stacks more often.)
 func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 		// CORS preflight requests never carry credentials; the MCP handler answers them.
 		h.next.ServeHTTP(w, r)
 		return
 	}
+	x := h.admit(w, r)
+	if x == nil {
+		return
+	}
+	if r.Method == http.MethodGet {
+		h.serveStream(x, r)
+		return
+	}
+	h.next.ServeHTTP(x, r.WithContext(x))
+	x.finish()
+}
+
+// serveStream serves a GET, which opens a server-to-client event stream: it must not
+// outlive the token, nor its revocation.
+func (h *bearerHandler) serveStream(x *exchange, r *http.Request) {
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if x.tok.ExpiresAt.IsZero() {
+		ctx, cancel = context.WithCancel(x)
+	} else {
+		ctx, cancel = context.WithTimeout(x, x.tok.ExpiresAt.Sub(h.cfg.Now()))
+	}
+	defer cancel()
+	x.watch(cancel)
+	h.next.ServeHTTP(x, r.WithContext(ctx))
+	x.finish()
+}
+
+// admit runs every check the HTTP layer makes before the MCP server sees the request. It
+// returns the request's exchange (also its context for the MCP server: it carries the
+// verified token and the slot), or nil when it refused the request, which it answered.
+//
+//go:noinline
+func (h *bearerHandler) admit(w http.ResponseWriter, r *http.Request) *exchange {
 	x := &exchange{ResponseWriter: w, parent: r.Context(), h: h, r: r, start: h.cfg.Now()}
 	if hasQueryToken(r) {
 		x.refuse(mcpauth.InvalidRequest("access tokens are accepted only in the Authorization header, never in the query string", nil), audit.ReasonTokenInQuery)
-		return
+		return nil
 	}
 	token, present, perr := bearerToken(r, h.cfg.MaxTokenBytes)
 	x.token = token
 	if perr != nil {
 		x.refuse(perr, audit.ReasonMalformedAuthorization)
-		return
+		return nil
 	}
 	if !present {
 		x.refuse(errMissingToken, audit.ReasonMissingToken)
-		return
+		return nil
 	}
 	tok, err := h.cfg.Verifier.VerifyToken(r.Context(), token)
 	if err == nil && tok == nil {
@@ -207,7 +244,7 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			reason, err = audit.ReasonCancelled, mcpauth.UpstreamUnavailable("the request ended before its token was checked", 0, err)
 		}
 		x.refuse(err, reason)
-		return
+		return nil
 	}
 	x.tok = tok
 
@@ -215,11 +252,11 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.cfg.RequiredScopes.Satisfied(tok.Scopes) {
 		m := h.cfg.RequiredScopes.Missing(tok.Scopes)
 		x.refuse(mcpauth.InsufficientScope("this resource requires scope "+m.String()), audit.ReasonInsufficientScope)
-		return
+		return nil
 	}
 	if len(h.cfg.AllowedTenants) > 0 && !slices.Contains(h.cfg.AllowedTenants, tok.TenantID) {
 		x.refuse(mcpauth.AccessDenied(fmt.Sprintf("tenant %q is not allowed on this resource", tok.TenantID)), audit.ReasonTenantNotAllowed)
-		return
+		return nil
 	}
 
 	// Session ownership. A request of the stateless protocol (2026-07-28) has no
@@ -229,16 +266,16 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if sid != "" {
 			if !validSessionID(sid) {
 				x.refuse(mcpauth.InvalidRequest("the Mcp-Session-Id header is malformed: at most 256 visible ASCII characters", nil), audit.ReasonInvalidSessionID)
-				return
+				return nil
 			}
 			owner, known, err := h.cfg.Sessions.Owner(r.Context(), sid)
 			if err != nil {
 				x.refuse(mcpauth.UpstreamUnavailable("the session store is unavailable: try again shortly", storeRetryAfter, err), audit.ReasonUpstreamUnavailable)
-				return
+				return nil
 			}
 			if known && owner != PrincipalOf(tok) {
 				x.refuse(mcpauth.AccessDenied("this MCP session belongs to another principal"), audit.ReasonSessionMismatch)
-				return
+				return nil
 			}
 			x.sessionID = sid
 		} else if r.Method == http.MethodPost {
@@ -253,21 +290,7 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.body = limitedBody{rc: r.Body, left: h.cfg.MaxBodyBytes}
 		r.Body = &x.body
 	}
-	var ctx context.Context = x // carries tok and the slot
-	if r.Method == http.MethodGet {
-		// A GET opens a server-to-client event stream: it must not outlive the token,
-		// nor its revocation.
-		var cancel context.CancelFunc
-		if tok.ExpiresAt.IsZero() {
-			ctx, cancel = context.WithCancel(ctx)
-		} else {
-			ctx, cancel = context.WithTimeout(ctx, tok.ExpiresAt.Sub(h.cfg.Now()))
-		}
-		defer cancel()
-		x.watch(cancel)
-	}
-	h.next.ServeHTTP(x, r.WithContext(ctx))
-	x.finish()
+	return x
 }
 
 var errMissingToken = mcpauth.InvalidToken("authentication required: send an access token in the Authorization: Bearer header", nil)
