@@ -161,25 +161,29 @@ func granted(ctx context.Context) (*mcpauth.AccessToken, []string) {
 	return tok, tok.Scopes
 }
 
-func canRunAsTask(t mcp.Tool) bool {
+func canRunAsTask(t *mcp.Tool) bool {
 	return t.Execution != nil && (t.Execution.TaskSupport == mcp.TaskSupportOptional || t.Execution.TaskSupport == mcp.TaskSupportRequired)
 }
 
 // filterTools is mcp-go's tool filter. mcp-go runs it on the whole list for tools/list,
 // and on the one tool it is about to run for tools/call, before tool middlewares and
-// task routing: that call-time check is where a tools/call is decided.
+// task routing: that call-time check is where a tools/call is decided. It reads the
+// tools in place (an mcp.Tool is some 400 bytes to copy).
 func (e *enforcer) filterTools(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
 	if x := exchangeFrom(ctx); x != nil && len(tools) == 1 && x.rpc() == string(mcp.MethodToolsCall) {
-		if e.authorizeIn(ctx, x, string(mcp.MethodToolsCall), kindTool, tools[0].Name, scopes.ForTool(tools[0])) != nil {
+		t := &tools[0]
+		need, _ := scopes.FromMeta(t.Meta)
+		if e.authorizeIn(ctx, x, string(mcp.MethodToolsCall), kindTool, t.Name, need) != nil {
 			return nil
 		}
 		return tools
 	}
 	_, have := granted(ctx)
 	out := tools[:0:0]
-	for _, t := range tools {
-		if (!e.cfg.HideForbidden && !canRunAsTask(t)) || scopes.ForTool(t).Satisfied(have) {
-			out = append(out, t)
+	for i := range tools {
+		t := &tools[i]
+		if need, _ := scopes.FromMeta(t.Meta); (!e.cfg.HideForbidden && !canRunAsTask(t)) || need.Satisfied(have) {
+			out = append(out, *t)
 		}
 	}
 	return out
