@@ -156,10 +156,11 @@ func write(w io.Writer, results []result, pinning string) {
 		fmt.Fprintf(w, "| %s | %.0f | %s | %.0f | %.0f | %s | %s | %s |\n", s.name, r.RPS, ratio, r.P50us, r.P99us, over, e, cpu)
 	}
 	if rounds > 1 && base != nil {
-		fmt.Fprintf(w, "\nPaired by round (each stack against the bare run of the same round, which ran just before it, so that slow drifts of the machine cancel), median over the rounds:\n\n")
-		fmt.Fprintln(w, "| stack | req/s ratio to bare | range | server CPU µs/req over bare | CPU ratio (bare µs / stack µs) |")
-		fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
+		fmt.Fprintf(w, "\nPaired by round (each stack against the bare run of the same round, which ran just before it, so that slow drifts of the machine cancel), median over the rounds; and the quiet-machine estimate: each stack's lower quartile of server CPU µs/req over its rounds (slow spells of a shared machine only ever add time), against bare's:\n\n")
+		fmt.Fprintln(w, "| stack | req/s ratio to bare | range | server CPU µs/req over bare | CPU ratio (bare µs / stack µs) | lower-quartile CPU µs/req | its ratio to bare's |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
 		bare := stacks[slices.IndexFunc(stacks, func(s stackRuns) bool { return s.name == "bare" })]
+		bareQuiet, bareOK := bare.lowerQuartileCPU()
 		for _, s := range stacks {
 			if s.name == "bare" {
 				continue
@@ -172,7 +173,11 @@ func write(w io.Writer, results []result, pinning string) {
 			if len(p.cpuOver) > 0 {
 				cpuOver, cpuRatio = fmt.Sprintf("%+.1f", medianOf(p.cpuOver)), fmt.Sprintf("%.3f", medianOf(p.cpuRatio))
 			}
-			fmt.Fprintf(w, "| %s | %.3f | %.2f–%.2f | %s | %s |\n", s.name, medianOf(p.ratio), slices.Min(p.ratio), slices.Max(p.ratio), cpuOver, cpuRatio)
+			quiet, quietRatio := "–", "–"
+			if q, ok := s.lowerQuartileCPU(); ok && bareOK {
+				quiet, quietRatio = fmt.Sprintf("%.1f", q), fmt.Sprintf("%.3f", bareQuiet/q)
+			}
+			fmt.Fprintf(w, "| %s | %.3f | %.2f–%.2f | %s | %s | %s | %s |\n", s.name, medianOf(p.ratio), slices.Min(p.ratio), slices.Max(p.ratio), cpuOver, cpuRatio, quiet, quietRatio)
 		}
 	}
 	if rounds > 1 {
@@ -215,6 +220,22 @@ func pair(bare, s stackRuns) paired {
 		}
 	}
 	return p
+}
+
+// lowerQuartileCPU returns the lower quartile of the stack's server CPU µs/req over its
+// rounds (the value a quarter of the way up, rounding down), false when no round has it.
+func (s stackRuns) lowerQuartileCPU() (float64, bool) {
+	var v []float64
+	for _, r := range s.runs {
+		if c, ok := r.cpuPerRequest(); ok {
+			v = append(v, c)
+		}
+	}
+	if len(v) == 0 {
+		return 0, false
+	}
+	slices.Sort(v)
+	return v[(len(v)-1)/4], true
 }
 
 // medianOf returns the median of v (the mean of the two middle values for an even count).

@@ -33,6 +33,12 @@ func TestPairedRatios(t *testing.T) {
 	if !strings.Contains(b.String(), "| hub | 0.950 | 0.90–0.98 |") {
 		t.Errorf("report lacks the paired row:\n%s", b.String())
 	}
+	// Lower quartiles of server CPU µs/req: bare's rounds cost 1000, 2000 and 500 µs
+	// (sorted 500, 1000, 2000: the first is the lower quartile of three), hub's 1052.6,
+	// 2040.8 and 555.6.
+	if !strings.Contains(b.String(), "| 555.6 | 0.900 |") {
+		t.Errorf("report lacks the paired row:\n%s", b.String())
+	}
 	if got := medianOf([]float64{4, 1, 3, 2}); got != 2.5 {
 		t.Errorf("medianOf of an even count = %v, want 2.5", got)
 	}
