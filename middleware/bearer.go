@@ -189,7 +189,8 @@ func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveStream(x, r)
 		return
 	}
-	h.next.ServeHTTP(x, r.WithContext(x))
+	x.req = *r.WithContext(x) // r.WithContext is inlined: only x holds the copy
+	h.next.ServeHTTP(x, &x.req)
 	x.finish()
 }
 

@@ -30,6 +30,9 @@ type exchange struct {
 	parent context.Context
 	h      *bearerHandler
 	r      *http.Request
+	// req is the request handed to the MCP server: r with the exchange as its context,
+	// held here so that it costs no allocation of its own.
+	req http.Request
 	start  time.Time
 	token  string
 	tok    *mcpauth.AccessToken
