@@ -32,11 +32,11 @@ type exchange struct {
 	r      *http.Request
 	// req is the request handed to the MCP server: r with the exchange as its context,
 	// held here so that it costs no allocation of its own.
-	req http.Request
-	start  time.Time
-	token  string
-	tok    *mcpauth.AccessToken
-	body   limitedBody
+	req   http.Request
+	start time.Time
+	token string
+	tok   *mcpauth.AccessToken
+	body  limitedBody
 
 	// sessionID is the session the request names; bindSession asks to bind the
 	// session the reply issues, if any.
