@@ -172,9 +172,8 @@ func withoutOfflineAccess(s []string) []string {
 	return slices.DeleteFunc(slices.Clone(s), func(v string) bool { return v == "offline_access" })
 }
 
-// ServeHTTP stays on the stack while the MCP server handles the request, so it keeps a
-// small frame: every check is in admit, which has returned by then. (A deeper stack under
-// mcp-go's JSON decoding makes the runtime grow and copy goroutine stacks more often.)
+// ServeHTTP admits the request (every check of the HTTP layer), then hands it to the MCP
+// server with the exchange as its response writer and its context.
 func (h *bearerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 		// CORS preflight requests never carry credentials; the MCP handler answers them.
@@ -213,8 +212,6 @@ func (h *bearerHandler) serveStream(x *exchange, r *http.Request) {
 // admit runs every check the HTTP layer makes before the MCP server sees the request. It
 // returns the request's exchange (also its context for the MCP server: it carries the
 // verified token and the slot), or nil when it refused the request, which it answered.
-//
-//go:noinline
 func (h *bearerHandler) admit(w http.ResponseWriter, r *http.Request) *exchange {
 	x := &exchange{ResponseWriter: w, parent: r.Context(), h: h, r: r, start: h.cfg.Now()}
 	if hasQueryToken(r) {
