@@ -132,9 +132,16 @@ func BenchmarkStackInProcess(b *testing.B) {
 // iteration (rotating which goes first), timing each call. A shared machine's slow spells
 // last milliseconds to seconds, so calls microseconds apart see the same machine: the
 // ratios it reports (bare time over the stack's time, the share of bare throughput left)
-// hold still from run to run where separate benchmarks of each stack drift by ±20%.
-// Each iteration is one call of each stack; ns/op is their sum.
+// hold steadier from run to run than separate benchmarks of each stack, which drift by
+// ±20%. Each iteration is one call of each stack; ns/op is their sum.
 func BenchmarkStacksPaired(b *testing.B) {
+	paired(b, func(s *stacks.Stack, _ int64) { callInProcess(b, s) })
+}
+
+// paired starts bare, mcpauth-cached and hub, calls each in turn with call on every
+// iteration (rotating which goes first), and reports each stack's ns per call and its
+// ratio to bare's.
+func paired(b *testing.B, call func(s *stacks.Stack, id int64)) {
 	iss, err := stacks.NewIssuer()
 	if err != nil {
 		b.Fatal(err)
@@ -155,7 +162,7 @@ func BenchmarkStacksPaired(b *testing.B) {
 		for k := range running {
 			i := (n + k) % len(running)
 			start := time.Now()
-			callInProcess(b, running[i])
+			call(running[i], int64(n))
 			spent[i] += time.Since(start)
 		}
 		n++
@@ -202,29 +209,14 @@ func callInProcess(b *testing.B, s *stacks.Stack) {
 // it), as in the load harness: receiving 700 bytes more costs net/http itself about 2 µs
 // a request, which no authentication avoids.
 func BenchmarkStacksPairedHTTP(b *testing.B) {
-	iss, err := stacks.NewIssuer()
-	if err != nil {
-		b.Fatal(err)
-	}
-	names := []string{stacks.Bare, stacks.MCPAuthCached, stacks.Hub}
-	running := make([]*stacks.Stack, len(names))
-	for i, name := range names {
-		s, err := stacks.Start(name, "127.0.0.1:0", iss)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
-		running[i] = s
-	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	defer client.CloseIdleConnections()
-	call := func(s *stacks.Stack, id int64) {
+	paired(b, func(s *stacks.Stack, id int64) {
 		req, err := http.NewRequest(http.MethodPost, s.URL, bytes.NewReader(load.CallBody(id, "hi")))
 		if err != nil {
 			b.Fatal(err)
 		}
 		load.SetHeaders(req.Header, s.Tokens.Valid) // to bare too, as the load driver does
-
 		resp, err := client.Do(req)
 		if err != nil {
 			b.Fatal(err)
@@ -237,22 +229,5 @@ func BenchmarkStacksPairedHTTP(b *testing.B) {
 		if err != nil {
 			b.Fatalf("%s: %v", s.Name, err)
 		}
-	}
-	spent := make([]time.Duration, len(names))
-	n := 0
-	for b.Loop() {
-		for k := range running {
-			i := (n + k) % len(running)
-			start := time.Now()
-			call(running[i], int64(n))
-			spent[i] += time.Since(start)
-		}
-		n++
-	}
-	for i, name := range names {
-		b.ReportMetric(float64(spent[i].Nanoseconds())/float64(n), name+"-ns/call")
-		if i > 0 {
-			b.ReportMetric(float64(spent[0])/float64(spent[i]), name+"-ratio")
-		}
-	}
+	})
 }
