@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -800,4 +801,65 @@ func TestBindingEndsWithTheSession(t *testing.T) {
 	assert.False(t, known)
 	assert.Equal(t, http.StatusOK, do(h, "DELETE", "/notes/mcp", "bob-token", "", "Mcp-Session-Id", other).Code)
 	assert.Equal(t, 0, binder.Len())
+}
+
+// The context a tool runs in behind the middleware is the request's own: it carries the
+// verified token, keeps the request's values, and ends when the client goes away.
+func TestToolContextIsTheRequests(t *testing.T) {
+	type marker struct{}
+	h, _, srv := newMCPHandler(t, nil)
+	started, ended := make(chan *mcpauth.AccessToken, 1), make(chan error, 1)
+	release := make(chan struct{})
+	srv.AddTool(mcp.NewTool("wait"), func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if ctx.Value(marker{}) != "outer" {
+			ended <- errors.New("the request's own context value is lost")
+			return nil, nil
+		}
+		started <- mcpauth.AccessTokenFromContext(ctx)
+		select {
+		case <-ctx.Done():
+			ended <- context.Cause(ctx)
+		case <-release: // the test gave up: let the server close
+		}
+		return nil, ctx.Err()
+	})
+	outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), marker{}, "outer")))
+	})
+	ts := httptest.NewServer(outer)
+	t.Cleanup(ts.Close)
+	t.Cleanup(func() { close(release) }) // runs before ts.Close
+	sid := initialize(t, h, "alice-token")
+
+	ctx, cancel := context.WithCancel(t.Context())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ts.URL+"/notes/mcp",
+		strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"wait"}}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer alice-token")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Mcp-Session-Id", sid)
+	req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	select {
+	case tok := <-started:
+		require.NotNil(t, tok)
+		assert.Equal(t, "alice", tok.Subject)
+	case err := <-ended:
+		t.Fatal(err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the tool never ran")
+	}
+	cancel() // the client goes away
+	select {
+	case cause := <-ended:
+		assert.ErrorIs(t, cause, context.Canceled)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the tool's context did not end when the client went away")
+	}
 }
