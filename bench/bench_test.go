@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -175,29 +173,16 @@ func paired(b *testing.B, call func(s *stacks.Stack, id int64)) {
 	}
 }
 
-var authorizations sync.Map // *stacks.Stack → []string{"Bearer " + its valid token}
-
-func authorization(s *stacks.Stack) []string {
-	if v, ok := authorizations.Load(s); ok {
-		return v.([]string)
-	}
-	v, _ := authorizations.LoadOrStore(s, []string{"Bearer " + s.Tokens.Valid})
-	return v.([]string)
-}
-
-// callInProcess sends the driver's tools/call to s's handler and checks the answer.
+// callInProcess sends the driver's tools/call to s's handler and checks the answer. Bare
+// gets the token too (it ignores it), as in the load harness, so every stack pays alike
+// for the benchmark's own request building.
 func callInProcess(b *testing.B, s *stacks.Stack) {
-	r := httptest.NewRequest(http.MethodPost, s.URL, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}`))
-	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set("Accept", "application/json, text/event-stream")
-	r.Header.Set("Mcp-Protocol-Version", "2025-06-18")
-	// Bare gets the token too (it ignores it), as in the load harness. Set straight into
-	// the map: building "Bearer "+token here would add an allocation of the benchmark's own.
-	r.Header["Authorization"] = authorization(s)
+	r := httptest.NewRequest(http.MethodPost, s.URL, bytes.NewReader(load.CallBody(1, "hi")))
+	load.SetHeaders(r.Header, s.Tokens.Valid)
 	w := httptest.NewRecorder()
 	s.Handler().ServeHTTP(w, r)
-	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"hi"`) {
-		b.Fatalf("%s: status %d: %s", s.Name, w.Code, w.Body.String())
+	if err := load.CheckEcho(w.Code, w.Header().Get("Content-Type"), w.Body.Bytes(), 1, "hi"); err != nil {
+		b.Fatalf("%s: %v", s.Name, err)
 	}
 }
 

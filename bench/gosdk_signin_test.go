@@ -108,7 +108,7 @@ func TestGoSDKSignIn(t *testing.T) {
 			t.Fatalf("connect: %v", err)
 		}
 		defer cs.Close()
-		if got := signInCall(t, cs, "whoami", nil); got != "dev:alice" {
+		if got := callText(t, cs, "whoami", nil); got != "dev:alice" {
 			t.Errorf("whoami = %q", got)
 		}
 		if got := scopeSet(h.grantedScope(t, handler)); !slices.Equal(got, []string{"notes:read"}) {
@@ -116,7 +116,7 @@ func TestGoSDKSignIn(t *testing.T) {
 		}
 		// add_note needs notes:write: 403 insufficient_scope, the SDK authorizes again
 		// for the granted scopes plus the challenged ones and retries the call.
-		if got := signInCall(t, cs, "add_note", map[string]any{"text": "from go-sdk"}); got != "ok" {
+		if got := callText(t, cs, "add_note", map[string]any{"text": "from go-sdk"}); got != "ok" {
 			t.Errorf("add_note = %q", got)
 		}
 		auths := b.all()
@@ -144,7 +144,7 @@ func (h *goSDKSignInHub) signIn(t *testing.T, handler *auth.AuthorizationCodeHan
 		t.Fatalf("connect: %v", err)
 	}
 	defer cs.Close()
-	if got := signInCall(t, cs, "whoami", nil); got != "dev:alice" {
+	if got := callText(t, cs, "whoami", nil); got != "dev:alice" {
 		t.Errorf("whoami = %q, want dev:alice", got)
 	}
 
@@ -392,24 +392,6 @@ func (h *goSDKSignInHub) grantedScope(t *testing.T, handler *auth.AuthorizationC
 	t.Helper()
 	_, s := h.token(t, handler)
 	return s
-}
-
-func signInCall(t *testing.T, cs *mcp.ClientSession, tool string, args map[string]any) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: tool, Arguments: args})
-	if err != nil {
-		t.Fatalf("%s: %v", tool, err)
-	}
-	if res.IsError || len(res.Content) != 1 {
-		t.Fatalf("%s: %+v", tool, res)
-	}
-	text, ok := res.Content[0].(*mcp.TextContent)
-	if !ok {
-		t.Fatalf("%s: content %T", tool, res.Content[0])
-	}
-	return text.Text
 }
 
 // signInBrowser plays the person's browser for the SDK's AuthorizationCodeFetcher: it

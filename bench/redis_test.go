@@ -2,8 +2,6 @@ package bench_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +18,7 @@ import (
 	"testing"
 
 	goredis "github.com/redis/go-redis/v9"
+	"golang.org/x/oauth2"
 
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/audit"
@@ -244,7 +243,7 @@ func TestRedisRoundTrips(t *testing.T) {
 		f.clientID = reg["client_id"].(string)
 	})
 	f.verifier = strings.Repeat("v", 43)
-	sum := oauthproxyS256(f.verifier)
+	sum := oauth2.S256ChallengeFromVerifier(f.verifier)
 	authURL := base + "/oauth/authorize?" + url.Values{"response_type": {"code"}, "client_id": {f.clientID}, "redirect_uri": {"http://127.0.0.1:1/cb"},
 		"code_challenge": {sum}, "code_challenge_method": {"S256"}, "resource": {base + "/notes/mcp"}, "scope": {"notes:read notes:write"}, "state": {"s"}}.Encode()
 	measure("authorize (consent page)", func() { f.do(http.MethodGet, authURL, nil, http.StatusOK) })
@@ -319,12 +318,6 @@ const (
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// oauthproxyS256 is the PKCE S256 challenge of verifier (RFC 7636 §4.2).
-func oauthproxyS256(verifier string) string {
-	sum := sha256.Sum256([]byte(verifier))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
 // BenchmarkRefreshGrantStores: the refresh_token grant over HTTP on loopback, with the
 // proxy's state in memory and in Redis, in the same run.
 //
@@ -378,7 +371,7 @@ func signInFlow(tb testing.TB, base string) *flow {
 	f.clientID = reg["client_id"].(string)
 	f.verifier = strings.Repeat("v", 43)
 	f.do(http.MethodGet, base+"/oauth/authorize?"+url.Values{"response_type": {"code"}, "client_id": {f.clientID}, "redirect_uri": {"http://127.0.0.1:1/cb"},
-		"code_challenge": {oauthproxyS256(f.verifier)}, "code_challenge_method": {"S256"}, "resource": {base + "/notes/mcp"}, "scope": {"notes:read"}}.Encode(), nil, http.StatusOK)
+		"code_challenge": {oauth2.S256ChallengeFromVerifier(f.verifier)}, "code_challenge_method": {"S256"}, "resource": {base + "/notes/mcp"}, "scope": {"notes:read"}}.Encode(), nil, http.StatusOK)
 	v := f.form()
 	v.Set("action", "approve")
 	f.do(http.MethodPost, base+"/oauth/consent", v, http.StatusFound)
