@@ -20,7 +20,6 @@ import (
 // it, and, once approved, the proxy's own upstream PKCE verifier.
 type authorization struct {
 	ClientID       string    `json:"client_id"`
-	ClientName     string    `json:"client_name,omitempty"`
 	RedirectURI    string    `json:"redirect_uri"`
 	RedirectGiven  bool      `json:"redirect_given"`
 	State          string    `json:"state,omitempty"`
@@ -149,7 +148,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 
 	browser := s.browserCookie(w, r)
 	a := &authorization{
-		ClientID: client.ID, ClientName: client.Name, RedirectURI: redirect, RedirectGiven: given,
+		ClientID: client.ID, RedirectURI: redirect, RedirectGiven: given,
 		State: state, Challenge: q.Get("code_challenge"), Resource: resource, Scopes: scopes,
 		Browser: hashKey(browser), CSRF: randomToken(24), Created: s.cfg.Now(),
 	}

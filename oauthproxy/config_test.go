@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -267,13 +268,28 @@ func TestNewDefaults(t *testing.T) {
 }
 
 func TestConfigDoesNotPrintItsKeys(t *testing.T) {
-	c := validConfig(t)
-	type keys struct {
-		SigningKey     mcpauth.Secret
-		EncryptionKeys []mcpauth.Secret
+	// Every key field of Config is an mcpauth.Secret (or a list of them), which redacts
+	// itself wherever it is printed or encoded: a key field of plain string or []byte
+	// would fail here.
+	secret := reflect.TypeFor[mcpauth.Secret]()
+	keys := 0
+	for f := range reflect.TypeFor[Config]().Fields() {
+		if !strings.Contains(f.Name, "Key") {
+			continue
+		}
+		keys++
+		if ft := f.Type; ft != secret && !(ft.Kind() == reflect.Slice && ft.Elem() == secret) {
+			t.Errorf("Config.%s is %s: hold keys as mcpauth.Secret", f.Name, ft)
+		}
 	}
-	// The Config itself holds functions and interfaces encoding/json refuses; its key
-	// fields are what must not show.
-	testutil.NoSecret(t, keys{c.SigningKey, c.EncryptionKeys}, c.SigningKey.Reveal())
-	testutil.NoSecret(t, keys{c.SigningKey, c.EncryptionKeys}, c.EncryptionKeys[0].Reveal())
+	if keys != 3 {
+		t.Errorf("found %d key fields, want 3 (SigningKey, PreviousSigningKeys, EncryptionKeys)", keys)
+	}
+	c := validConfig(t)
+	type printed struct {
+		SigningKey          mcpauth.Secret
+		PreviousSigningKeys []mcpauth.Secret
+		EncryptionKeys      []mcpauth.Secret
+	}
+	testutil.NoSecret(t, printed{c.SigningKey, c.PreviousSigningKeys, c.EncryptionKeys}, c.SigningKey.Reveal())
 }

@@ -71,7 +71,7 @@ func (d *DevUpstream) loginURL() string { return d.issuer + "/oauth/dev/login" }
 
 // AuthCodeURL implements Upstream: the development sign-in page.
 func (d *DevUpstream) AuthCodeURL(state, codeVerifier, redirectURI string) string {
-	v := url.Values{"state": {state}, "code_challenge": {s256(codeVerifier)}, "code_challenge_method": {"S256"}, "redirect_uri": {redirectURI}}
+	v := url.Values{"state": {state}, "code_challenge": {hashKey(codeVerifier)}, "code_challenge_method": {"S256"}, "redirect_uri": {redirectURI}}
 	return d.loginURL() + "?" + v.Encode()
 }
 
@@ -137,7 +137,7 @@ func (d *DevUpstream) Exchange(ctx context.Context, code, codeVerifier, redirect
 		return nil, mcpauth.UpstreamUnavailable("the development provider's storage is unavailable", 5*time.Second, err)
 	}
 	var c devCode
-	if err != nil || json.Unmarshal(b, &c) != nil || !d.now().Before(c.Expires) || c.RedirectURI != redirectURI || subtle.ConstantTimeCompare([]byte(s256(codeVerifier)), []byte(c.Challenge)) != 1 {
+	if err != nil || json.Unmarshal(b, &c) != nil || !d.now().Before(c.Expires) || c.RedirectURI != redirectURI || subtle.ConstantTimeCompare([]byte(hashKey(codeVerifier)), []byte(c.Challenge)) != 1 {
 		return nil, mcpauth.InvalidToken("the development sign-in code is invalid", nil)
 	}
 	i := slices.IndexFunc(d.users, func(u DevUser) bool { return u.Name == c.User })

@@ -97,7 +97,7 @@ func (f *fixture) newRequest(clientID string) *authRequest {
 
 func (a *authRequest) url(base string) string {
 	v := url.Values{"response_type": {"code"}, "client_id": {a.clientID}, "redirect_uri": {a.redirect}, "state": {a.state},
-		"code_challenge": {s256(a.verifier)}, "code_challenge_method": {"S256"}, "resource": {a.resource}, "scope": {a.scope}}
+		"code_challenge": {hashKey(a.verifier)}, "code_challenge_method": {"S256"}, "resource": {a.resource}, "scope": {a.scope}}
 	return base + "/oauth/authorize?" + v.Encode()
 }
 

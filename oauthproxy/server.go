@@ -254,7 +254,8 @@ func randomToken(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// hashKey is the store key part for a secret value: base64url(SHA-256(v)).
+// hashKey is base64url(SHA-256(v)): the store key part for a secret value, and the
+// PKCE S256 challenge of a verifier (RFC 7636 §4.2).
 func hashKey(v string) string {
 	sum := sha256.Sum256([]byte(v))
 	return base64.RawURLEncoding.EncodeToString(sum[:])

@@ -2,8 +2,6 @@ package oauthproxy
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -23,15 +21,14 @@ import (
 // family is a refresh-token family: one grant, rotated on every use. Only the hash of
 // the current refresh token is kept; presenting an older one revokes the family.
 type family struct {
-	ClientID   string    `json:"client_id"`
-	Subject    string    `json:"sub"`
-	TenantID   string    `json:"tenant_id,omitempty"`
-	Resource   string    `json:"resource"`
-	Scopes     []string  `json:"scopes"`
-	Current    string    `json:"current"`
-	Generation int       `json:"generation"`
-	Expires    time.Time `json:"expires"`
-	Revoked    bool      `json:"revoked,omitempty"`
+	ClientID string    `json:"client_id"`
+	Subject  string    `json:"sub"`
+	TenantID string    `json:"tenant_id,omitempty"`
+	Resource string    `json:"resource"`
+	Scopes   []string  `json:"scopes"`
+	Current  string    `json:"current"`
+	Expires  time.Time `json:"expires"`
+	Revoked  bool      `json:"revoked,omitempty"`
 }
 
 // tokenResponse is RFC 6749 §5.1.
@@ -119,7 +116,7 @@ func (s *Server) redeemCode(ctx context.Context, c *Client, f map[string][]strin
 		return nil, invalid("redirect_uri differs from the authorization request's")
 	case get("code_verifier") == "":
 		return nil, errInvalidRequest("code_verifier is missing (PKCE is required)")
-	case !pkceVerifier.MatchString(get("code_verifier")) || s256(get("code_verifier")) != g.Challenge:
+	case !pkceVerifier.MatchString(get("code_verifier")) || hashKey(get("code_verifier")) != g.Challenge:
 		return nil, invalid("code_verifier does not match the code challenge")
 	case get("resource") != "" && get("resource") != g.Resource:
 		return nil, &oauthError{Code: "invalid_target", Description: "resource differs from the authorization request's"}
@@ -183,7 +180,6 @@ func (s *Server) issue(ctx context.Context, gid string, fam *family, scopes []st
 	if refresh {
 		secret := randomToken(32)
 		fam.Current = hashKey(secret)
-		fam.Generation++
 		ok, err := s.swapJSON(ctx, "family:"+gid, old, fam, fam.Expires.Sub(s.cfg.Now()))
 		if err != nil {
 			return nil, s.storeError(err)
@@ -335,11 +331,6 @@ func (s *Server) parseOwn(tok string) (jwt.MapClaims, error) {
 		err = errors.New("another issuer")
 	}
 	return claims, err
-}
-
-func s256(verifier string) string {
-	sum := sha256.Sum256([]byte(verifier))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // putUpstreamToken stores the person's upstream token, encrypted, for the grant.
