@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -122,6 +123,8 @@ type service struct {
 	hide         *bool
 	httpOpts     []server.StreamableHTTPOption
 	available    func() error
+	// transport is the service's Streamable HTTP server, shut down by Unmount.
+	transport *server.StreamableHTTPServer
 }
 
 // Option configures one mounted service.
@@ -309,15 +312,16 @@ func (h *Hub) Mount(name string, srv *server.MCPServer, opts ...Option) error {
 }
 
 // Unmount stops serving the named service: its endpoint and its metadata answer 404
-// from then on (requests already running finish), and the name and the server may be
-// mounted again. The server keeps the enforcement Mount installed on it: mount a new
-// server rather than the same one elsewhere. Other services, and their sessions, are
+// from then on (requests already running finish), its event streams are closed and its
+// transport's idle-session sweeper stops, and the name and the server may be mounted
+// again. The server keeps the enforcement Mount installed on it: mount a new server
+// rather than the same one elsewhere. Other services, and their sessions, are
 // untouched.
 func (h *Hub) Unmount(name string) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	s, ok := h.services[name]
 	if !ok {
+		h.mu.Unlock()
 		return fmt.Errorf("hub: no service %q is mounted", name)
 	}
 	delete(h.services, name)
@@ -326,7 +330,10 @@ func (h *Hub) Unmount(name string) error {
 	delete(routes, s.path)
 	delete(routes, s.metadataPath)
 	h.routes.Store(&routes)
-	return nil
+	h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.transport.Shutdown(ctx)
 }
 
 // build completes s with the hub's defaults and returns its handler: the mcp-go server
@@ -394,7 +401,8 @@ func (h *Hub) build(s *service) (http.Handler, error) {
 		o(srv)
 	}
 	httpOpts := append([]server.StreamableHTTPOption{server.WithEndpointPath(s.endpoint), server.WithSessionIdleTTL(h.cfg.SessionIdleTTL)}, s.httpOpts...)
-	var mcpHandler http.Handler = server.NewStreamableHTTPServer(srv, httpOpts...)
+	s.transport = server.NewStreamableHTTPServer(srv, httpOpts...)
+	var mcpHandler http.Handler = s.transport
 	if s.available != nil {
 		mcpHandler = unavailableWhile(s.available, mcpHandler)
 	}

@@ -695,6 +695,36 @@ func TestSessionLimitAndIdleTTL(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "the idle session ended and its binding with it")
 }
 
+// TestUnmountEndsTheServicesStreams: Unmount shuts the service's transport down, so an
+// event stream open on it ends (and its idle-session sweeper stops with it).
+func TestUnmountEndsTheServicesStreams(t *testing.T) {
+	f := newFixture(t, hub.Config{})
+	f.mountDefault()
+	c, _, err := f.connect("admin", f.token("alice", "acme", "admin", "admin"))
+	require.NoError(t, err)
+	req, _ := http.NewRequest(http.MethodGet, f.hub.ResourceURL("admin"), nil)
+	req.Header.Set("Authorization", "Bearer "+f.token("alice", "acme", "admin", "admin"))
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Mcp-Session-Id", c.GetSessionId())
+	req.Header.Set("Mcp-Protocol-Version", mcp.LATEST_LEGACY_PROTOCOL_VERSION)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	t.Cleanup(func() { resp.Body.Close() })
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	ended := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		close(ended)
+	}()
+
+	require.NoError(t, f.hub.Unmount("admin"))
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the unmounted service's event stream is still open")
+	}
+}
+
 // TestUnmount: an unmounted service answers 404 at its endpoint and its metadata, its
 // name can be mounted again with a new server, and another service's session survives.
 func TestUnmount(t *testing.T) {
