@@ -51,10 +51,13 @@ var ErrSessionLimit = errors.New("middleware: the session binder is full")
 // With several replicas, a SessionStore shares the bindings: a session issued by one
 // replica is refused to anyone else on every replica. A binding already seen by a
 // replica is answered from its memory (bindings never change once made), so a request
-// on a known session costs no round trip.
+// on a known session costs no round trip. Owners learnt from the store are kept apart
+// from the sessions this replica bound: they never count against maxSessions, and when
+// as many are held, one is dropped to make room (it is looked up again if needed).
 type SessionBinder struct {
 	mu       sync.Mutex
-	bindings map[string]Principal
+	bindings map[string]Principal // sessions bound here
+	seen     map[string]Principal // owners looked up in the shared store
 	max      int
 	shared   SessionStore
 }
@@ -84,7 +87,7 @@ func NewSessionBinder(maxSessions int) *SessionBinder {
 	if maxSessions <= 0 {
 		maxSessions = DefaultMaxSessions
 	}
-	return &SessionBinder{bindings: map[string]Principal{}, max: maxSessions}
+	return &SessionBinder{bindings: map[string]Principal{}, seen: map[string]Principal{}, max: maxSessions}
 }
 
 // NewSharedSessionBinder returns a binder that shares its bindings through shared (none
@@ -102,6 +105,9 @@ func NewSharedSessionBinder(maxSessions int, shared SessionStore) *SessionBinder
 func (b *SessionBinder) Owner(ctx context.Context, id string) (Principal, bool, error) {
 	b.mu.Lock()
 	p, known := b.bindings[id]
+	if !known {
+		p, known = b.seen[id]
+	}
 	b.mu.Unlock()
 	if known || b.shared == nil {
 		return p, known, nil
@@ -114,25 +120,26 @@ func (b *SessionBinder) Owner(ctx context.Context, id string) (Principal, bool, 
 	return p, true, nil
 }
 
-// remember keeps a binding found in the shared store, while there is room.
+// remember keeps an owner found in the shared store, dropping another when full.
 func (b *SessionBinder) remember(id string, p Principal) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.bindings) < b.max {
-		b.bindings[id] = p
+	if len(b.seen) >= b.max {
+		for old := range b.seen {
+			delete(b.seen, old)
+			break
+		}
 	}
+	b.seen[id] = p
 }
 
 // Bind records that session id was issued to p. It returns ErrSessionLimit when the
 // binder is full, ErrSessionTaken when another replica bound id to someone else, or the
 // shared store's error.
 func (b *SessionBinder) Bind(ctx context.Context, id string, p Principal) error {
-	b.mu.Lock()
-	if _, exists := b.bindings[id]; !exists && len(b.bindings) >= b.max {
-		b.mu.Unlock()
+	if !b.hasRoom(id) {
 		return ErrSessionLimit
 	}
-	b.mu.Unlock()
 	if b.shared != nil {
 		owner, err := b.shared.Claim(ctx, id, p)
 		if err != nil {
@@ -143,12 +150,26 @@ func (b *SessionBinder) Bind(ctx context.Context, id string, p Principal) error 
 		}
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if _, exists := b.bindings[id]; !exists && len(b.bindings) >= b.max {
+		// Filled up while the store was asked: refuse, and release the claim made.
+		b.mu.Unlock()
+		if b.shared != nil {
+			_ = b.shared.Release(ctx, id)
+		}
 		return ErrSessionLimit
 	}
 	b.bindings[id] = p
+	delete(b.seen, id)
+	b.mu.Unlock()
 	return nil
+}
+
+// hasRoom reports whether session id is bound here or may be.
+func (b *SessionBinder) hasRoom(id string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, exists := b.bindings[id]
+	return exists || len(b.bindings) < b.max
 }
 
 // Forget drops the binding of session id (its owner ended it with DELETE), here and in
@@ -164,10 +185,12 @@ func (b *SessionBinder) Forget(ctx context.Context, id string) {
 func (b *SessionBinder) forgetLocal(id string) {
 	b.mu.Lock()
 	delete(b.bindings, id)
+	delete(b.seen, id)
 	b.mu.Unlock()
 }
 
-// Len returns the number of bindings held.
+// Len returns the number of sessions bound here (not counting owners looked up in the
+// shared store).
 func (b *SessionBinder) Len() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()

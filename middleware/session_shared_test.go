@@ -129,12 +129,41 @@ func TestSharedSessionIDTakenElsewhere(t *testing.T) {
 	assert.True(t, known)
 	assert.Equal(t, alice, owner)
 
-	// DELETE by the owner releases it everywhere.
+	// DELETE by the owner releases it in the shared store: a replica that has not seen
+	// the session finds no owner.
 	binder.Forget(ctx, "s1")
-	_, known, err = other.Owner(ctx, "s2")
+	_, known, err = middleware.NewSharedSessionBinder(0, shared).Owner(ctx, "s1")
 	require.NoError(t, err)
 	assert.False(t, known)
 	assert.NotContains(t, shared.bindings, "s1")
+}
+
+// TestSharedOwnersDoNotFillTheBinder: owners a replica looked up in the shared store
+// (sessions another replica bound) never take the room of sessions it binds itself, and
+// are held in bounded memory.
+func TestSharedOwnersDoNotFillTheBinder(t *testing.T) {
+	shared := &sharedSessions{bindings: map[string]middleware.Principal{}}
+	ctx := context.Background()
+	alice := middleware.Principal{Issuer: "iss", Subject: "alice"}
+	a := middleware.NewSharedSessionBinder(0, shared)
+	for _, id := range []string{"a1", "a2", "a3"} {
+		require.NoError(t, a.Bind(ctx, id, alice))
+	}
+	b := middleware.NewSharedSessionBinder(1, shared)
+	for _, id := range []string{"a1", "a2", "a3"} {
+		owner, known, err := b.Owner(ctx, id)
+		require.NoError(t, err)
+		require.True(t, known)
+		assert.Equal(t, alice, owner)
+	}
+	assert.Equal(t, 0, b.Len(), "owners looked up are not sessions bound here")
+	require.NoError(t, b.Bind(ctx, "b1", alice), "room is left for this replica's own session")
+	assert.ErrorIs(t, b.Bind(ctx, "b2", alice), middleware.ErrSessionLimit)
+	assert.NotContains(t, shared.bindings, "b2", "a refused session leaves no claim behind")
+	owner, known, err := b.Owner(ctx, "a1")
+	require.NoError(t, err)
+	assert.True(t, known, "an owner dropped from memory is looked up again")
+	assert.Equal(t, alice, owner)
 }
 
 // last is the last event a recorder received.
