@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"slices"
 	"sync"
@@ -32,6 +33,10 @@ type Service struct {
 	cfg Config
 	srv *server.MCPServer
 	log *slog.Logger
+
+	// remote is the HTTP client of a remote upstream, built once: its client-credentials
+	// token outlives reconnections.
+	remote *http.Client
 
 	mu      sync.Mutex
 	c       *client.Client
@@ -90,6 +95,7 @@ func New(cfg Config) (*Service, error) {
 		done:      make(chan struct{}),
 		connected: cfg.OnConnect,
 	}
+	s.remote = s.httpClient()
 	s.srv = server.NewMCPServer(cfg.Name, "mcpauth-gateway",
 		server.WithToolCapabilities(true), server.WithPromptCapabilities(true), server.WithResourceCapabilities(false, true))
 	go s.supervise()
@@ -173,12 +179,12 @@ func (s *Service) connect() (<-chan error, error) {
 	case s.cfg.Command != "":
 		proc, c, err = s.startProcess()
 	case s.cfg.SSE:
-		c, err = client.NewSSEMCPClient(s.cfg.URL, transport.WithHTTPClient(s.httpClient()))
+		c, err = client.NewSSEMCPClient(s.cfg.URL, transport.WithHTTPClient(s.remote))
 	default:
 		// The gateway speaks the session protocol (2025-11-25) upstream, whose GET stream
 		// carries list changes and progress.
 		//lint:ignore SA1019 the stream is what this legacy protocol version uses
-		c, err = client.NewStreamableHttpClient(s.cfg.URL, transport.WithHTTPBasicClient(s.httpClient()), transport.WithContinuousListening())
+		c, err = client.NewStreamableHttpClient(s.cfg.URL, transport.WithHTTPBasicClient(s.remote), transport.WithContinuousListening())
 	}
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -355,9 +356,9 @@ func TestAggregate(t *testing.T) {
 }
 
 // TestClientCredentials: the service's own token, from the OAuth 2 client credentials
-// grant, goes with every request to the upstream.
+// grant, goes with every request to the upstream, and outlives a reconnection.
 func TestClientCredentials(t *testing.T) {
-	var grants int
+	var grants atomic.Int32
 	tokenSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
 		id, secret, _ := r.BasicAuth()
@@ -365,7 +366,7 @@ func TestClientCredentials(t *testing.T) {
 			http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
 			return
 		}
-		grants++
+		grants.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"access_token":"svc-token","token_type":"Bearer","expires_in":3600}`))
 	}))
@@ -379,15 +380,24 @@ func TestClientCredentials(t *testing.T) {
 		upHTTP.ServeHTTP(w, r)
 	}))
 	t.Cleanup(ups.Close)
-	svc, err := New(Config{Name: "cc", URL: ups.URL + "/mcp", ClientCredentials: &clientcredentials.Config{ClientID: "svc", ClientSecret: "svc-secret", TokenURL: tokenSrv.URL}})
+	connected := make(chan struct{}, 2)
+	svc, err := New(Config{Name: "cc", URL: ups.URL + "/mcp", ClientCredentials: &clientcredentials.Config{ClientID: "svc", ClientSecret: "svc-secret", TokenURL: tokenSrv.URL},
+		OnConnect: func() { connected <- struct{}{} }})
 	require.NoError(t, err)
 	t.Cleanup(func() { svc.Close() })
 	require.NoError(t, svc.WaitReady(t.Context()))
+	<-connected
+	svc.wake <- struct{}{} // as a failed forward does: reconnect
+	select {
+	case <-connected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the service did not reconnect")
+	}
 	c := connectTo(t, svc, nil)
 	r, err := call(t.Context(), c, "echo", map[string]any{"text": "x"}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, "echo: x", text(t, r))
-	assert.Equal(t, 1, grants, "one token, reused until it expires")
+	assert.Equal(t, int32(1), grants.Load(), "one token, reused across the reconnection until it expires")
 }
 
 func TestGlobMatch(t *testing.T) {
