@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -152,6 +153,12 @@ func check(c *Config) error {
 			if cfg.Client != nil {
 				_ = cfg.Client.Close()
 			}
+			return err
+		})
+	}
+	if slices.ContainsFunc(c.Servers, func(s Server) bool { return s.CallerTokens }) {
+		envProblems(p, c, "mcpServers", func() error {
+			_, err := callerTokenSigner(issuer)
 			return err
 		})
 	}

@@ -349,6 +349,9 @@ mcpServers:
 	_, err = newApp(c, "http://127.0.0.1:1", slog.New(slog.DiscardHandler), new(nopWriter))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "callerTokens needs MCPAUTH_GATEWAY_SIGNING_KEY")
+	err = check(c) // serve --check says so too
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "mcpServers: callerTokens needs MCPAUTH_GATEWAY_SIGNING_KEY")
 
 	key, err := oauthproxy.GenerateSigningKey()
 	require.NoError(t, err)
@@ -361,4 +364,17 @@ mcpServers:
 	a.hub.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/gateway/jwks.json", nil))
 	assert.Equal(t, http.StatusOK, rec.Code)
 	assert.Contains(t, rec.Body.String(), `"alg":"EdDSA"`)
+
+	// Started without a server that needs it, the signer is made when a reload adds one.
+	first := *c
+	first.Servers = c.Servers[:1]
+	b, err := newApp(&first, "http://127.0.0.1:1", slog.New(slog.DiscardHandler), new(nopWriter))
+	require.NoError(t, err)
+	t.Cleanup(b.Close)
+	assert.Nil(t, b.signer)
+	require.NoError(t, b.reload(c))
+	require.NotNil(t, b.signer)
+	rec = httptest.NewRecorder()
+	b.hub.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/gateway/jwks.json", nil))
+	assert.Equal(t, http.StatusOK, rec.Code, "the reload published the caller tokens' keys")
 }

@@ -131,10 +131,10 @@ func newApp(c *Config, baseURL string, log *slog.Logger, out io.Writer) (_ *app,
 	}
 
 	if slices.ContainsFunc(c.Servers, func(s Server) bool { return s.CallerTokens }) {
-		if a.signer, err = callerTokenSigner(baseURL); err != nil {
+		// Before any service starts, so that a missing key starts nothing.
+		if _, err := a.callerSigner(); err != nil {
 			return nil, problemsAt(c, "mcpServers", err)
 		}
-		a.hub.Handle("GET /gateway/jwks.json", a.signer.JWKSHandler())
 	}
 	for _, s := range c.Servers {
 		if err := a.mount(s); err != nil {
@@ -148,9 +148,31 @@ func newApp(c *Config, baseURL string, log *slog.Logger, out io.Writer) (_ *app,
 	return a, nil
 }
 
+// callerSigner returns the signer of caller tokens, made (and its keys served at
+// /gateway/jwks.json) the first time a server needs it: at start, or when a reload adds
+// the first server with callerTokens.
+func (a *app) callerSigner() (*gateway.TokenSigner, error) {
+	if a.signer == nil {
+		signer, err := callerTokenSigner(a.baseURL)
+		if err != nil {
+			return nil, err
+		}
+		a.signer = signer
+		a.hub.Handle("GET /gateway/jwks.json", signer.JWKSHandler())
+	}
+	return a.signer, nil
+}
+
 // mount starts the gateway service of s and mounts it on the hub.
 func (a *app) mount(s Server) error {
-	gcfg := gatewayConfig(s, a.signer)
+	var signer *gateway.TokenSigner
+	if s.CallerTokens {
+		var err error
+		if signer, err = a.callerSigner(); err != nil {
+			return err
+		}
+	}
+	gcfg := gatewayConfig(s, signer)
 	connected, disconnected := a.metrics.upstream(s.Name)
 	name := s.Name
 	gcfg.Logger = a.log
