@@ -258,15 +258,16 @@ func (p *MetadataProxy) fetch(ctx context.Context) error {
 			"url", p.url, "error", err, "serving_stale_copy", stale)
 		return err
 	}
-	p.doc, p.expires, p.retryAt = bytes.TrimSpace(resp.Body), now.Add(metadataTTL(resp.Header)), time.Time{}
+	p.doc, p.expires, p.retryAt = bytes.TrimSpace(resp.Body), now.Add(metadataTTL(resp.Header, now)), time.Time{}
 	p.mu.Unlock()
 	return nil
 }
 
 // metadataTTL is how long the metadata is kept, per its cache headers, within
-// [MinMetadataTTL, MaxMetadataTTL]; DefaultMetadataTTL when they say nothing.
-func metadataTTL(h http.Header) time.Duration {
-	return upstream.CacheTTL(h, time.Now(), DefaultMetadataTTL, MinMetadataTTL, MaxMetadataTTL)
+// [MinMetadataTTL, MaxMetadataTTL]; DefaultMetadataTTL when they say nothing. now is
+// the configured clock's (an Expires without a Date is measured from it).
+func metadataTTL(h http.Header, now time.Time) time.Duration {
+	return upstream.CacheTTL(h, now, DefaultMetadataTTL, MinMetadataTTL, MaxMetadataTTL)
 }
 
 // MetadataUnavailableError is returned by MetadataProxy.Document when no copy of the

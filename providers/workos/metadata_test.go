@@ -245,8 +245,12 @@ func TestMetadataTTL(t *testing.T) {
 		if tc.age != "" {
 			h.Set("Age", tc.age)
 		}
-		require.Equal(t, tc.want, metadataTTL(h), "Cache-Control %q Age %q", tc.cc, tc.age)
+		require.Equal(t, tc.want, metadataTTL(h, time.Now()), "Cache-Control %q Age %q", tc.cc, tc.age)
 	}
+	// Expires without Date is measured from the configured clock, not the wall clock.
+	now := time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)
+	h := http.Header{"Expires": {now.Add(10 * time.Minute).Format(http.TimeFormat)}}
+	require.Equal(t, 10*time.Minute, metadataTTL(h, now))
 }
 
 // Failed fetches, of the metadata and of the key set, are warnings on Config.Logger,
