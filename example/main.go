@@ -3,7 +3,7 @@
 //	go run ./example
 //
 // With no identity provider configured it starts an embedded development issuer and
-// prints ready-made tokens for four demo users. With MCPAUTH_JWKS_URI and MCPAUTH_ISSUER
+// prints ready-made tokens for five demo users. With MCPAUTH_JWKS_URI and MCPAUTH_ISSUER
 // set it trusts that issuer instead and prints no tokens. See the README for the contract.
 package main
 

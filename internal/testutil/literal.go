@@ -1,7 +1,6 @@
 package testutil
 
 import (
-	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,9 +16,9 @@ type EnvCase[C interface{ Validate() error }] struct {
 }
 
 // LiteralMatchesEnv checks, for each case, that load (a provider's ConfigFromEnv("APP"))
-// reads the variables APP_ + prefix + name into exactly the literal Config, and that both
-// validate to the same result: valid, or with the same mistakes, each containing every
-// Want.
+// reads the variables APP_ + prefix + name into exactly the literal Config (so both
+// validate alike), and that it validates as the case says: valid, or with mistakes
+// containing every Want.
 func LiteralMatchesEnv[C interface{ Validate() error }](t *testing.T, prefix string, load func() (C, error), cases []EnvCase[C]) {
 	t.Helper()
 	for _, tc := range cases {
@@ -34,10 +33,7 @@ func LiteralMatchesEnv[C interface{ Validate() error }](t *testing.T, prefix str
 			if !reflect.DeepEqual(tc.Lit, c) {
 				t.Fatalf("ConfigFromEnv read\n%+v\nwant the literal\n%+v", c, tc.Lit)
 			}
-			lerr, eerr := tc.Lit.Validate(), c.Validate()
-			if fmt.Sprint(lerr) != fmt.Sprint(eerr) {
-				t.Fatalf("Validate differs:\nliteral: %v\nenv:     %v", lerr, eerr)
-			}
+			eerr := c.Validate()
 			if len(tc.Want) == 0 && eerr != nil {
 				t.Fatalf("Validate: %v, want valid", eerr)
 			}
