@@ -387,6 +387,7 @@ func (s *Service) mirrorLocked(ctx context.Context, what string) (toolsChanged b
 		if err != nil {
 			return toolsChanged, fmt.Errorf("resources/templates/list: %w", err)
 		}
+		var templates []server.ServerResourceTemplate
 		for _, t := range tres.ResourceTemplates {
 			need, hidden := s.cfg.Policy.decide("resource", t.URITemplate.Raw())
 			if hidden {
@@ -395,8 +396,10 @@ func (s *Service) mirrorLocked(ctx context.Context, what string) (toolsChanged b
 			if len(need) > 0 {
 				scopes.ResourceTemplateRequired(need...)(&t)
 			}
-			s.srv.AddResourceTemplate(t, s.readResource)
+			templates = append(templates, server.ServerResourceTemplate{Template: t, Handler: s.readResource})
 		}
+		// The whole set at once: a template the upstream dropped goes too.
+		s.srv.SetResourceTemplates(templates...)
 	}
 	return toolsChanged, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -243,6 +244,42 @@ func TestListChangesAreFollowed(t *testing.T) {
 		case <-changed:
 		case <-deadline:
 			t.Fatalf("the mirror did not follow: %v", names)
+		}
+	}
+}
+
+// TestDroppedResourceTemplatesGo: a resource template the upstream no longer lists is no
+// longer served by the mirror.
+func TestDroppedResourceTemplatesGo(t *testing.T) {
+	up := upstreamServer(nil)
+	read := func(ctx context.Context, r mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		return []mcp.ResourceContents{mcp.TextResourceContents{URI: r.Params.URI, Text: "x"}}, nil
+	}
+	up.AddResourceTemplate(mcp.NewResourceTemplate("mem://notes/{id}", "note"), read)
+	svc, _ := newRemote(t, up)
+	changed := make(chan struct{}, 8)
+	c := connectTo(t, svc, func(n mcp.JSONRPCNotification) {
+		if n.Method == "notifications/resources/list_changed" {
+			changed <- struct{}{}
+		}
+	})
+	templates := func() []string {
+		res, err := c.ListResourceTemplates(t.Context(), mcp.ListResourceTemplatesRequest{})
+		require.NoError(t, err)
+		var out []string
+		for _, rt := range res.ResourceTemplates {
+			out = append(out, rt.URITemplate.Raw())
+		}
+		return out
+	}
+	require.Equal(t, []string{"mem://notes/{id}"}, templates())
+	up.SetResourceTemplates(server.ServerResourceTemplate{Template: mcp.NewResourceTemplate("mem://tasks/{id}", "task"), Handler: read})
+	deadline := time.After(10 * time.Second)
+	for !slices.Equal(templates(), []string{"mem://tasks/{id}"}) {
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("the mirror still serves %v", templates())
 		}
 	}
 }
