@@ -7,10 +7,13 @@
 #   DURATION=5s CONCURRENCY=64 ./bench/run.sh
 #   STACKS="bare hub" ./bench/run.sh
 #   ROUNDS=3 ./bench/run.sh                          # median of 3 interleaved rounds
+#   ALTERNATE=1 STACKS="bare bare-control hub" ./bench/run.sh   # 200 ms phases, CPU in ns
 #
 # Knobs (environment): DURATION (10s), CONCURRENCY (32), WARMUP (1s),
-# STACKS (all: bare jwt-handwritten mcpauth-cold mcpauth-cached hub gosdk), ROUNDS (1),
-# SERVER_CPU (0), DRIVER_CPU (1).
+# STACKS (default: bare jwt-handwritten mcpauth-cold mcpauth-cached hub gosdk; add
+# bare-control for an A/A check of the harness itself), ROUNDS (1),
+# SERVER_CPU (0), DRIVER_CPU (1); ALTERNATE (0: rounds; 1: cmd/alternate), PHASE (200ms)
+# and CYCLES (100) for the alternating mode.
 set -euo pipefail
 
 DURATION="${DURATION:-10s}"
@@ -20,6 +23,9 @@ ROUNDS="${ROUNDS:-1}"
 STACKS="${STACKS:-bare jwt-handwritten mcpauth-cold mcpauth-cached hub gosdk}"
 SERVER_CPU="${SERVER_CPU:-0}"
 DRIVER_CPU="${DRIVER_CPU:-1}"
+ALTERNATE="${ALTERNATE:-0}"
+PHASE="${PHASE:-200ms}"
+CYCLES="${CYCLES:-100}"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
@@ -39,7 +45,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "building cmd/server, cmd/load, cmd/report..." >&2
-go build -o "$work/" ./cmd/server ./cmd/load ./cmd/report
+go build -o "$work/" ./cmd/server ./cmd/load ./cmd/report ./cmd/alternate
 
 pin_server=()
 pin_driver=()
@@ -121,6 +127,21 @@ run_stack() {
 for stack in $STACKS; do
 	start_server "$stack"
 done
+if [[ "$ALTERNATE" == 1 ]]; then
+	# One driver switches between the servers every PHASE and reads each server's CPU
+	# clock (nanoseconds) around its phases: see load.Alternate.
+	targets=()
+	for stack in $STACKS; do
+		targets+=(-target "$stack ${server_url[$stack]} ${server_token[$stack]:--} ${server_pid[$stack]}")
+	done
+	echo "alternating between $STACKS: ${CYCLES} cycles of ${PHASE} phases, ${CONCURRENCY} workers" >&2
+	status=0
+	"${pin_driver[@]}" "$work/alternate" -phase "$PHASE" -cycles "$CYCLES" -concurrency "$CONCURRENCY" -warmup "$WARMUP" \
+		-pinning "$pinning" -phases "$jsonl" "${targets[@]}" | tee "$here/results.md" || status=$?
+	echo >&2
+	echo "wrote $here/results.md and $here/results.jsonl (one line per phase)" >&2
+	exit "$status"
+fi
 for round in $(seq "$ROUNDS"); do
 	for stack in $STACKS; do
 		run_stack "$stack" "$round"

@@ -41,13 +41,18 @@ const (
 	MCPAuthCached  = "mcpauth-cached"
 	Hub            = "hub"
 	GoSDK          = "gosdk"
+	// BareControl is Bare again, in a process of its own. Measured beside Bare it is an
+	// A/A comparison: whatever ratio it shows is the harness's own error on this
+	// machine, the margin any other stack's ratio must be read with.
+	BareControl = "bare-control"
 )
 
 // Names lists every stack, baseline first.
-var Names = []string{Bare, JWTHandwritten, MCPAuthCold, MCPAuthCached, Hub, GoSDK}
+var Names = []string{Bare, JWTHandwritten, MCPAuthCold, MCPAuthCached, Hub, GoSDK, BareControl}
 
-// Authenticated reports whether the named stack checks tokens (every stack but Bare).
-func Authenticated(name string) bool { return name != Bare }
+// Authenticated reports whether the named stack checks tokens (every stack but Bare and
+// BareControl).
+func Authenticated(name string) bool { return name != Bare && name != BareControl }
 
 // Issuer signs the tokens of the harness with one RSA key that every stack of the process
 // trusts.
@@ -168,7 +173,7 @@ func Start(name, addr string, iss *Issuer) (*Stack, error) {
 
 func (s *Stack) build() (http.Handler, error) {
 	switch s.Name {
-	case Bare:
+	case Bare, BareControl:
 		return s.bare(), nil
 	case JWTHandwritten:
 		return s.handwritten(), nil

@@ -120,7 +120,7 @@ func write(w io.Writer, results []result, pinning string) {
 	fmt.Fprintf(w, "# Bench results\n\n")
 	fmt.Fprintf(w, "%s, %s, %s, %d CPUs (%s). Driver: %d workers, %gs measured per stack after warmup, every answer checked.",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH,
-		runtime.NumCPU(), cpuModel(), first.Concurrency, math.Round(first.DurationS))
+		runtime.NumCPU(), load.CPUModel(), first.Concurrency, math.Round(first.DurationS))
 	if pinning != "" {
 		fmt.Fprintf(w, " %s", pinning)
 	}
@@ -246,17 +246,4 @@ func medianOf(v []float64) float64 {
 		return s[n/2]
 	}
 	return (s[n/2-1] + s[n/2]) / 2
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for line := range strings.Lines(string(b)) {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
 }

@@ -27,7 +27,7 @@ import (
 )
 
 func main() {
-	stack := flag.String("stack", stacks.Hub, "stack to attack, in-process: "+strings.Join(stacks.Names[1:], ", "))
+	stack := flag.String("stack", stacks.Hub, "stack to attack, in-process: "+strings.Join(slices.DeleteFunc(slices.Clone(stacks.Names), func(n string) bool { return !stacks.Authenticated(n) }), ", "))
 	duration := flag.Duration("duration", 30*time.Second, "how long to attack")
 	concurrency := flag.Int("concurrency", 32, "concurrent workers")
 	seed := flag.Uint64("seed", 0, "random seed (0: from the clock)")
