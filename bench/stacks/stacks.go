@@ -45,10 +45,13 @@ const (
 	// A/A comparison: whatever ratio it shows is the harness's own error on this
 	// machine, the margin any other stack's ratio must be read with.
 	BareControl = "bare-control"
+	// CacheFloor is the least a verified-token cache keyed by SHA-256 costs in front of
+	// mcp-go: a floor to read MCPAuthCached and Hub against, not an auth layer to use.
+	CacheFloor = "cache-floor"
 )
 
 // Names lists every stack, baseline first.
-var Names = []string{Bare, JWTHandwritten, MCPAuthCold, MCPAuthCached, Hub, GoSDK, BareControl}
+var Names = []string{Bare, JWTHandwritten, MCPAuthCold, MCPAuthCached, Hub, GoSDK, BareControl, CacheFloor}
 
 // Authenticated reports whether the named stack checks tokens (every stack but Bare and
 // BareControl).
@@ -177,6 +180,8 @@ func (s *Stack) build() (http.Handler, error) {
 		return s.bare(), nil
 	case JWTHandwritten:
 		return s.handwritten(), nil
+	case CacheFloor:
+		return s.cacheFloor(), nil
 	case MCPAuthCold:
 		return s.mcpauth(false)
 	case MCPAuthCached:
