@@ -22,7 +22,9 @@ const (
 	Deny Decision = "deny"
 	// AuthFailure: the caller could not be authenticated (no token, bad token).
 	AuthFailure Decision = "auth_failure"
-	// Unavailable: the token could not be checked because an upstream was down.
+	// Unavailable: an upstream was down, the one that checks tokens or the one the
+	// service depends on (middleware.Config.Available); nothing was decided about the
+	// caller.
 	Unavailable Decision = "unavailable"
 	// Cancelled: the caller went away (its request's context ended) before the token
 	// was checked; nothing was decided about it.

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -198,7 +199,8 @@ func signingKey() (mcpauth.Secret, error) {
 }
 
 // TestUnavailableUpstreamIs503: while its upstream is down, a service mounted with
-// hub.WithAvailability answers an authenticated caller 503 with Retry-After.
+// hub.WithAvailability answers an authenticated caller 503 with Retry-After, with the
+// JSON-RPC body of every refusal, and records one audit event that says so.
 func TestUnavailableUpstreamIs503(t *testing.T) {
 	ln := httptest.NewServer(http.NotFoundHandler())
 	url := ln.URL + "/mcp"
@@ -207,19 +209,34 @@ func TestUnavailableUpstreamIs503(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { svc.Close() })
 	require.ErrorIs(t, svc.Available(), gateway.ErrUnavailable)
-	h, err := hub.New(hub.Config{BaseURL: "http://127.0.0.1", Audit: audit.Discard, Verifier: mcpauth.TokenVerifierFunc(func(context.Context, string) (*mcpauth.AccessToken, error) {
+	sink := &audit.Recorder{}
+	h, err := hub.New(hub.Config{BaseURL: "http://127.0.0.1", Audit: sink, Verifier: mcpauth.TokenVerifierFunc(func(context.Context, string) (*mcpauth.AccessToken, error) {
 		return &mcpauth.AccessToken{Subject: "a", Issuer: "i"}, nil
 	})})
 	require.NoError(t, err)
 	require.NoError(t, h.Mount("down", svc.Server(), hub.WithAvailability(svc.Available)))
+	const call = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x"}}`
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/down/mcp", strings.NewReader(`{}`)))
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/down/mcp", strings.NewReader(call)))
 	assert.Equal(t, http.StatusUnauthorized, rec.Code, "no token: the challenge first")
 	rec = httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodPost, "/down/mcp", strings.NewReader(`{}`))
+	req := httptest.NewRequest(http.MethodPost, "/down/mcp", strings.NewReader(call))
 	req.Header.Set("Authorization", "Bearer any")
 	h.ServeHTTP(rec, req)
 	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
 	assert.Equal(t, "5", rec.Header().Get("Retry-After"))
-	assert.Contains(t, rec.Body.String(), `"error":"temporarily_unavailable"`)
+	var body struct {
+		ID    int `json:"id"`
+		Error struct {
+			Data map[string]string `json:"data"`
+		} `json:"error"`
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body), rec.Body.String())
+	assert.Equal(t, 7, body.ID)
+	assert.Equal(t, "temporarily_unavailable", body.Error.Data["error"])
+	ev := sink.Events()
+	require.Len(t, ev, 2)
+	assert.Equal(t, audit.Unavailable, ev[1].Decision)
+	assert.Equal(t, audit.ReasonUpstreamUnavailable, ev[1].Reason)
+	assert.Equal(t, "tools/call", ev[1].RPCMethod)
 }

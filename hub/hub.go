@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -159,9 +160,11 @@ func Public() Option { return func(s *service) { s.public = true } }
 func WithHideForbiddenTools(hide bool) Option { return func(s *service) { s.hide = &hide } }
 
 // WithAvailability makes the service answer 503 with Retry-After while available returns
-// an error (an upstream that is down: gateway.Service.Available). The token is checked
-// first: an unauthenticated caller gets its 401 challenge, and learns nothing of the
-// upstream.
+// an error (an upstream that is down: gateway.Service.Available). The token and the
+// service's rules are checked first: a caller without a valid token gets its 401
+// challenge, and learns nothing of the upstream. The refusal is the bearer middleware's
+// (middleware.Config.Available): the JSON-RPC refusal body, one audit event with the
+// unavailable decision; the error itself never reaches the caller.
 func WithAvailability(available func() error) Option {
 	return func(s *service) { s.available = available }
 }
@@ -388,6 +391,7 @@ func (h *Hub) build(s *service) (http.Handler, error) {
 			ChallengeScopes:     s.operationScopes,
 			AllowedTenants:      s.tenants,
 			Sessions:            h.sessions,
+			Available:           s.available,
 			Service:             name,
 			Audit:               h.cfg.Audit,
 			MaxBodyBytes:        h.cfg.MaxBodyBytes,
@@ -403,18 +407,21 @@ func (h *Hub) build(s *service) (http.Handler, error) {
 	httpOpts := append([]server.StreamableHTTPOption{server.WithEndpointPath(s.endpoint), server.WithSessionIdleTTL(h.cfg.SessionIdleTTL)}, s.httpOpts...)
 	s.transport = server.NewStreamableHTTPServer(srv, httpOpts...)
 	var mcpHandler http.Handler = s.transport
-	if s.available != nil {
+	if s.available != nil && s.public {
+		// A protected service's bearer middleware refuses (and audits) while it is
+		// down; a public one has no middleware.
 		mcpHandler = unavailableWhile(s.available, mcpHandler)
 	}
 	return h.guard(name, wrap(mcpHandler)), nil
 }
 
-// unavailableWhile answers 503 with Retry-After while available returns an error.
+// unavailableWhile answers a public service's requests 503 with Retry-After while
+// available returns an error.
 func unavailableWhile(available func() error, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := available(); err != nil {
-			w.Header().Set("Retry-After", "5")
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable", "error_description": err.Error()})
+		if available() != nil {
+			w.Header().Set("Retry-After", strconv.Itoa(int(middleware.UnavailableRetryAfter/time.Second)))
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable", "error_description": "the service is unavailable: try again shortly"})
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -762,3 +762,18 @@ func TestUnmount(t *testing.T) {
 	_, err = call(c, "list_notes", nil)
 	require.NoError(t, err)
 }
+
+// TestPublicServiceUnavailable: a public service has no bearer middleware; while it is
+// down it answers 503 with Retry-After all the same, without the upstream's error.
+func TestPublicServiceUnavailable(t *testing.T) {
+	h, err := hub.New(hub.Config{BaseURL: "https://x"})
+	require.NoError(t, err)
+	down := errors.New("dial tcp 10.0.0.7:8080: connection refused")
+	require.NoError(t, h.Mount("open", server.NewMCPServer("n", "1"), hub.Public(), hub.WithAvailability(func() error { return down })))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/open/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`)))
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Equal(t, "5", rec.Header().Get("Retry-After"))
+	assert.Contains(t, rec.Body.String(), `"error":"temporarily_unavailable"`)
+	assert.NotContains(t, rec.Body.String(), "10.0.0.7")
+}

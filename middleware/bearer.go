@@ -49,6 +49,14 @@ type Config struct {
 	// Sessions, when set, binds each Mcp-Session-Id the MCP server issues to the
 	// principal (issuer, subject, client) it was issued to.
 	Sessions *SessionBinder
+	// Available, when set, is asked about every request whose token and service-level
+	// rules passed: while it returns an error (an upstream the service depends on is
+	// down, such as gateway.Service.Available), the request is refused with 503
+	// temporarily_unavailable and Retry-After (UnavailableRetryAfter), recorded as an
+	// unavailable decision. Its error is never shown to the caller (whatever it names
+	// of the upstream stays on the server). A caller without a valid token still gets
+	// its 401 first, and learns nothing of the upstream.
+	Available func() error
 	// Service names the protected service in audit events.
 	Service string
 	// Audit receives exactly one event per request (default: audit.NewSlogSink(nil)).
@@ -67,6 +75,10 @@ type Config struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
+
+// UnavailableRetryAfter is the Retry-After of a request refused because Config.Available
+// reported the service down.
+const UnavailableRetryAfter = 5 * time.Second
 
 // DefaultStreamRecheck is how often a stream's token is verified again by default.
 const DefaultStreamRecheck = time.Minute
@@ -98,6 +110,7 @@ func (c *Config) Validate() error {
 //   - an upstream needed to check the token is down: 503 with Retry-After;
 //   - a valid token lacking a service-level scope: 403 error="insufficient_scope";
 //   - a tenant not allowed: 403 access_denied;
+//   - the service down (Config.Available): 503 with Retry-After;
 //   - an Mcp-Session-Id issued to another principal: 403 access_denied; a malformed
 //     one: 400.
 //
@@ -255,6 +268,12 @@ func (h *bearerHandler) admit(w http.ResponseWriter, r *http.Request) *exchange 
 	if len(h.cfg.AllowedTenants) > 0 && !slices.Contains(h.cfg.AllowedTenants, tok.TenantID) {
 		x.refuse(mcpauth.AccessDenied(fmt.Sprintf("tenant %q is not allowed on this resource", tok.TenantID)), audit.ReasonTenantNotAllowed)
 		return nil
+	}
+	if h.cfg.Available != nil {
+		if err := h.cfg.Available(); err != nil {
+			x.refuse(mcpauth.UpstreamUnavailable("the service is unavailable: try again shortly", UnavailableRetryAfter, err), audit.ReasonUpstreamUnavailable)
+			return nil
+		}
 	}
 
 	// Session ownership. A request of the stateless protocol (2026-07-28) has no

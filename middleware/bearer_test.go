@@ -225,6 +225,48 @@ func TestUpstreamUnavailable(t *testing.T) {
 	assert.Equal(t, audit.Unavailable, sink.Events()[0].Decision)
 }
 
+// TestServiceUnavailable: while Config.Available reports the service down, an
+// authenticated caller gets 503 with Retry-After and the JSON-RPC refusal body, one
+// audit event records it as unavailable, and nothing of the upstream's error reaches the
+// reply; a caller without a token, or without the service's scope, is refused first.
+func TestServiceUnavailable(t *testing.T) {
+	down := errors.New("dial tcp 10.0.0.7:8080: connection refused")
+	var state error = down
+	h, sink := newHandler(t, func(c *middleware.Config) {
+		c.RequiredScopes = scopes.All("notes:read")
+		c.Available = func() error { return state }
+	})
+
+	w := do(h, "POST", "/notes/mcp", "", callList)
+	assert.Equal(t, http.StatusUnauthorized, w.Code, "no token: the challenge first")
+	w = do(h, "POST", "/notes/mcp", "expired-token", callList)
+	assert.Equal(t, http.StatusUnauthorized, w.Code, "a bad token: its refusal first")
+
+	w = do(h, "POST", "/notes/mcp", "alice-token", callList)
+	assertRefusal(t, w, http.StatusServiceUnavailable, float64(2), "temporarily_unavailable", "")
+	assert.Equal(t, "5", w.Header().Get("Retry-After"))
+	assert.NotContains(t, w.Body.String(), "10.0.0.7")
+	ev := sink.Events()
+	require.Len(t, ev, 3)
+	assert.Equal(t, audit.Unavailable, ev[2].Decision)
+	assert.Equal(t, audit.ReasonUpstreamUnavailable, ev[2].Reason)
+	assert.Equal(t, "tools/call", ev[2].RPCMethod)
+	assert.Equal(t, http.StatusServiceUnavailable, ev[2].Status)
+	assert.Equal(t, "alice", ev[2].Subject)
+
+	h2, _ := newHandler(t, func(c *middleware.Config) {
+		c.RequiredScopes = scopes.All("admin")
+		c.Available = func() error { return down }
+	})
+	w = do(h2, "POST", "/notes/mcp", "alice-token", callList)
+	assert.Equal(t, http.StatusForbidden, w.Code, "a caller the service refuses learns nothing of its upstream")
+
+	state = nil
+	sid := initialize(t, h, "alice-token")
+	w = do(h, "POST", "/notes/mcp", "alice-token", callList, "Mcp-Session-Id", sid)
+	assert.Equal(t, http.StatusOK, w.Code, w.Body.String())
+}
+
 // rpcError is the JSON-RPC error body of a refused JSON-RPC request.
 type rpcError struct {
 	JSONRPC string `json:"jsonrpc"`
