@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -108,14 +107,14 @@ type Config struct {
 func (c Config) Validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf("oauthproxy: "+format, a...)) }
-	iss, err := url.Parse(c.Issuer)
+	iss, err := config.CheckURL(c.Issuer, config.URL{NoQuery: true, Query: "an issuer has none (RFC 8414 §2)", Of: ", such as https://mcp.example.com"})
 	switch {
 	case c.Issuer == "":
 		add("Config.Issuer is empty: set the proxy's public URL, usually the hub's base URL, such as https://mcp.example.com")
-	case err != nil || !iss.IsAbs() || iss.Host == "" || iss.RawQuery != "" || iss.Fragment != "" || strings.HasSuffix(c.Issuer, "/"):
-		add("Config.Issuer %q is not an https URL without query, fragment or trailing slash (RFC 8414 §2)", c.Issuer)
-	case iss.Scheme != "https" && !(iss.Scheme == "http" && config.IsLoopbackHost(iss.Hostname())):
-		add("Config.Issuer %q must use https (http only on a loopback address, for development)", c.Issuer)
+	case err != nil:
+		add("Config.Issuer %v", err)
+	case strings.HasSuffix(c.Issuer, "/"):
+		add("Config.Issuer %q ends with a slash: remove it (its endpoints are Issuer + \"/oauth/...\")", c.Issuer)
 	}
 	loopback := err == nil && iss != nil && config.IsLoopbackHost(iss.Hostname())
 	if c.Upstream == nil {

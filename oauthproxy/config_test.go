@@ -95,10 +95,13 @@ func TestValidate(t *testing.T) {
 		mutate func(*Config)
 		want   string // "" : valid
 	}{
-		{"trailing slash", func(c *Config) { c.Issuer = "https://auth.example.com/" }, `Config.Issuer "https://auth.example.com/" is not an https URL without query, fragment or trailing slash`},
-		{"query", func(c *Config) { c.Issuer = "https://auth.example.com?x=1" }, `Config.Issuer "https://auth.example.com?x=1" is not an https URL`},
-		{"fragment", func(c *Config) { c.Issuer = "https://auth.example.com#x" }, `Config.Issuer "https://auth.example.com#x" is not an https URL`},
-		{"relative", func(c *Config) { c.Issuer = "auth.example.com" }, `Config.Issuer "auth.example.com" is not an https URL`},
+		{"trailing slash", func(c *Config) { c.Issuer = "https://auth.example.com/" }, `Config.Issuer "https://auth.example.com/" ends with a slash: remove it`},
+		{"query", func(c *Config) { c.Issuer = "https://auth.example.com?x=1" }, `Config.Issuer "https://auth.example.com?x=1" has a query or fragment: an issuer has none (RFC 8414 §2)`},
+		{"empty query", func(c *Config) { c.Issuer = "https://auth.example.com?" }, `has a query or fragment`},
+		{"fragment", func(c *Config) { c.Issuer = "https://auth.example.com#x" }, `Config.Issuer "https://auth.example.com#x" has a query or fragment`},
+		{"relative", func(c *Config) { c.Issuer = "auth.example.com" }, `Config.Issuer "auth.example.com" is not an absolute URL: give the full https:// URL, such as https://mcp.example.com`},
+		{"credentials", func(c *Config) { c.Issuer = "https://admin:hunter2@auth.example.com" }, `Config.Issuer "https://admin:xxxxx@auth.example.com" contains credentials: remove them`},
+		{"another scheme", func(c *Config) { c.Issuer = "ftp://auth.example.com" }, `has scheme "ftp": use an https:// URL`},
 		{"http on a public host", func(c *Config) { c.Issuer = "http://auth.example.com" }, `Config.Issuer "http://auth.example.com" must use https`},
 		{"http on a loopback-looking name", func(c *Config) { c.Issuer = "http://localhost.example.com" }, `must use https`},
 		{"http on 127.0.0.1", func(c *Config) { c.Issuer = "http://127.0.0.1:8080" }, ""},
