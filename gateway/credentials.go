@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -17,10 +19,16 @@ import (
 // CallerTokenTTL is the lifetime of a token a TokenSigner signs for one request.
 const CallerTokenTTL = time.Minute
 
-// TokenSigner signs, for each request a service forwards, a short-lived JWT for an
-// upstream that trusts the hub: iss = the signer's issuer, sub and tenant_id = the
-// caller's, scope = the caller's scopes, aud = the upstream's URL, one minute. Requests
-// made for no caller (connecting, listing) carry sub "mcpauth-gateway" and no scope.
+// GatewayClientID is the client_id of the tokens a TokenSigner signs, and the subject of
+// those it signs for no caller.
+const GatewayClientID = "mcpauth-gateway"
+
+// TokenSigner signs, for each request a service forwards, a short-lived JWT access token
+// (RFC 9068, typ at+jwt) for an upstream that trusts the hub: iss = the signer's issuer,
+// sub and tenant_id = the caller's, scope = the caller's scopes, aud = the upstream's URL,
+// client_id = GatewayClientID (the gateway presents it), a fresh random jti, one minute.
+// Requests made for no caller (connecting, listing) carry sub GatewayClientID and no
+// scope.
 // The upstream verifies them with the keys JWKSHandler publishes. The caller's own token
 // is never sent.
 type TokenSigner struct {
@@ -56,7 +64,12 @@ func (t *TokenSigner) JWKSHandler() http.Handler {
 // token signs the JWT of the caller in ctx for aud.
 func (t *TokenSigner) token(ctx context.Context, aud string) (string, error) {
 	now := t.now()
-	claims := jwt.MapClaims{"iss": t.issuer, "aud": aud, "iat": now.Unix(), "exp": now.Add(CallerTokenTTL).Unix(), "sub": "mcpauth-gateway"}
+	var id [16]byte
+	_, _ = rand.Read(id[:]) // crypto/rand.Read never fails
+	claims := jwt.MapClaims{
+		"iss": t.issuer, "aud": aud, "iat": now.Unix(), "exp": now.Add(CallerTokenTTL).Unix(),
+		"sub": GatewayClientID, "client_id": GatewayClientID, "jti": hex.EncodeToString(id[:]),
+	}
 	if at := mcpauth.AccessTokenFromContext(ctx); at != nil {
 		claims["sub"] = at.Subject
 		claims["scope"] = strings.Join(at.Scopes, " ")

@@ -133,6 +133,7 @@ func TestCallerTokens(t *testing.T) {
 
 	var mu sync.Mutex
 	var seen []string // sub|scope of each upstream request
+	jtis := map[string]bool{}
 	up := server.NewMCPServer("trusting", "1.0.0", server.WithToolCapabilities(true))
 	up.AddTool(mcp.NewTool("whoami"), func(ctx context.Context, r mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return mcp.NewToolResultText("ok"), nil
@@ -148,6 +149,10 @@ func TestCallerTokens(t *testing.T) {
 		}
 		mu.Lock()
 		seen = append(seen, at.Subject+"|"+strings.Join(at.Scopes, " "))
+		if at.ClientID != gateway.GatewayClientID || len(at.ID) != 32 || jtis[at.ID] {
+			t.Errorf("token with client_id %q and jti %q: want client_id %q and a fresh 128-bit jti (RFC 9068)", at.ClientID, at.ID, gateway.GatewayClientID)
+		}
+		jtis[at.ID] = true
 		mu.Unlock()
 		upHTTP.ServeHTTP(w, r)
 	}))
