@@ -25,8 +25,7 @@
 // credentials: static Headers (an API key), a token of the OAuth 2 client credentials
 // grant (ClientCredentials), or, for an upstream that trusts the hub, a one-minute JWT the
 // hub signs for each caller (CallerTokens, RFC 9068: sub, tenant_id, scope, client_id,
-// jti, aud = the upstream),
-// verifiable with the keys TokenSigner.JWKSHandler publishes.
+// jti, aud = the upstream), verifiable with the keys TokenSigner.JWKSHandler publishes.
 //
 // A lost upstream is reconnected, a child process restarted, with backoff from 100 ms to
 // 30 s; meanwhile forwarded requests fail with ErrUnavailable, and a service mounted with
