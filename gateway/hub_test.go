@@ -2,11 +2,7 @@ package gateway_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,6 +21,7 @@ import (
 	"github.com/mcpauth/mcpauth/audit"
 	"github.com/mcpauth/mcpauth/gateway"
 	"github.com/mcpauth/mcpauth/hub"
+	"github.com/mcpauth/mcpauth/internal/signing"
 	"github.com/mcpauth/mcpauth/providers/bearer"
 )
 
@@ -124,7 +121,7 @@ func TestMountedOnAHub(t *testing.T) {
 // JWT the hub signed for the caller (their subject and scopes, aud = the upstream),
 // verifiable with the published JWKS; listing is done as the gateway itself.
 func TestCallerTokens(t *testing.T) {
-	key, err := signingKey()
+	key, err := signing.Generate()
 	require.NoError(t, err)
 	signer, err := gateway.NewTokenSigner("https://hub.example.com", key)
 	require.NoError(t, err)
@@ -189,18 +186,6 @@ func TestCallerTokens(t *testing.T) {
 	defer mu.Unlock()
 	assert.Contains(t, seen, "mcpauth-gateway|", "connecting and listing as the gateway")
 	assert.Contains(t, seen, "ada|a b", "the call as the caller")
-}
-
-func signingKey() (mcpauth.Secret, error) {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return mcpauth.Secret{}, err
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return mcpauth.Secret{}, err
-	}
-	return mcpauth.NewSecret(string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))), nil
 }
 
 // TestUnavailableUpstreamIs503: while its upstream is down, a service mounted with
