@@ -120,14 +120,23 @@ func initialize(t *testing.T, h http.Handler, token string) string {
 
 const initBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
 
+// setMCPHeaders sets the headers of a Streamable HTTP POST of protocol 2025-06-18: the
+// bearer token and the session id when not empty.
+func setMCPHeaders(h http.Header, token, sid string) {
+	h.Set("Content-Type", "application/json")
+	h.Set("Accept", "application/json, text/event-stream")
+	h.Set("Mcp-Protocol-Version", "2025-06-18")
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	if sid != "" {
+		h.Set("Mcp-Session-Id", sid)
+	}
+}
+
 func do(h http.Handler, method, target, token, body string, hdr ...string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(method, target, strings.NewReader(body))
-	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set("Accept", "application/json, text/event-stream")
-	r.Header.Set("Mcp-Protocol-Version", "2025-06-18")
-	if token != "" {
-		r.Header.Set("Authorization", "Bearer "+token)
-	}
+	setMCPHeaders(r.Header, token, "")
 	for i := 0; i+1 < len(hdr); i += 2 {
 		if hdr[i] == "Mcp-Protocol-Version" {
 			r.Header.Del(hdr[i])
@@ -661,11 +670,7 @@ func TestStreamsEndWhenTheTokenExpires(t *testing.T) {
 	send := func(method, body string) *http.Response {
 		req, err := http.NewRequest(method, ts.URL+"/notes/mcp", strings.NewReader(body))
 		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer short-token")
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("Mcp-Session-Id", sid)
-		req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+		setMCPHeaders(req.Header, "short-token", sid)
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		t.Cleanup(func() { resp.Body.Close() })
@@ -877,11 +882,7 @@ func TestToolContextIsTheRequests(t *testing.T) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ts.URL+"/notes/mcp",
 		strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"wait"}}`))
 	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer alice-token")
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Mcp-Session-Id", sid)
-	req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	setMCPHeaders(req.Header, "alice-token", sid)
 	go func() {
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
