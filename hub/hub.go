@@ -126,6 +126,9 @@ type service struct {
 	available    func() error
 	// transport is the service's Streamable HTTP server, shut down by Unmount.
 	transport *server.StreamableHTTPServer
+	// ready is set, under Hub.mu, once Mount has published the service's routes: until
+	// then the service is being built and cannot be unmounted.
+	ready bool
 }
 
 // Option configures one mounted service.
@@ -162,9 +165,11 @@ func WithHideForbiddenTools(hide bool) Option { return func(s *service) { s.hide
 // WithAvailability makes the service answer 503 with Retry-After while available returns
 // an error (an upstream that is down: gateway.Service.Available). The token and the
 // service's rules are checked first: a caller without a valid token gets its 401
-// challenge, and learns nothing of the upstream. The refusal is the bearer middleware's
-// (middleware.Config.Available): the JSON-RPC refusal body, one audit event with the
-// unavailable decision; the error itself never reaches the caller.
+// challenge, and learns nothing of the upstream. On a protected service the refusal is
+// the bearer middleware's (middleware.Config.Available): the JSON-RPC refusal body, one
+// audit event with the unavailable decision. A Public service, which has no middleware
+// and no audit, answers a plain 503 with the OAuth error object. The error itself never
+// reaches the caller.
 func WithAvailability(available func() error) Option {
 	return func(s *service) { s.available = available }
 }
@@ -283,7 +288,7 @@ func (h *Hub) Mount(name string, srv *server.MCPServer, opts ...Option) error {
 	}
 	if other, dup := h.servers[srv]; dup {
 		h.mu.Unlock()
-		return fmt.Errorf("hub: this MCP server is already mounted as %q; create one server per service", other)
+		return fmt.Errorf("hub: this MCP server was already mounted as %q, and carries that mount's enforcement; create one server per service", other)
 	}
 	h.services[name] = s
 	h.servers[srv] = name
@@ -310,6 +315,7 @@ func (h *Hub) Mount(name string, srv *server.MCPServer, opts ...Option) error {
 		})
 	}
 	h.routes.Store(&routes)
+	s.ready = true
 	h.mu.Unlock()
 	return nil
 }
@@ -317,18 +323,17 @@ func (h *Hub) Mount(name string, srv *server.MCPServer, opts ...Option) error {
 // Unmount stops serving the named service: its endpoint and its metadata answer 404
 // from then on (requests already running finish), its event streams are closed and its
 // transport's idle-session sweeper stops, and the name and the server may be mounted
-// again. The server keeps the enforcement Mount installed on it: mount a new server
-// rather than the same one elsewhere. Other services, and their sessions, are
-// untouched.
+// again with a new server. The server itself keeps the enforcement Mount installed on
+// it, so it cannot be mounted again. A service still being mounted is not mounted yet.
+// Other services, and their sessions, are untouched.
 func (h *Hub) Unmount(name string) error {
 	h.mu.Lock()
 	s, ok := h.services[name]
-	if !ok {
+	if !ok || !s.ready {
 		h.mu.Unlock()
 		return fmt.Errorf("hub: no service %q is mounted", name)
 	}
 	delete(h.services, name)
-	delete(h.servers, s.srv)
 	routes := maps.Clone(*h.routes.Load())
 	delete(routes, s.path)
 	delete(routes, s.metadataPath)

@@ -777,3 +777,34 @@ func TestPublicServiceUnavailable(t *testing.T) {
 	assert.Contains(t, rec.Body.String(), `"error":"temporarily_unavailable"`)
 	assert.NotContains(t, rec.Body.String(), "10.0.0.7")
 }
+
+// TestUnmountedServerIsNotMountedAgain: an unmounted server still carries the
+// enforcement its mount installed, so mounting it again is refused (it would decide and
+// audit every call twice); a new server takes the name.
+func TestUnmountedServerIsNotMountedAgain(t *testing.T) {
+	h, err := hub.New(hub.Config{BaseURL: "https://x"})
+	require.NoError(t, err)
+	srv := server.NewMCPServer("n", "1")
+	require.NoError(t, h.Mount("a", srv, hub.Public()))
+	require.NoError(t, h.Unmount("a"))
+	require.ErrorContains(t, h.Mount("a", srv, hub.Public()), `this MCP server was already mounted as "a"`)
+	require.NoError(t, h.Mount("a", server.NewMCPServer("n", "1"), hub.Public()))
+}
+
+// TestUnmountDuringMount: a service whose mount is still building (here, its verifier
+// factory asks to unmount it) is not mounted yet: Unmount says so instead of shutting
+// down a transport that does not exist, and the mount completes.
+func TestUnmountDuringMount(t *testing.T) {
+	var h *hub.Hub
+	var unmountErr error
+	h, err := hub.New(hub.Config{BaseURL: "https://mcp.example.com", AuthorizationServers: []string{"https://as.example.com"}, Audit: audit.Discard,
+		VerifierFor: func(string) (mcpauth.TokenVerifier, error) {
+			unmountErr = h.Unmount("notes")
+			return mcpauth.TokenVerifierFunc(func(context.Context, string) (*mcpauth.AccessToken, error) { return nil, mcpauth.InvalidToken("", nil) }), nil
+		}})
+	require.NoError(t, err)
+	require.NoError(t, h.Mount("notes", adminServer()))
+	assert.EqualError(t, unmountErr, `hub: no service "notes" is mounted`)
+	assert.Equal(t, "https://mcp.example.com/notes/mcp", h.ResourceURL("notes"))
+	require.NoError(t, h.Unmount("notes"))
+}
