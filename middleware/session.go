@@ -87,15 +87,18 @@ func NewSessionBinder(maxSessions int) *SessionBinder {
 	if maxSessions <= 0 {
 		maxSessions = DefaultMaxSessions
 	}
-	return &SessionBinder{bindings: map[string]Principal{}, seen: map[string]Principal{}, max: maxSessions}
+	return &SessionBinder{bindings: map[string]Principal{}, max: maxSessions}
 }
 
 // NewSharedSessionBinder returns a binder that shares its bindings through shared (none
-// when nil) and keeps at most maxSessions of them in memory (DefaultMaxSessions when
-// <= 0).
+// when nil). It holds in memory at most maxSessions bindings of its own
+// (DefaultMaxSessions when <= 0), and as many owners looked up in the shared store,
+// dropping one of those when full.
 func NewSharedSessionBinder(maxSessions int, shared SessionStore) *SessionBinder {
 	b := NewSessionBinder(maxSessions)
-	b.shared = shared
+	if shared != nil {
+		b.shared, b.seen = shared, map[string]Principal{}
+	}
 	return b
 }
 
@@ -137,7 +140,10 @@ func (b *SessionBinder) remember(id string, p Principal) {
 // binder is full, ErrSessionTaken when another replica bound id to someone else, or the
 // shared store's error.
 func (b *SessionBinder) Bind(ctx context.Context, id string, p Principal) error {
-	if !b.hasRoom(id) {
+	b.mu.Lock()
+	room := b.roomLocked(id)
+	b.mu.Unlock()
+	if !room {
 		return ErrSessionLimit
 	}
 	if b.shared != nil {
@@ -150,7 +156,7 @@ func (b *SessionBinder) Bind(ctx context.Context, id string, p Principal) error 
 		}
 	}
 	b.mu.Lock()
-	if _, exists := b.bindings[id]; !exists && len(b.bindings) >= b.max {
+	if !b.roomLocked(id) {
 		// Filled up while the store was asked: refuse, and release the claim made.
 		b.mu.Unlock()
 		if b.shared != nil {
@@ -164,10 +170,8 @@ func (b *SessionBinder) Bind(ctx context.Context, id string, p Principal) error 
 	return nil
 }
 
-// hasRoom reports whether session id is bound here or may be.
-func (b *SessionBinder) hasRoom(id string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+// roomLocked reports whether session id is bound here or may be; b.mu is held.
+func (b *SessionBinder) roomLocked(id string) bool {
 	_, exists := b.bindings[id]
 	return exists || len(b.bindings) < b.max
 }

@@ -21,6 +21,9 @@ type sharedSessions struct {
 	bindings map[string]middleware.Principal
 	calls    int
 	down     bool
+	// onClaim, when set, runs once at the start of the next Claim, before the store is
+	// changed (to act while a binder waits for the store).
+	onClaim func()
 }
 
 var errStoreDown = errors.New("store down")
@@ -34,6 +37,10 @@ func (s *sharedSessions) call() error {
 }
 
 func (s *sharedSessions) Claim(_ context.Context, id string, p middleware.Principal) (middleware.Principal, error) {
+	if hook := s.onClaim; hook != nil {
+		s.onClaim = nil
+		hook()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call(); err != nil {
@@ -159,11 +166,35 @@ func TestSharedOwnersDoNotFillTheBinder(t *testing.T) {
 	assert.Equal(t, 0, b.Len(), "owners looked up are not sessions bound here")
 	require.NoError(t, b.Bind(ctx, "b1", alice), "room is left for this replica's own session")
 	assert.ErrorIs(t, b.Bind(ctx, "b2", alice), middleware.ErrSessionLimit)
-	assert.NotContains(t, shared.bindings, "b2", "a refused session leaves no claim behind")
-	owner, known, err := b.Owner(ctx, "a1")
+
+	// One looked-up owner is held (the binder's size), the last: a3 is answered from
+	// memory, a1 was dropped and is looked up again.
+	calls := shared.calls
+	owner, known, err := b.Owner(ctx, "a3")
+	require.NoError(t, err)
+	assert.True(t, known)
+	assert.Equal(t, alice, owner)
+	assert.Equal(t, calls, shared.calls, "a3 is answered from memory")
+	owner, known, err = b.Owner(ctx, "a1")
 	require.NoError(t, err)
 	assert.True(t, known, "an owner dropped from memory is looked up again")
 	assert.Equal(t, alice, owner)
+	assert.Equal(t, calls+1, shared.calls, "a1 was dropped from memory: one lookup")
+}
+
+// TestClaimReleasedWhenTheBinderFillsMeanwhile: a session claimed in the shared store
+// while the binder filled up (another session bound during the claim) is refused, and
+// its claim released.
+func TestClaimReleasedWhenTheBinderFillsMeanwhile(t *testing.T) {
+	shared := &sharedSessions{bindings: map[string]middleware.Principal{}}
+	ctx := context.Background()
+	alice := middleware.Principal{Issuer: "iss", Subject: "alice"}
+	b := middleware.NewSharedSessionBinder(1, shared)
+	shared.onClaim = func() { require.NoError(t, b.Bind(ctx, "first", alice)) }
+	assert.ErrorIs(t, b.Bind(ctx, "second", alice), middleware.ErrSessionLimit)
+	assert.Contains(t, shared.bindings, "first")
+	assert.NotContains(t, shared.bindings, "second", "the refused session's claim is released")
+	assert.Equal(t, 1, b.Len())
 }
 
 // last is the last event a recorder received.
