@@ -226,7 +226,7 @@ func (h *bearerHandler) serveStream(x *exchange, r *http.Request) {
 // returns the request's exchange (also its context for the MCP server: it carries the
 // verified token and the slot), or nil when it refused the request, which it answered.
 func (h *bearerHandler) admit(w http.ResponseWriter, r *http.Request) *exchange {
-	x := &exchange{ResponseWriter: w, parent: r.Context(), h: h, r: r, start: h.cfg.Now()}
+	x := &exchange{ResponseWriter: w, h: h, r: r, start: h.cfg.Now()}
 	if hasQueryToken(r) {
 		x.refuse(mcpauth.InvalidRequest("access tokens are accepted only in the Authorization header, never in the query string", nil), audit.ReasonTokenInQuery)
 		return nil

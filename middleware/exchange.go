@@ -24,12 +24,11 @@ import (
 // challenge and body. It records the request's one audit event.
 type exchange struct {
 	http.ResponseWriter
-	// parent is the request's own context. The exchange is itself the context the MCP
-	// server sees (see Value): the verified token and the slot cost no allocation of
-	// their own.
-	parent context.Context
-	h      *bearerHandler
-	r      *http.Request
+	h *bearerHandler
+	// r is the request as received. The exchange is itself the context the MCP server
+	// sees (see Value): r's context, answering also the verified token and the slot,
+	// which so cost no allocation of their own.
+	r *http.Request
 	// req is the request handed to the MCP server: r with the exchange as its context,
 	// held here so that it costs no allocation of its own.
 	req   http.Request
@@ -73,9 +72,9 @@ type exchangeKey struct{}
 
 // The exchange is a context.Context: its request's context, answering also the verified
 // token (mcpauth.AccessTokenFromContext) and the slot itself (exchangeFrom).
-func (x *exchange) Deadline() (time.Time, bool) { return x.parent.Deadline() }
-func (x *exchange) Done() <-chan struct{}       { return x.parent.Done() }
-func (x *exchange) Err() error                  { return x.parent.Err() }
+func (x *exchange) Deadline() (time.Time, bool) { return x.r.Context().Deadline() }
+func (x *exchange) Done() <-chan struct{}       { return x.r.Context().Done() }
+func (x *exchange) Err() error                  { return x.r.Context().Err() }
 func (x *exchange) Value(key any) any {
 	switch key.(type) {
 	case exchangeKey:
@@ -83,7 +82,7 @@ func (x *exchange) Value(key any) any {
 	case ctxkey.AccessToken:
 		return x.tok
 	}
-	return x.parent.Value(key)
+	return x.r.Context().Value(key)
 }
 
 func exchangeFrom(ctx context.Context) *exchange {
