@@ -2,14 +2,9 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/internal/config"
@@ -27,15 +22,13 @@ const GatewayClientID = "mcpauth-gateway"
 // (RFC 9068, typ at+jwt) for an upstream that trusts the hub: iss = the signer's issuer,
 // sub and tenant_id = the caller's, scope = the caller's scopes, aud = the upstream's URL,
 // client_id = GatewayClientID (the gateway presents it), a fresh random jti, one minute.
-// Requests made for no caller (connecting, listing) carry sub GatewayClientID and no
-// scope.
-// The upstream verifies them with the keys JWKSHandler publishes. The caller's own token
+// Requests made for no caller (connecting, listing) carry sub GatewayClientID and an
+// empty scope. The upstream verifies them with the keys JWKSHandler publishes. The caller's own token
 // is never sent.
 type TokenSigner struct {
 	issuer string
 	key    signing.Key
 	jwks   []byte
-	now    func() time.Time
 }
 
 // NewTokenSigner returns a signer named issuer (an absolute URL, usually the hub's base
@@ -48,7 +41,7 @@ func NewTokenSigner(issuer string, key mcpauth.Secret) (*TokenSigner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: NewTokenSigner: key: %w", err)
 	}
-	return &TokenSigner{issuer: issuer, key: k, jwks: signing.JWKS([]signing.Key{k}), now: time.Now}, nil
+	return &TokenSigner{issuer: issuer, key: k, jwks: signing.JWKS([]signing.Key{k})}, nil
 }
 
 // JWKSHandler serves the signer's JWK Set, for the upstreams to fetch (mount it on the
@@ -63,21 +56,11 @@ func (t *TokenSigner) JWKSHandler() http.Handler {
 
 // token signs the JWT of the caller in ctx for aud.
 func (t *TokenSigner) token(ctx context.Context, aud string) (string, error) {
-	now := t.now()
-	var id [16]byte
-	_, _ = rand.Read(id[:]) // crypto/rand.Read never fails
-	claims := jwt.MapClaims{
-		"iss": t.issuer, "aud": aud, "iat": now.Unix(), "exp": now.Add(CallerTokenTTL).Unix(),
-		"sub": GatewayClientID, "client_id": GatewayClientID, "jti": hex.EncodeToString(id[:]),
-	}
+	c := signing.AccessToken{Issuer: t.issuer, Subject: GatewayClientID, Audience: aud, ClientID: GatewayClientID, TTL: CallerTokenTTL}
 	if at := mcpauth.AccessTokenFromContext(ctx); at != nil {
-		claims["sub"] = at.Subject
-		claims["scope"] = strings.Join(at.Scopes, " ")
-		if at.TenantID != "" {
-			claims["tenant_id"] = at.TenantID
-		}
+		c.Subject, c.Scopes, c.Extra = at.Subject, at.Scopes, map[string]string{"tenant_id": at.TenantID}
 	}
-	return t.key.Sign(claims, "at+jwt")
+	return t.key.SignAccessToken(c, time.Now())
 }
 
 // outbound adds the service's credentials to every request to the upstream.

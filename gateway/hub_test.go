@@ -146,10 +146,16 @@ func TestCallerTokens(t *testing.T) {
 		}
 		mu.Lock()
 		seen = append(seen, at.Subject+"|"+strings.Join(at.Scopes, " "))
-		if at.ClientID != gateway.GatewayClientID || len(at.ID) != 32 || jtis[at.ID] {
+		if at.ClientID != gateway.GatewayClientID || len(at.ID) != 22 || jtis[at.ID] {
 			t.Errorf("token with client_id %q and jti %q: want client_id %q and a fresh 128-bit jti (RFC 9068)", at.ClientID, at.ID, gateway.GatewayClientID)
 		}
 		jtis[at.ID] = true
+		if got := at.ExpiresAt.Sub(at.IssuedAt); got != gateway.CallerTokenTTL {
+			t.Errorf("token lives %v, want %v", got, gateway.CallerTokenTTL)
+		}
+		if at.Subject == "ada" && at.TenantID != "acme" {
+			t.Errorf("the caller's token has tenant %q, want the caller's, acme", at.TenantID)
+		}
 		mu.Unlock()
 		upHTTP.ServeHTTP(w, r)
 	}))
@@ -163,7 +169,7 @@ func TestCallerTokens(t *testing.T) {
 	t.Cleanup(func() { svc.Close() })
 	require.NoError(t, svc.WaitReady(t.Context()))
 	h, err := hub.New(hub.Config{BaseURL: "http://127.0.0.1", Audit: audit.Discard, Verifier: mcpauth.TokenVerifierFunc(func(_ context.Context, tok string) (*mcpauth.AccessToken, error) {
-		return &mcpauth.AccessToken{Subject: "ada", Issuer: "iss", Scopes: []string{"a", "b"}}, nil
+		return &mcpauth.AccessToken{Subject: "ada", Issuer: "iss", TenantID: "acme", Scopes: []string{"a", "b"}}, nil
 	})})
 	require.NoError(t, err)
 	require.NoError(t, h.Mount("trusting", svc.Server()))

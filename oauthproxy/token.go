@@ -232,22 +232,10 @@ func SignAccessToken(key mcpauth.Secret, c TokenClaims, now time.Time) (string, 
 }
 
 func signAccessToken(k signing.Key, c TokenClaims, now time.Time) (string, error) {
-	claims := jwt.MapClaims{
-		"iss":       c.Issuer,
-		"sub":       c.Subject,
-		"aud":       c.Resource,
-		"client_id": c.ClientID,
-		"scope":     strings.Join(c.Scopes, " "),
-		"iat":       now.Unix(),
-		"exp":       now.Add(c.TTL).Unix(),
-		"jti":       randomToken(16),
-	}
-	for name, v := range map[string]string{"tenant_id": c.TenantID, "gid": c.GrantID, "idp": c.IdP} {
-		if v != "" {
-			claims[name] = v
-		}
-	}
-	return k.Sign(claims, "at+jwt")
+	return k.SignAccessToken(signing.AccessToken{
+		Issuer: c.Issuer, Subject: c.Subject, Audience: c.Resource, ClientID: c.ClientID, Scopes: c.Scopes, TTL: c.TTL,
+		Extra: map[string]string{"tenant_id": c.TenantID, "gid": c.GrantID, "idp": c.IdP},
+	}, now)
 }
 
 // revokeFamily marks the grant's refresh family revoked and forgets its upstream token.
