@@ -30,15 +30,12 @@
 // A lost upstream is reconnected, a child process restarted, with backoff from 100 ms to
 // 30 s; meanwhile forwarded requests fail with ErrUnavailable, and a service mounted with
 // hub.WithAvailability(svc.Available) answers 503 with Retry-After. OnConnect,
-// OnDisconnect and OnRequest report the upstream's state and each request's latency. A child runs in its own
-// process group, with PATH, HOME and Config.Env as its whole environment; its stderr
-// goes to the log; Close kills the group.
-//
-// A resource template the upstream stops offering stays listed (mcp-go v1.2.1 cannot
-// remove templates); reading through it then gets the upstream's own error.
+// OnDisconnect and OnRequest report the upstream's state and each request's latency. A
+// child runs in its own process group, with PATH, HOME and Config.Env as its whole
+// environment; its stderr goes to the log; Close kills the group.
 //
 // Aggregate offers the tools of several services on one server (<service>_<tool>), each
 // with its own service's scopes; mount it at the hub's /mcp with h.Mount("", agg).
 //
-// Not yet: the mcpauth binary with its configuration file.
+// The mcpauth binary (cmd/mcpauth) serves gateways from a configuration file.
 package gateway

@@ -36,7 +36,7 @@ type Key struct {
 func Parse(s mcpauth.Secret) (Key, error) {
 	block, _ := pem.Decode([]byte(s.Reveal()))
 	if block == nil {
-		return Key{}, errors.New("it is not PEM: give a PKCS #8 EC P-256 or Ed25519 private key (openssl genpkey -algorithm ed25519, or openssl genpkey -algorithm ed25519)")
+		return Key{}, errors.New("it is not PEM: give a PKCS #8 EC P-256 or Ed25519 private key (openssl genpkey -algorithm ed25519, or openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256)")
 	}
 	var key any
 	var err error
