@@ -330,13 +330,19 @@ func (s *Service) mirrorLocked(ctx context.Context, what string) (toolsChanged b
 			if hidden {
 				continue
 			}
+			if err := mcp.ValidateParamHeaderAnnotations(&t); err != nil {
+				// mcp-go's server panics on such a tool; its client drops them only on
+				// Streamable HTTP at 2026-07-28.
+				s.log.Warn("gateway: an upstream tool has invalid x-mcp-header annotations; not offered", "tool", t.Name, "error", err)
+				continue
+			}
 			if len(need) > 0 {
 				scopes.Required(need...)(&t)
 			}
 			tools = append(tools, server.ServerTool{Tool: t, Handler: s.callTool})
 		}
-		s.srv.DeleteTools(drop(toolNames(s.mirrored), toolNames(tools))...)
-		s.srv.AddTools(tools...)
+		// The whole set at once, with one list_changed.
+		s.srv.SetTools(tools...)
 		s.mirrored = tools
 		toolsChanged = true
 	}
@@ -402,14 +408,6 @@ func (s *Service) mirrorLocked(ctx context.Context, what string) (toolsChanged b
 		s.srv.SetResourceTemplates(templates...)
 	}
 	return toolsChanged, nil
-}
-
-func toolNames(tools []server.ServerTool) []string {
-	names := make([]string, len(tools))
-	for i, t := range tools {
-		names[i] = t.Tool.Name
-	}
-	return names
 }
 
 // drop returns the names of old that are not in current.

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -460,4 +461,51 @@ func TestGlobMatch(t *testing.T) {
 			t.Errorf("globMatch(%q, %q) = %v, want %v", tc.pattern, tc.name, got, tc.want)
 		}
 	}
+}
+
+// TestInvalidHeaderAnnotationsAreNotMirrored: an upstream tool whose x-mcp-header
+// annotations break SEP-2243 (mcp-go's server panics on it, and its client lets it
+// through below protocol 2026-07-28) is left out of the mirror; the others are offered.
+func TestInvalidHeaderAnnotationsAreNotMirrored(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		var msg struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&msg); err != nil || msg.ID == nil {
+			w.WriteHeader(http.StatusAccepted) // a notification
+			return
+		}
+		var result string
+		switch msg.Method {
+		case "initialize":
+			result = `{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"raw","version":"1"}}`
+		case "tools/list":
+			result = `{"tools":[` +
+				`{"name":"bad","inputSchema":{"type":"object","properties":{"a":{"type":"object","x-mcp-header":"A"}}}},` +
+				`{"name":"good","inputSchema":{"type":"object","properties":{"b":{"type":"string","x-mcp-header":"B"}}}}]}`
+		case "ping":
+			result = `{}`
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"error":{"code":-32601,"message":"no"}}`, msg.ID)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":%s}`, msg.ID, result)
+	}))
+	t.Cleanup(up.Close)
+	svc, err := New(Config{Name: "raw", URL: up.URL + "/mcp"})
+	require.NoError(t, err)
+	t.Cleanup(func() { svc.Close() })
+	require.NoError(t, svc.WaitReady(t.Context()))
+	var names []string
+	for _, st := range svc.mirroredTools() {
+		names = append(names, st.Tool.Name)
+	}
+	assert.Equal(t, []string{"good"}, names)
 }
