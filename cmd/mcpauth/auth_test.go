@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -29,14 +30,7 @@ mcpServers:
     scopes: [svc:use]
     tenants: [acme]
 `)
-	c, err := LoadConfig(file)
-	require.NoError(t, err)
-	a, err := newApp(c, base, slog.New(slog.DiscardHandler), &lockedWriter{w: new(nopWriter)})
-	require.NoError(t, err)
-	t.Cleanup(a.Close)
-	require.NoError(t, a.services["remote"].svc.WaitReady(t.Context()))
-	hs := httptest.NewServer(a.hub)
-	t.Cleanup(hs.Close)
+	_, hs := startApp(t, file, base, "remote")
 
 	ok := token(t, "--config", file, "--sub", "alice", "--scope", "svc:use", "--service", "remote", "--tenant", "acme")
 	resp, body := post(t, hs.URL+"/remote/mcp", ok, "echo")
@@ -49,10 +43,6 @@ mcpServers:
 	resp, _ = post(t, hs.URL+"/remote/mcp", out[:len(out)-1], "echo")
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 }
-
-type nopWriter struct{}
-
-func (*nopWriter) Write(b []byte) (int, error) { return len(b), nil }
 
 // With upstream none, the hub trusts the JWT issuer of the environment only.
 func TestUpstreamNone(t *testing.T) {
@@ -80,7 +70,7 @@ mcpServers: {tiny: {url: http://127.0.0.1:1/mcp}}
 
 	c, err := LoadConfig(noneFile)
 	require.NoError(t, err)
-	a, err := newApp(c, base, slog.New(slog.DiscardHandler), new(nopWriter))
+	a, err := newApp(c, base, slog.New(slog.DiscardHandler), io.Discard)
 	require.NoError(t, err)
 	t.Cleanup(a.Close)
 	hs := httptest.NewServer(a.hub)
@@ -91,9 +81,11 @@ mcpServers: {tiny: {url: http://127.0.0.1:1/mcp}}
 		require.NoError(t, err)
 		return s
 	}
-	// The upstream is down: the token passes, the call fails after it.
+	// The upstream is down: the token passes, and the service answers that it is
+	// unavailable.
 	resp, _ := post(t, hs.URL+"/tiny/mcp", sign(base+"/tiny/mcp"), "echo")
-	assert.NotEqual(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, "5", resp.Header.Get("Retry-After"))
 	resp, _ = post(t, hs.URL+"/tiny/mcp", sign(base+"/other/mcp"), "echo")
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 }

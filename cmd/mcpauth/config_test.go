@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -346,7 +347,7 @@ mcpServers:
 	assert.Equal(t, []string{"mcp"}, g.ClientCredentials.Scopes)
 
 	t.Setenv("MCPAUTH_GATEWAY_SIGNING_KEY", "")
-	_, err = newApp(c, "http://127.0.0.1:1", slog.New(slog.DiscardHandler), new(nopWriter))
+	_, err = newApp(c, "http://127.0.0.1:1", slog.New(slog.DiscardHandler), io.Discard)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "callerTokens needs MCPAUTH_GATEWAY_SIGNING_KEY")
 	err = check(c) // serve --check says so too
@@ -356,7 +357,7 @@ mcpServers:
 	key, err := oauthproxy.GenerateSigningKey()
 	require.NoError(t, err)
 	t.Setenv("MCPAUTH_GATEWAY_SIGNING_KEY", key.Reveal())
-	a, err := newApp(c, "http://127.0.0.1:1", slog.New(slog.DiscardHandler), new(nopWriter))
+	a, err := newApp(c, "http://127.0.0.1:1", slog.New(slog.DiscardHandler), io.Discard)
 	require.NoError(t, err)
 	t.Cleanup(a.Close)
 	assert.Same(t, a.signer, gatewayConfig(c.Servers[1], a.signer).CallerTokens)
@@ -368,7 +369,7 @@ mcpServers:
 	// Started without a server that needs it, the signer is made when a reload adds one.
 	first := *c
 	first.Servers = c.Servers[:1]
-	b, err := newApp(&first, "http://127.0.0.1:1", slog.New(slog.DiscardHandler), new(nopWriter))
+	b, err := newApp(&first, "http://127.0.0.1:1", slog.New(slog.DiscardHandler), io.Discard)
 	require.NoError(t, err)
 	t.Cleanup(b.Close)
 	assert.Nil(t, b.signer)

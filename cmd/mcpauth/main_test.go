@@ -78,6 +78,21 @@ mcpServers:
 ` + extra
 }
 
+// startApp builds the app of the configuration file for base, waits until the named
+// service's upstream is connected, and serves the hub on a loopback listener.
+func startApp(t *testing.T, file, base, service string) (*app, *httptest.Server) {
+	t.Helper()
+	c, err := LoadConfig(file)
+	require.NoError(t, err)
+	a, err := newApp(c, base, slog.New(slog.DiscardHandler), io.Discard)
+	require.NoError(t, err)
+	t.Cleanup(a.Close)
+	require.NoError(t, a.services[service].svc.WaitReady(t.Context()))
+	hs := httptest.NewServer(a.hub)
+	t.Cleanup(hs.Close)
+	return a, hs
+}
+
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), name)
@@ -184,15 +199,7 @@ func TestToken(t *testing.T) {
 	useSigningKey(t)
 	const base = "http://127.0.0.1:8080"
 	file := writeFile(t, "hub.yaml", tinyConfig(t, "baseURL: "+base+"\n"))
-	c, err := LoadConfig(file)
-	require.NoError(t, err)
-	var out bytes.Buffer
-	a, err := newApp(c, base, slog.New(slog.DiscardHandler), &lockedWriter{w: &out})
-	require.NoError(t, err)
-	t.Cleanup(a.Close)
-	require.NoError(t, a.services["tiny"].svc.WaitReady(t.Context()))
-	hs := httptest.NewServer(a.hub)
-	t.Cleanup(hs.Close)
+	_, hs := startApp(t, file, base, "tiny")
 
 	tok := token(t, "--config", file, "--sub", "alice", "--scope", "tools:call", "--service", "tiny", "--tenant", "acme")
 	resp, body := post(t, hs.URL+"/tiny/mcp", tok, "echo")
@@ -328,8 +335,9 @@ func TestServe(t *testing.T) {
 	assert.NotContains(t, body, "reset done")
 
 	resp, body = post(t, base+"/tiny/mcp", tok, "debug_dump")
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, body)
+	assert.Contains(t, body, `"message":"tool 'debug_dump' not found`, "hidden")
 	assert.NotContains(t, body, "internals", "hidden")
-	_ = resp
 
 	resp, _ = post(t, base+"/tiny/mcp", "not-a-token", "echo")
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
@@ -398,4 +406,22 @@ func TestServe(t *testing.T) {
 	cancel()
 	assert.Equal(t, 0, <-done)
 	done <- 0 // for the cleanup
+}
+
+// TestRemovedServiceLeavesTheMetrics: a service a reload removes has no upstream gauge
+// nor cache counters any more (they said "up" forever).
+func TestRemovedServiceLeavesTheMetrics(t *testing.T) {
+	a, _ := startApp(t, writeFile(t, "hub.yaml", tinyConfig(t, "")), "http://127.0.0.1:8080", "tiny")
+	scrape := func() string {
+		rec := httptest.NewRecorder()
+		a.metrics.handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		return rec.Body.String()
+	}
+	assert.Contains(t, scrape(), `mcpauth_upstream_up{service="tiny"} 1`)
+	assert.Contains(t, scrape(), `mcpauth_verification_cache_misses_total{service="tiny"} 0`)
+
+	next := *a.cfg
+	next.Servers = nil
+	require.NoError(t, a.reload(&next))
+	assert.NotContains(t, scrape(), `service="tiny"`)
 }

@@ -85,6 +85,14 @@ func (m *metrics) addCache(service string, c *mcpauth.CachedVerifier) {
 	m.mu.Unlock()
 }
 
+// remove drops the series of a service that is no longer mounted.
+func (m *metrics) remove(service string) {
+	m.up.DeleteLabelValues(service)
+	m.mu.Lock()
+	delete(m.caches, serviceLabel(service))
+	m.mu.Unlock()
+}
+
 // cacheCollector reads the caches' counters at each scrape.
 type cacheCollector struct{ m *metrics }
 

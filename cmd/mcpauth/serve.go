@@ -206,6 +206,7 @@ func (a *app) unmount(name string) {
 	if m != nil {
 		_ = m.svc.Close()
 	}
+	a.metrics.remove(name)
 }
 
 // mountAggregate (re)mounts at /mcp the aggregate of the services that are in it, when
