@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"path"
 	"regexp"
 	"strings"
@@ -112,8 +111,13 @@ func (c Config) Validate() error {
 	case c.URL != "" && c.Command != "":
 		add("URL and Command are both set: a service has one upstream")
 	case c.URL != "":
-		if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && config.IsLoopbackHost(u.Hostname()))) || u.Host == "" {
-			add("URL %q must be https (http only on a loopback host)", c.URL)
+		if _, err := config.CheckURL(c.URL, config.URL{}); err != nil {
+			add("URL %v", err)
+		}
+		if c.ClientCredentials != nil {
+			if _, err := config.CheckURL(c.ClientCredentials.TokenURL, config.URL{}); err != nil {
+				add("ClientCredentials.TokenURL %v", err)
+			}
 		}
 		if len(c.Args) > 0 || len(c.Env) > 0 {
 			add("Args and Env are for a Command, not a URL")

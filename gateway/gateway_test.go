@@ -327,7 +327,9 @@ func TestValidate(t *testing.T) {
 	}{
 		{Config{Name: "x"}, `gateway: service "x": set URL (a remote MCP server) or Command (a local one started with stdio)`},
 		{Config{Name: "x", URL: "https://a/mcp", Command: "b"}, "URL and Command are both set"},
-		{Config{Name: "x", URL: "http://example.com/mcp"}, `URL "http://example.com/mcp" must be https (http only on a loopback host)`},
+		{Config{Name: "x", URL: "http://example.com/mcp"}, `URL "http://example.com/mcp" must use https: http is accepted only for loopback hosts`},
+		{Config{Name: "x", URL: "https://admin:hunter2@example.com/mcp"}, `URL "https://admin:xxxxx@example.com/mcp" contains credentials: remove them from the URL`},
+		{Config{Name: "x", URL: "https://example.com/mcp", ClientCredentials: &clientcredentials.Config{TokenURL: "http://auth.example.com/token"}}, `ClientCredentials.TokenURL "http://auth.example.com/token" must use https`},
 		{Config{Name: "x", Command: "npx", Headers: map[string]mcpauth.Secret{"A": mcpauth.NewSecret("b")}}, "Headers, SSE, ClientCredentials and CallerTokens are for a URL, not a Command"},
 		{Config{Name: "x", Command: "npx", Policy: Policy{Rules: []Rule{{Kind: "tools", Match: "*"}}}}, `Policy.Rules[0].Kind "tools": use tool, prompt or resource`},
 		{Config{Name: "x", Command: "npx", Policy: Policy{Rules: []Rule{{Match: "[a"}}}}, `Policy.Rules[0].Match "[a" is not a glob`},

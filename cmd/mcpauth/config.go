@@ -617,6 +617,8 @@ func (d *decoder) server(name string, line int, n *yaml.Node, path string) Serve
 			)
 			if cc.TokenURL == "" || cc.ClientID == "" {
 				d.p.add(resolve(v).Line, p, "set tokenURL and clientID (and clientSecret: ${VARIABLE}) of the upstream's authorization server")
+			} else if _, err := config.CheckURL(cc.TokenURL, config.URL{}); err != nil {
+				d.p.add(resolve(v).Line, p+".tokenURL", "%v (the client secret travels to it)", err)
 			}
 			s.ClientCredentials = cc
 		}},
@@ -738,9 +740,8 @@ func (d *decoder) validateServer(s Server) {
 	case s.Command == "" && s.URL == "":
 		d.p.add(s.Line, p, "set command (a local server started with stdio) or url (a remote one)")
 	case s.URL != "":
-		u, err := url.Parse(s.URL)
-		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && config.IsLoopbackHost(u.Hostname()))) {
-			d.p.add(s.Line, p+".url", "%q must be an https URL (http only on a loopback host)", s.URL)
+		if _, err := config.CheckURL(s.URL, config.URL{}); err != nil {
+			d.p.add(s.Line, p+".url", "%v", err)
 		}
 		if s.Transport != "" && s.Transport != "streamable" && s.Transport != "sse" {
 			d.p.add(s.Line, p+".transport", "%q: use streamable (the default) or sse", s.Transport)

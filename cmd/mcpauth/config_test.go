@@ -191,10 +191,15 @@ mcpServers:
   half:
     url: https://y.example.com/mcp
     clientCredentials: {clientID: c}
+  plain:
+    url: https://admin:hunter2@z.example.com/mcp
+    clientCredentials: {tokenURL: http://auth.example.com/token, clientID: c}
 `, []string{
 			`hub.yaml:3: mcpServers.both: clientCredentials and callerTokens are both set: the upstream gets one kind of credentials`,
 			`hub.yaml:7: mcpServers.local: transport, headers, clientCredentials and callerTokens are for a url, not a command: remove them`,
 			`hub.yaml:12: mcpServers.half.clientCredentials: set tokenURL and clientID (and clientSecret: ${VARIABLE}) of the upstream's authorization server`,
+			`hub.yaml:13: mcpServers.plain.url: "https://admin:xxxxx@z.example.com/mcp" contains credentials: remove them from the URL`,
+			`hub.yaml:15: mcpServers.plain.clientCredentials.tokenURL: "http://auth.example.com/token" must use https: http is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost) (the client secret travels to it)`,
 		}},
 		{"unknown keys", `baseURL: http://127.0.0.1:8080
 auth: {upstream: dev, devUsers: [{name: a}]}
@@ -227,7 +232,7 @@ mcpServers:
 			`hub.yaml:3: auth.upstream: "gitlab" is not an identity provider: use dev, github, google, workos, oidc, none`,
 			`hub.yaml:4: aggregate.enabled: "yes" is not a boolean: write true or false`,
 			`hub.yaml:6: mcpServers.Bad_Name: the name is not a service name: use lowercase letters, digits, '.', '_' or '-', starting with a letter or digit (it is the path /<name>/mcp)`,
-			`hub.yaml:6: mcpServers.Bad_Name.url: "http://remote.example.com/mcp" must be an https URL (http only on a loopback host)`,
+			`hub.yaml:6: mcpServers.Bad_Name.url: "http://remote.example.com/mcp" must use https: http is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost)`,
 			`hub.yaml:6: mcpServers.Bad_Name.transport: "websocket": use streamable (the default) or sse`,
 			`hub.yaml:6: mcpServers.Bad_Name: args and env are for a command, not a url: remove them`,
 			`hub.yaml:7: mcpServers.ok: transport, headers, clientCredentials and callerTokens are for a url, not a command: remove them`,
