@@ -113,7 +113,6 @@ type Rule struct {
 	Match  string
 	Scopes []string
 	Hidden bool
-	Line   int
 }
 
 // Upstreams are the values of auth.upstream.
@@ -631,7 +630,7 @@ func (d *decoder) server(name string, line int, n *yaml.Node, path string) Serve
 func (d *decoder) rules(n *yaml.Node, path string) []Rule {
 	out := []Rule{}
 	d.pairs(n, path, func(glob string, k, v *yaml.Node, p string) {
-		r := Rule{Match: glob, Line: k.Line}
+		r := Rule{Match: glob}
 		if _, err := pathMatch(glob); err != nil || glob == "" {
 			d.p.add(k.Line, p, "%q is not a glob: use names with *, ? or [...] (path.Match)", glob)
 		}

@@ -82,12 +82,12 @@ func TestParseGoodConfig(t *testing.T) {
 		Scopes:            []string{"tools:call"},
 		DefaultToolScopes: []string{"tools:call"},
 		Tools: []Rule{
-			{Match: "trigger-*", Scopes: []string{"ops:long"}, Line: 21},
-			{Match: "get-env", Hidden: true, Line: 22},
-			{Match: "add", Scopes: []string{"math"}, Line: 23},
+			{Match: "trigger-*", Scopes: []string{"ops:long"}},
+			{Match: "get-env", Hidden: true},
+			{Match: "add", Scopes: []string{"math"}},
 		},
-		Prompts:     []Rule{{Match: "*", Scopes: []string{"prompts:read"}, Line: 24}},
-		Resources:   []Rule{{Match: "demo://*", Scopes: []string{"resources:read"}, Line: 25}},
+		Prompts:     []Rule{{Match: "*", Scopes: []string{"prompts:read"}}},
+		Resources:   []Rule{{Match: "demo://*", Scopes: []string{"resources:read"}}},
 		CallTimeout: 30 * time.Second,
 		InAggregate: true,
 	}, c.Servers[0])

@@ -286,18 +286,8 @@ func (a *app) reload(c *Config) error {
 // sameServer reports whether two configurations of a service are the same (their lines
 // in the file aside).
 func sameServer(x, y Server) bool {
-	return reflect.DeepEqual(withoutLines(x), withoutLines(y))
-}
-
-func withoutLines(s Server) Server {
-	s.Line = 0
-	for _, rules := range []*[]Rule{&s.Tools, &s.Prompts, &s.Resources} {
-		*rules = slices.Clone(*rules)
-		for i := range *rules {
-			(*rules)[i].Line = 0
-		}
-	}
-	return s
+	x.Line, y.Line = 0, 0
+	return reflect.DeepEqual(x, y)
 }
 
 // serviceOf is the name of the service whose resource URI is resource ("" for /mcp).

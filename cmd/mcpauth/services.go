@@ -46,12 +46,16 @@ func gatewayConfig(s Server, signer *gateway.TokenSigner) gateway.Config {
 // the service-level requirement (hub.WithRequiredScopes) does not apply.
 func policy(s Server) gateway.Policy {
 	var p gateway.Policy
+	// with is the service's scopes and sc, nil when both are empty.
 	with := func(sc []string) []string {
 		out := slices.Clone(s.Scopes)
 		for _, v := range sc {
 			if !slices.Contains(out, v) {
 				out = append(out, v)
 			}
+		}
+		if len(out) == 0 {
+			return nil
 		}
 		return out
 	}
@@ -72,14 +76,6 @@ func policy(s Server) gateway.Policy {
 		p.Rules = append(p.Rules, gateway.Rule{Kind: "tool", Match: "*", Scopes: with(s.DefaultToolScopes)})
 	}
 	p.Default = with(nil)
-	if len(p.Default) == 0 {
-		p.Default = nil
-	}
-	for i := range p.Rules {
-		if len(p.Rules[i].Scopes) == 0 {
-			p.Rules[i].Scopes = nil
-		}
-	}
 	return p
 }
 
