@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/mcpauth/mcpauth/internal/upstream"
 	"io"
 	"mime"
 	"net"
@@ -21,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/mcpauth/mcpauth/internal/upstream"
 )
 
 // Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document, MCP

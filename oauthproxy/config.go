@@ -116,7 +116,7 @@ func (c Config) Validate() error {
 	case strings.HasSuffix(c.Issuer, "/"):
 		add("Config.Issuer %q ends with a slash: remove it (its endpoints are Issuer + \"/oauth/...\")", c.Issuer)
 	}
-	loopback := err == nil && iss != nil && config.IsLoopbackHost(iss.Hostname())
+	loopback := err == nil && config.IsLoopbackHost(iss.Hostname())
 	if c.Upstream == nil {
 		add("Config.Upstream is nil: choose the identity provider people sign in with (oauthproxy.GitHub, Google, WorkOS, OIDC, or NewDevUpstream for development)")
 	}

@@ -1,5 +1,7 @@
 // Package upstream is the one HTTP client policy of the provider packages (github,
-// google, workos, introspect) for the identity-provider APIs they call.
+// google, workos, introspect) for the identity-provider APIs they call, with the
+// bounded body reads the bearer provider's JWKS client shares, and CacheTTL, the
+// freshness of an HTTP answer (also for the sign-in proxy's client metadata documents).
 //
 // The policy, the same for every provider:
 //

@@ -135,11 +135,11 @@ func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.Acce
 
 // Lifetimes of the cached authorization server metadata.
 const (
-	// DefaultMetadataTTL is how long the metadata is kept when AuthKit's answer has no
-	// Cache-Control max-age.
+	// DefaultMetadataTTL is how long the metadata is kept when AuthKit's answer says
+	// nothing of its freshness (no Cache-Control max-age, no Expires).
 	DefaultMetadataTTL = time.Hour
 	// MinMetadataTTL and MaxMetadataTTL bound how long the metadata is kept, whatever
-	// max-age says.
+	// the answer says.
 	MinMetadataTTL = time.Minute
 	MaxMetadataTTL = 24 * time.Hour
 	// MetadataRetryInterval is how long the proxy waits after a failed fetch before
@@ -153,8 +153,8 @@ const (
 //
 // The document is served verbatim (application/json, CORS-enabled, GET and HEAD), and
 // used only if it is a JSON object whose "issuer" is exactly the AuthKit issuer. It is
-// kept for the max-age of AuthKit's Cache-Control (minus Age), clamped to [1m, 24h], 1h
-// when absent. A request finding the copy stale fetches it again (concurrent requests
+// kept for the max-age of AuthKit's Cache-Control, else until its Expires (by its Date),
+// minus Age, clamped to [1m, 24h]; 1h when it says neither. A request finding the copy stale fetches it again (concurrent requests
 // share one fetch); if that fails, the last good copy is served and no fetch is tried for
 // MetadataRetryInterval. Without any copy the proxy answers 503 temporarily_unavailable
 // with Retry-After. It starts no goroutine (call Refresh at startup to warm it) and is
