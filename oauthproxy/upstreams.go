@@ -443,7 +443,7 @@ func GitHub(cfg github.Config, opts ...UpstreamOption) (Upstream, error) {
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
 	}
-	ep, err := o.endpointOr(withStyle(v.Endpoint(), oauth2.AuthStyleInParams))
+	ep, err := o.endpointOr(v.Endpoint())
 	if err != nil {
 		return nil, fmt.Errorf("oauthproxy: GitHub: %w", err)
 	}
@@ -483,11 +483,6 @@ func GitHub(cfg github.Config, opts ...UpstreamOption) (Upstream, error) {
 		},
 	}
 	return refreshingUpstream{u}, nil
-}
-
-func withStyle(e oauth2.Endpoint, s oauth2.AuthStyle) oauth2.Endpoint {
-	e.AuthStyle = s
-	return e
 }
 
 // ---- Google ----

@@ -35,13 +35,15 @@ func DefaultScopes() []string { return []string{"read:user", "read:org"} }
 
 // Endpoint returns GitHub's OAuth 2.0 endpoints on webBaseURL: the github.com origin
 // when it is empty, or a GitHub Enterprise Server origin such as
-// "https://github.example.com".
+// "https://github.example.com". The client authenticates with its id and secret in the
+// form, as GitHub documents.
 func Endpoint(webBaseURL string) oauth2.Endpoint {
 	web := cmp.Or(strings.TrimRight(strings.TrimSpace(webBaseURL), "/"), DefaultWebBaseURL)
 	return oauth2.Endpoint{
 		AuthURL:       web + "/login/oauth/authorize",
 		TokenURL:      web + "/login/oauth/access_token",
 		DeviceAuthURL: web + "/login/device/code",
+		AuthStyle:     oauth2.AuthStyleInParams,
 	}
 }
 
