@@ -16,6 +16,7 @@ import (
 
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/internal/upstream"
+	"github.com/mcpauth/mcpauth/scopes"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -154,11 +155,9 @@ func (v *Verifier) VerifyToken(ctx context.Context, token string) (*mcpauth.Acce
 			if r.member {
 				names = append(names, name)
 				roles[name] = r.role
-				for _, sc := range g.scopes[name] {
-					granted = appendUnique(granted, sc)
-				}
 			}
 		}
+		granted = scopes.RoleMap(g.scopes).Expand(granted, names)
 		claims[g.claim+"s"], claims[g.claim+"_roles"] = names, roles
 	}
 	return &mcpauth.AccessToken{

@@ -17,6 +17,7 @@ import (
 	"github.com/mcpauth/mcpauth"
 	"github.com/mcpauth/mcpauth/internal/tokenformat"
 	"github.com/mcpauth/mcpauth/providers/bearer"
+	"github.com/mcpauth/mcpauth/scopes"
 )
 
 // Verifier verifies Google access tokens (through the tokeninfo endpoint) and Google ID
@@ -322,6 +323,5 @@ func (s *settings) admit(id identity) ([]string, string, error) {
 	}
 
 	// Validation keeps "" out of domainScopes: an unknown domain grants nothing.
-	granted := appendNew(slices.Clone(s.scopes), s.domainScopes[domain]...)
-	return appendNew(granted, s.domainScopes[emailDomain]...), tenant, nil
+	return scopes.RoleMap(s.domainScopes).Expand(s.scopes, []string{domain, emailDomain}), tenant, nil
 }

@@ -126,7 +126,7 @@ func (v *Verifier) accessToken(resp map[string]any) (*mcpauth.AccessToken, error
 		Audience: r.audience(),
 		ID:       r.str("jti"),
 		TenantID: r.str(s.TenantClaim),
-		Scopes:   appendScopes(nil, append([]string{r.str("scope")}, s.Scopes...)...),
+		Scopes:   scopeList(append([]string{r.str("scope")}, s.Scopes...)),
 		IssuedAt: r.date("iat"),
 		Claims:   resp,
 		Provider: s.ProviderName,
@@ -168,8 +168,9 @@ func (v *Verifier) accessToken(resp map[string]any) (*mcpauth.AccessToken, error
 	return tok, nil
 }
 
-// appendScopes appends the space-delimited scopes of values to list, without duplicates.
-func appendScopes(list []string, values ...string) []string {
+// scopeList is the space-delimited scopes of values, without duplicates.
+func scopeList(values []string) []string {
+	var list []string
 	for _, v := range values {
 		for f := range strings.FieldsSeq(v) {
 			if !slices.Contains(list, f) {
