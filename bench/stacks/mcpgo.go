@@ -52,49 +52,16 @@ func (s *Stack) bare() http.Handler {
 // handwritten: mcp-go behind the middleware a user writes with golang-jwt when no auth
 // library is at hand.
 func (s *Stack) handwritten() http.Handler {
-	return mux(handwrittenJWT(s.Issuer.PublicKey(), s.URL)(statelessHTTP(echoServer(false))))
+	return mux(handwrittenJWT(s.Issuer.PublicKey(), s.URL, false)(statelessHTTP(echoServer(false))))
 }
 
 // cacheFloor: the hand-written middleware with a cache of verified tokens keyed by their
-// SHA-256. A miss verifies the token as handwritten does; a hit costs the hash, one map
-// lookup under a read lock and the subject put in the request context. Nothing else: no
-// expiry check on a hit, no bound on the cache, no per-tool decision, no refusal body, no
-// audit. It is the floor under any cached authentication that keeps no raw token.
+// SHA-256 (cacheSubjects). A hit costs the hash, one map lookup under a read lock and
+// the subject put in the request context. Nothing else: no expiry check on a hit, no
+// bound on the cache, no per-tool decision, no audit. It is the floor under any cached
+// authentication that keeps no raw token.
 func (s *Stack) cacheFloor() http.Handler {
-	parser := jwt.NewParser(
-		jwt.WithValidMethods([]string{"RS256"}),
-		jwt.WithIssuer(IssuerURL),
-		jwt.WithAudience(s.URL),
-		jwt.WithExpirationRequired(),
-	)
-	key := s.Issuer.PublicKey()
-	keyFunc := func(*jwt.Token) (any, error) { return key, nil }
-	var mu sync.RWMutex
-	subjects := map[[sha256.Size]byte]string{}
-	next := statelessHTTP(echoServer(false))
-	return mux(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || raw == "" {
-			http.Error(w, "missing bearer token", http.StatusUnauthorized)
-			return
-		}
-		k := sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw))) // no copy, as mcpauth.Cached
-		mu.RLock()
-		sub, hit := subjects[k]
-		mu.RUnlock()
-		if !hit {
-			claims, err := parseScoped(parser, keyFunc, raw)
-			if err != nil {
-				http.Error(w, "invalid token", http.StatusUnauthorized)
-				return
-			}
-			sub, _ = claims.GetSubject()
-			mu.Lock()
-			subjects[k] = sub
-			mu.Unlock()
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, sub)))
-	}))
+	return mux(handwrittenJWT(s.Issuer.PublicKey(), s.URL, true)(statelessHTTP(echoServer(false))))
 }
 
 // mcpauth: mcp-go behind middleware.Bearer with a bearer verifier on the same key, and
@@ -160,8 +127,8 @@ type principalKey struct{}
 
 // handwrittenJWT is what a user writes without mcpauth: take the Bearer header, parse the
 // JWT with golang-jwt pinned to RS256 and one key, check iss, aud and exp, and require
-// scope "echo" on every request.
-func handwrittenJWT(key crypto.PublicKey, audience string) func(http.Handler) http.Handler {
+// scope "echo" on every request. cached puts cacheSubjects in front of the parse.
+func handwrittenJWT(key crypto.PublicKey, audience string, cached bool) func(http.Handler) http.Handler {
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{"RS256"}),
 		jwt.WithIssuer(IssuerURL),
@@ -169,6 +136,17 @@ func handwrittenJWT(key crypto.PublicKey, audience string) func(http.Handler) ht
 		jwt.WithExpirationRequired(),
 	)
 	keyFunc := func(*jwt.Token) (any, error) { return key, nil }
+	subject := func(raw string) (string, error) {
+		claims, err := parseScoped(parser, keyFunc, raw)
+		if err != nil {
+			return "", err
+		}
+		sub, _ := claims.GetSubject()
+		return sub, nil
+	}
+	if cached {
+		subject = cacheSubjects(subject)
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -177,7 +155,7 @@ func handwrittenJWT(key crypto.PublicKey, audience string) func(http.Handler) ht
 				http.Error(w, "missing bearer token", http.StatusUnauthorized)
 				return
 			}
-			claims, err := parseScoped(parser, keyFunc, raw)
+			sub, err := subject(raw)
 			if err != nil {
 				if errors.Is(err, errNoScope) {
 					w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="echo"`)
@@ -188,9 +166,33 @@ func handwrittenJWT(key crypto.PublicKey, audience string) func(http.Handler) ht
 				http.Error(w, "invalid token", http.StatusUnauthorized)
 				return
 			}
-			sub, _ := claims.GetSubject()
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, sub)))
 		})
+	}
+}
+
+// cacheSubjects remembers the subject of every token verify accepts, keyed by the
+// token's SHA-256 (of its bytes in place, as mcpauth.Cached hashes them): the least a
+// cache that keeps no raw token can do.
+func cacheSubjects(verify func(raw string) (string, error)) func(raw string) (string, error) {
+	var mu sync.RWMutex
+	subjects := map[[sha256.Size]byte]string{}
+	return func(raw string) (string, error) {
+		k := sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
+		mu.RLock()
+		sub, hit := subjects[k]
+		mu.RUnlock()
+		if hit {
+			return sub, nil
+		}
+		sub, err := verify(raw)
+		if err != nil {
+			return "", err
+		}
+		mu.Lock()
+		subjects[k] = sub
+		mu.Unlock()
+		return sub, nil
 	}
 }
 
