@@ -103,9 +103,9 @@ func TestCheckEcho(t *testing.T) {
 }
 
 // BenchmarkStackInProcess calls each stack's handler in process (no network, no HTTP
-// parsing) with the driver's tools/call: the difference between a stack and bare is what
-// its authentication costs on the request path. Run the stacks interleaved and compare
-// within one run (see README.md).
+// parsing) with the driver's tools/call, one stack after the other: for a stack's
+// allocations (-benchmem) and for a CPU profile of one stack alone. Its ns/op drift too
+// much between sub-benchmarks to compare stacks: BenchmarkStacksPaired does that.
 func BenchmarkStackInProcess(b *testing.B) {
 	iss, err := stacks.NewIssuer()
 	if err != nil {
@@ -194,7 +194,7 @@ func callInProcess(b *testing.B, s *stacks.Stack) {
 // it), as in the load harness: receiving 700 bytes more costs net/http itself about 2 µs
 // a request, which no authentication avoids.
 func BenchmarkStacksPairedHTTP(b *testing.B) {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	client := load.NewClient(1, 10*time.Second)
 	defer client.CloseIdleConnections()
 	paired(b, func(s *stacks.Stack, id int64) {
 		req, err := http.NewRequest(http.MethodPost, s.URL, bytes.NewReader(load.CallBody(id, "hi")))

@@ -44,7 +44,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "building cmd/server, cmd/load, cmd/report..." >&2
+echo "building cmd/server, cmd/load, cmd/report, cmd/alternate..." >&2
 go build -o "$work/" ./cmd/server ./cmd/load ./cmd/report ./cmd/alternate
 
 pin_server=()

@@ -31,7 +31,7 @@ type AlternateConfig struct {
 	// Cycles is how many times every target gets a phase (default 100).
 	Cycles int
 	// Warmup drives each target alone this long before the first cycle (default 1s;
-	// negative for none).
+	// negative for none); an answer failing its check then is an error.
 	Warmup time.Duration
 	// Timeout bounds each request (default 10s).
 	Timeout time.Duration
@@ -161,8 +161,14 @@ func Alternate(ctx context.Context, cfg AlternateConfig) ([]Phase, error) {
 
 	if cfg.Warmup > 0 {
 		for i := range cfg.Targets {
-			if _, err := run(i, cfg.Warmup); err != nil {
+			p, err := run(i, cfg.Warmup)
+			if err != nil {
 				return nil, err
+			}
+			if p.Errors > 0 {
+				// Answers are checked during the warmup too: a stack that fails then is
+				// not measured.
+				return nil, fmt.Errorf("load: warming %s up: %d of %d answers failed their check, the first: %s", p.Stack, p.Errors, p.Requests, p.FirstError)
 			}
 		}
 	}

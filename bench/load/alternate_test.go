@@ -117,6 +117,19 @@ func TestAlternateCountsFailures(t *testing.T) {
 	}
 }
 
+// TestAlternateWarmupFailureIsAnError: answers are checked during the warmup too, and a
+// target failing then is not measured.
+func TestAlternateWarmupFailureIsAnError(t *testing.T) {
+	a, cpuA := echoServer(t, time.Microsecond, "right")
+	_, err := Alternate(t.Context(), AlternateConfig{
+		Targets:     []Target{{Stack: "a", URL: a.URL, Token: "wrong", CPU: cpuA}},
+		Concurrency: 2, Phase: 10 * time.Millisecond, Cycles: 2, Warmup: 10 * time.Millisecond,
+	})
+	if err == nil || !strings.Contains(err.Error(), "warming a up") || !strings.Contains(err.Error(), "HTTP 401") {
+		t.Errorf("a warmup whose answers all fail: %v, want an error naming the stack and the failure", err)
+	}
+}
+
 func TestAlternateRefusesBadConfig(t *testing.T) {
 	cpu := func() (time.Duration, error) { return 0, nil }
 	for name, cfg := range map[string]AlternateConfig{
@@ -132,13 +145,13 @@ func TestAlternateRefusesBadConfig(t *testing.T) {
 }
 
 func TestQuartiles(t *testing.T) {
-	if got := quartiles([]float64{5, 1, 4, 2, 3}); got != (Quartiles{2, 3, 4}) {
+	if got := QuartilesOf([]float64{5, 1, 4, 2, 3}); got != (Quartiles{2, 3, 4}) {
 		t.Errorf("quartiles of 1..5: %+v", got)
 	}
-	if got := quartiles([]float64{1, 2, 3, 4}); got != (Quartiles{1.75, 2.5, 3.25}) {
+	if got := QuartilesOf([]float64{1, 2, 3, 4}); got != (Quartiles{1.75, 2.5, 3.25}) {
 		t.Errorf("quartiles of 1..4: %+v", got)
 	}
-	if got := quartiles([]float64{7}); got != (Quartiles{7, 7, 7}) {
+	if got := QuartilesOf([]float64{7}); got != (Quartiles{7, 7, 7}) {
 		t.Errorf("quartiles of one value: %+v", got)
 	}
 }

@@ -10,7 +10,9 @@ type Quartiles struct {
 	Q1, Median, Q3 float64
 }
 
-func quartiles(x []float64) Quartiles {
+// QuartilesOf returns the quartiles of x, interpolating between the closest ranks (zero
+// when x is empty).
+func QuartilesOf(x []float64) Quartiles {
 	if len(x) == 0 {
 		return Quartiles{}
 	}
@@ -89,7 +91,7 @@ func Summarize(phases []Phase, baseline string) []Summary {
 				ratio = append(ratio, bCPU/sCPU)
 				over = append(over, (sCPU-bCPU)/float64(time.Microsecond))
 			}
-			s.RPSRatio, s.CPURatio, s.CPUOverUs = quartiles(rps), quartiles(ratio), quartiles(over)
+			s.RPSRatio, s.CPURatio, s.CPUOverUs = QuartilesOf(rps), QuartilesOf(ratio), QuartilesOf(over)
 		}
 		out = append(out, *s)
 	}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -77,7 +78,7 @@ func main() {
 	}
 	fmt.Printf("# Bench results (alternating)\n\n%s, %s, %s/%s, %s. %s\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.Version(), runtime.GOOS, runtime.GOARCH, load.CPUModel(), *pinning)
-	failed := report(os.Stdout, load.Summarize(phases, ts[0].Stack), *phase, *concurrency)
+	failed := report(os.Stdout, load.Summarize(phases, ts[0].Stack), ts[0].Stack, *phase, *concurrency)
 	if failed {
 		os.Exit(1)
 	}
@@ -98,12 +99,14 @@ func writePhases(path string, phases []load.Phase) error {
 	return f.Close()
 }
 
-// report prints the summaries as Markdown and reports whether any answer failed.
-func report(w io.Writer, sums []load.Summary, phase time.Duration, concurrency int) (failed bool) {
-	if len(sums) == 0 {
+// report prints the summaries, paired with baseline's, as Markdown and reports whether
+// any answer failed.
+func report(w io.Writer, sums []load.Summary, baseline string, phase time.Duration, concurrency int) (failed bool) {
+	i := slices.IndexFunc(sums, func(s load.Summary) bool { return s.Stack == baseline })
+	if i < 0 {
 		return false
 	}
-	base := sums[0]
+	base := sums[i]
 	fmt.Fprintf(w, "Alternating phases of %v, %d workers, %d phases per stack; each stack's phase paired with %s's of the same cycle. Medians over the cycles, interquartile range in brackets.\n\n", phase, concurrency, base.Phases, base.Stack)
 	fmt.Fprintf(w, "| stack | requests | errors | server CPU µs/req | req/s ratio to %s | CPU ratio (%s µs / stack µs) | server CPU µs/req over %s |\n", base.Stack, base.Stack, base.Stack)
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")

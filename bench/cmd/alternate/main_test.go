@@ -33,7 +33,7 @@ func TestReport(t *testing.T) {
 		{Stack: "hub", Cycle: 0, Requests: 80, Errors: 1, Wall: time.Second, ServerCPU: 5 * time.Millisecond},
 	}
 	var out bytes.Buffer
-	failed := report(&out, load.Summarize(phases, "bare"), 200*time.Millisecond, 32)
+	failed := report(&out, load.Summarize(phases, "bare"), "bare", 200*time.Millisecond, 32)
 	if !failed {
 		t.Error("a stack with errors did not fail the run")
 	}

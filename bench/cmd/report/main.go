@@ -110,10 +110,11 @@ func write(w io.Writer, results []result, pinning string) {
 		}
 	}
 	var base *result
+	var bare stackRuns
 	for _, s := range stacks {
 		if s.name == "bare" {
 			m := s.median()
-			base = &m
+			base, bare = &m, s
 		}
 	}
 	first := results[0]
@@ -159,7 +160,6 @@ func write(w io.Writer, results []result, pinning string) {
 		fmt.Fprintf(w, "\nPaired by round (each stack against the bare run of the same round, which ran just before it, so that slow drifts of the machine cancel), median over the rounds; and the quiet-machine estimate: each stack's lower quartile of server CPU µs/req over its rounds (slow spells of a shared machine only ever add time), against bare's:\n\n")
 		fmt.Fprintln(w, "| stack | req/s ratio to bare | range | server CPU µs/req over bare | CPU ratio (bare µs / stack µs) | lower-quartile CPU µs/req | its ratio to bare's |")
 		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
-		bare := stacks[slices.IndexFunc(stacks, func(s stackRuns) bool { return s.name == "bare" })]
 		bareQuiet, bareOK := bare.lowerQuartileCPU()
 		for _, s := range stacks {
 			if s.name == "bare" {
@@ -171,13 +171,13 @@ func write(w io.Writer, results []result, pinning string) {
 			}
 			cpuOver, cpuRatio := "–", "–"
 			if len(p.cpuOver) > 0 {
-				cpuOver, cpuRatio = fmt.Sprintf("%+.1f", medianOf(p.cpuOver)), fmt.Sprintf("%.3f", medianOf(p.cpuRatio))
+				cpuOver, cpuRatio = fmt.Sprintf("%+.1f", load.QuartilesOf(p.cpuOver).Median), fmt.Sprintf("%.3f", load.QuartilesOf(p.cpuRatio).Median)
 			}
 			quiet, quietRatio := "–", "–"
 			if q, ok := s.lowerQuartileCPU(); ok && bareOK {
 				quiet, quietRatio = fmt.Sprintf("%.1f", q), fmt.Sprintf("%.3f", bareQuiet/q)
 			}
-			fmt.Fprintf(w, "| %s | %.3f | %.2f–%.2f | %s | %s | %s | %s |\n", s.name, medianOf(p.ratio), slices.Min(p.ratio), slices.Max(p.ratio), cpuOver, cpuRatio, quiet, quietRatio)
+			fmt.Fprintf(w, "| %s | %.3f | %.2f–%.2f | %s | %s | %s | %s |\n", s.name, load.QuartilesOf(p.ratio).Median, slices.Min(p.ratio), slices.Max(p.ratio), cpuOver, cpuRatio, quiet, quietRatio)
 		}
 	}
 	if rounds > 1 {
@@ -238,12 +238,3 @@ func (s stackRuns) lowerQuartileCPU() (float64, bool) {
 	return v[(len(v)-1)/4], true
 }
 
-// medianOf returns the median of v (the mean of the two middle values for an even count).
-func medianOf(v []float64) float64 {
-	s := slices.Sorted(slices.Values(v))
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}

@@ -22,10 +22,10 @@ func TestPairedRatios(t *testing.T) {
 	}
 	stacks := group(results)
 	p := pair(stacks[0], stacks[1])
-	if got := medianOf(p.ratio); got != 0.95 {
+	if got := load.QuartilesOf(p.ratio).Median; got != 0.95 {
 		t.Errorf("median paired ratio = %v, want 0.95", got)
 	}
-	if got := medianOf(p.cpuRatio); math.Abs(got-0.95) > 1e-9 {
+	if got := load.QuartilesOf(p.cpuRatio).Median; math.Abs(got-0.95) > 1e-9 {
 		t.Errorf("median CPU ratio = %v, want 0.95", got)
 	}
 	var b strings.Builder
@@ -39,7 +39,7 @@ func TestPairedRatios(t *testing.T) {
 	if !strings.Contains(b.String(), "| 555.6 | 0.900 |") {
 		t.Errorf("report lacks the paired row:\n%s", b.String())
 	}
-	if got := medianOf([]float64{4, 1, 3, 2}); got != 2.5 {
+	if got := load.QuartilesOf([]float64{4, 1, 3, 2}).Median; got != 2.5 {
 		t.Errorf("medianOf of an even count = %v, want 2.5", got)
 	}
 }
