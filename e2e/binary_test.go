@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpauth/mcpauth/internal/testutil"
 	"github.com/mcpauth/mcpauth/oauthproxy"
 )
 
@@ -37,45 +36,6 @@ var mcpauthBinary = sync.OnceValues(func() (string, error) {
 	}
 	return bin, nil
 })
-
-// binaryLines follows the binary's standard output.
-type binaryLines struct{ ch chan string }
-
-func (l *binaryLines) wait(t *testing.T, s string) string {
-	t.Helper()
-	timeout := time.After(time.Minute)
-	for {
-		select {
-		case line, ok := <-l.ch:
-			if !ok {
-				t.Fatalf("mcpauth exited before printing %q", s)
-			}
-			if strings.Contains(line, s) {
-				return line
-			}
-		case <-timeout:
-			t.Fatalf("mcpauth printed no line containing %q", s)
-		}
-	}
-}
-
-// waitAll returns once a line containing each of ss has come, in any order.
-func (l *binaryLines) waitAll(t *testing.T, ss ...string) {
-	t.Helper()
-	left := slices.Clone(ss)
-	timeout := time.After(time.Minute)
-	for len(left) > 0 {
-		select {
-		case line, ok := <-l.ch:
-			if !ok {
-				t.Fatalf("mcpauth exited before printing %q", left)
-			}
-			left = slices.DeleteFunc(left, func(s string) bool { return strings.Contains(line, s) })
-		case <-timeout:
-			t.Fatalf("mcpauth printed no line containing %q", left)
-		}
-	}
-}
 
 // TestGatewayBinary: the reference everything server protected with sign-in and per-tool
 // scopes using only a configuration file and mcpauth serve. The TypeScript SDK signs in
@@ -125,21 +85,14 @@ mcpServers:
 			t.Logf("mcpauth's log:\n%s", stderr.String())
 		}
 	})
-	lines := &binaryLines{ch: make(chan string, 1000)}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines.ch <- sc.Text()
-		}
-		close(lines.ch)
-	}()
-	line := lines.wait(t, "mcpauth: listening on ")
+	lines := testutil.FollowLines(stdout)
+	line := lines.Wait(t, "mcpauth: listening on ")
 	base := strings.TrimSuffix(strings.SplitN(line, "(base URL ", 2)[1], ")")
-	lines.wait(t, "mcpauth: upstream everything connected")
+	lines.Wait(t, "mcpauth: upstream everything connected")
 
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
-	js := exec.CommandContext(ctx, requireNode(t), filepath.Join("clients", "gateway.mjs"), base, "everything")
+	js := exec.CommandContext(ctx, node, filepath.Join("clients", "gateway.mjs"), base, "everything")
 	js.Env = append(os.Environ(), "MCP_USER=alice", "MCP_FIRST_GRANT=tools:call")
 	var out, jsErr bytes.Buffer
 	js.Stdout, js.Stderr = &out, &jsErr
@@ -198,7 +151,7 @@ mcpServers:
 	// The file changes: echo becomes hidden. SIGHUP applies it.
 	require.NoError(t, os.WriteFile(file, []byte(config("echo")), 0o600))
 	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
-	lines.waitAll(t, "mcpauth: reloaded", "mcpauth: upstream everything connected") // the changed service is replaced
+	lines.WaitAll(t, "mcpauth: reloaded", "mcpauth: upstream everything connected") // the changed service is replaced
 	tok := mintToken(t, bin, file, key.Reveal(), base)
 	c := newMCPClient(t, base+"/everything/mcp", tok)
 	tools, err := c.c.ListTools(t.Context(), mcp.ListToolsRequest{})

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -11,18 +10,17 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpauth/mcpauth/internal/testutil"
 	"github.com/mcpauth/mcpauth/oauthproxy"
 )
 
@@ -240,60 +238,6 @@ func TestToken(t *testing.T) {
 	assert.Contains(t, errOut, "no baseURL and listens on port 0")
 }
 
-// lines collects the lines written to a pipe, for waiting on readiness output.
-type lines struct {
-	ch chan string
-	w  *io.PipeWriter
-}
-
-func newLines() *lines {
-	r, w := io.Pipe()
-	l := &lines{ch: make(chan string, 10000), w: w}
-	go func() {
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			select {
-			case l.ch <- sc.Text():
-			default: // nobody waits for it
-			}
-		}
-		_, _ = io.Copy(io.Discard, r)
-	}()
-	return l
-}
-
-// wait returns the first line containing s; the timeout only bounds a failing test.
-func (l *lines) wait(t *testing.T, s string) string {
-	t.Helper()
-	timeout := time.After(time.Minute)
-	for {
-		select {
-		case line := <-l.ch:
-			if strings.Contains(line, s) {
-				return line
-			}
-		case <-timeout:
-			t.Fatalf("no line containing %q", s)
-		}
-	}
-}
-
-// waitAll returns once a line containing each of ss has come, in any order.
-func (l *lines) waitAll(t *testing.T, ss ...string) {
-	t.Helper()
-	left := slices.Clone(ss)
-	timeout := time.After(time.Minute)
-	for len(left) > 0 {
-		select {
-		case line := <-l.ch:
-			left = slices.DeleteFunc(left, func(s string) bool { return strings.Contains(line, s) })
-		case <-timeout:
-			t.Fatalf("no line containing %q", left)
-		}
-	}
-}
-
 // TestServe runs the binary's serve command: a stdio server behind the hub, a tool
 // called with a token from `token`, the 403 step-up, the aggregate, /metrics, /healthz,
 // a reload on SIGHUP that adds then removes a service while the other keeps serving,
@@ -302,23 +246,23 @@ func TestServe(t *testing.T) {
 	useSigningKey(t)
 	cfg := tinyConfig(t, "")
 	file := writeFile(t, "hub.yaml", cfg)
-	stdout, stderr := newLines(), newLines()
+	outR, outW := io.Pipe()
+	stdout := testutil.FollowLines(outR)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--config", file}, stdout.w, stderr.w)
-		stdout.w.Close()
-		stderr.w.Close()
+		done <- run(ctx, []string{"serve", "--config", file}, outW, io.Discard)
+		outW.Close()
 	}()
 	t.Cleanup(func() {
 		cancel()
 		<-done
 	})
 
-	line := stdout.wait(t, "mcpauth: listening on ")
+	line := stdout.Wait(t, "mcpauth: listening on ")
 	addr := strings.Fields(strings.TrimPrefix(line, "mcpauth: listening on "))[0]
 	base := "http://" + addr
-	stdout.wait(t, "mcpauth: upstream tiny connected")
+	stdout.Wait(t, "mcpauth: upstream tiny connected")
 
 	// The token command, with the same file and the base URL the hub chose.
 	tokFile := writeFile(t, "token.yaml", cfg+"baseURL: "+base+"\n")
@@ -384,7 +328,7 @@ func TestServe(t *testing.T) {
 	second := strings.Replace(cfg, "mcpServers:\n", "mcpServers:\n  tiny2:\n    command: "+strconv.Quote(os.Args[0])+"\n    env: {"+stdioServerEnv+": \"1\"}\n", 1)
 	require.NoError(t, os.WriteFile(file, []byte(second), 0o600))
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
-	stdout.waitAll(t, "mcpauth: upstream tiny2 connected", "mcpauth: reloaded") // in either order
+	stdout.WaitAll(t, "mcpauth: upstream tiny2 connected", "mcpauth: reloaded") // in either order
 	resp, body = post(t, base+"/tiny/mcp", tok, "echo")
 	assert.Equal(t, http.StatusOK, resp.StatusCode, body)
 	tok2 := token(t, "--config", writeFile(t, "token2.yaml", second+"baseURL: "+base+"\n"), "--sub", "alice", "--scope", "tools:call", "--service", "tiny2", "--tenant", "acme")
@@ -397,7 +341,7 @@ func TestServe(t *testing.T) {
 	// And back: tiny2 is unmounted and its child stopped.
 	require.NoError(t, os.WriteFile(file, []byte(cfg), 0o600))
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
-	stdout.wait(t, "mcpauth: reloaded")
+	stdout.Wait(t, "mcpauth: reloaded")
 	resp, _ = post(t, base+"/tiny2/mcp", tok2, "echo")
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 	resp, body = post(t, base+"/tiny/mcp", tok, "echo")
