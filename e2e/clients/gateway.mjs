@@ -16,7 +16,7 @@
 //   prompt     prompts/get simple-prompt (a step-up to prompts:read)
 //   aggregate  the hub's /mcp, as another server: its own sign-in, then <service>_echo
 // It prints one JSON line and exits 0 once every phase has run.
-import { Provider } from './oauth.mjs';
+import { Provider, dropTokensOnStepUp, settle, textOf } from './oauth.mjs';
 
 const [base, service] = process.argv.slice(2);
 if (!base || !service) {
@@ -27,36 +27,19 @@ const alias = 'mcp-sdk-2025-11-25';
 const { Client } = await import(`${alias}/client/index.js`);
 const { StreamableHTTPClientTransport } = await import(`${alias}/client/streamableHttp.js`);
 
-const newProvider = () => {
-  const p = new Provider({
-    registration: 'dcr',
-    user: process.env.MCP_USER || 'alice',
-    firstGrant: process.env.MCP_FIRST_GRANT ? process.env.MCP_FIRST_GRANT.split(' ') : null,
-  });
-  p.stepUpChallenges = [];
-  return p;
-};
+const newProvider = () => new Provider({
+  registration: 'dcr',
+  user: process.env.MCP_USER || 'alice',
+  firstGrant: process.env.MCP_FIRST_GRANT ? process.env.MCP_FIRST_GRANT.split(' ') : null,
+});
 // One provider (one token set) per MCP server, as applications keep them: a token and its
 // refresh token are only good for the resource they were issued for.
 let provider = newProvider();
 const services = [provider];
-// As in signin.mjs: on a step-up challenge the application drops its tokens, so that the
-// SDK asks the person for the wider scope instead of refreshing.
 async function appFetch(input, init = {}) {
   const res = await fetch(input, init);
-  if (res.status === 403 && (res.headers.get('www-authenticate') || '').includes('insufficient_scope')) {
-    provider.stepUpChallenges.push(res.headers.get('www-authenticate'));
-    provider.invalidateCredentials('tokens');
-  }
+  dropTokensOnStepUp(provider, res);
   return res;
-}
-const errorOf = (err) => ({ name: err?.constructor?.name || err?.name, message: String(err?.message) });
-async function settle(p) {
-  try {
-    return { ok: true, value: await p };
-  } catch (err) {
-    return { ok: false, error: errorOf(err) };
-  }
 }
 // withStepUp runs fn; when it stops for a step-up authorization (the person consented
 // in the browser), the code is exchanged and fn runs again, once.
@@ -68,22 +51,21 @@ async function withStepUp(transport, fn) {
   await transport.finishAuth(code);
   return fn();
 }
-const textOf = (r) => (r.content || []).filter((c) => c.type === 'text').map((c) => c.text).join('');
-
 // connect connects to url, finishing a sign-in when the first attempt starts one.
 async function connect(url) {
-  let client = new Client({ name: 'mcpauth-e2e-gateway', version: '1.0.0' }, { capabilities: {} });
-  client.onerror = () => {};
-  let transport = new StreamableHTTPClientTransport(new URL(url), { authProvider: provider, fetch: appFetch });
+  const open = () => {
+    const client = new Client({ name: 'mcpauth-e2e-gateway', version: '1.0.0' }, { capabilities: {} });
+    client.onerror = () => {};
+    return { client, transport: new StreamableHTTPClientTransport(new URL(url), { authProvider: provider, fetch: appFetch }) };
+  };
+  let { client, transport } = open();
   const first = await settle(client.connect(transport));
   if (first.ok) return { client, transport };
   const code = provider.takeCode();
   if (!code) throw new Error('no sign-in happened: ' + JSON.stringify(first.error));
   await transport.finishAuth(code);
   await client.close().catch(() => {});
-  client = new Client({ name: 'mcpauth-e2e-gateway', version: '1.0.0' }, { capabilities: {} });
-  client.onerror = () => {};
-  transport = new StreamableHTTPClientTransport(new URL(url), { authProvider: provider, fetch: appFetch });
+  ({ client, transport } = open());
   await client.connect(transport);
   return { client, transport };
 }

@@ -126,3 +126,28 @@ export class Provider {
   }
 }
 
+
+// dropTokensOnStepUp makes step-up work: on a 403 insufficient_scope the SDK (1.24 and
+// 1.32) calls auth(), which, holding a refresh token, refreshes (a refresh never widens
+// the scope) and retries, and then gives up ("403 after trying upscoping"). The
+// application therefore drops its tokens when it sees that challenge, so that auth() asks
+// the person for the wider scope. Call it with every response of the app's fetch.
+export function dropTokensOnStepUp(provider, res) {
+  const challenge = res.headers.get('www-authenticate') || '';
+  if (res.status === 403 && challenge.includes('insufficient_scope')) {
+    provider.stepUpChallenges.push(challenge);
+    provider.invalidateCredentials('tokens');
+  }
+}
+
+// settle waits for promise and says how it ended, as plain data for the Go test.
+export async function settle(promise) {
+  try {
+    return { ok: true, value: await promise };
+  } catch (err) {
+    return { ok: false, error: err ? { name: err.constructor?.name || err.name, message: String(err.message) } : undefined };
+  }
+}
+
+// textOf is the text content of a tool result.
+export const textOf = (r) => (r.content || []).filter((c) => c.type === 'text').map((c) => c.text).join('');

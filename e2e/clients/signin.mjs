@@ -38,7 +38,7 @@
 // It prints one JSON line and exits 0 once every phase has run (the caller asserts the
 // outcomes); non-zero only if it could not run.
 import { readFileSync } from 'node:fs';
-import { Provider } from './oauth.mjs';
+import { Provider, dropTokensOnStepUp, settle, textOf } from './oauth.mjs';
 
 const [protocol, url, registration] = process.argv.slice(2);
 if (!protocol || !url || !['dcr', 'cimd'].includes(registration)) {
@@ -52,36 +52,18 @@ const { Client } = await import(`${alias}/client/index.js`);
 const { StreamableHTTPClientTransport } = await import(`${alias}/client/streamableHttp.js`);
 const sdkVersion = JSON.parse(readFileSync(new URL(`./node_modules/${alias}/package.json`, import.meta.url), 'utf8')).version;
 
-function describeError(err) {
-  if (!err) return undefined;
-  return { name: err.constructor?.name || err.name, message: String(err.message) };
-}
-async function settle(promise) {
-  try {
-    return { ok: true, value: await promise };
-  } catch (err) {
-    return { ok: false, error: describeError(err) };
-  }
-}
-const textOf = (r) => (r.content || []).filter((c) => c.type === 'text').map((c) => c.text).join('');
 async function call(client, name, args = {}) {
   const r = await settle(client.callTool({ name, arguments: args }));
   return r.ok ? { text: textOf(r.value), isError: Boolean(r.value.isError) } : { error: r.error };
 }
 
 // A fetch that records the token requests (grant type and status) and makes the step-up
-// work: on a 403 insufficient_scope the SDK (1.24 and 1.32) calls auth(), which, holding
-// a refresh token, refreshes (a refresh never widens the scope) and retries, and then
-// gives up ("403 after trying upscoping"). The application therefore drops its tokens
-// when it sees that challenge, so that auth() asks the person for the wider scope.
+// work (dropTokensOnStepUp).
 const tokenCalls = [];
 let provider;
 async function recordingFetch(input, init = {}) {
   const res = await fetch(input, init);
-  if (res.status === 403 && (res.headers.get('www-authenticate') || '').includes('insufficient_scope')) {
-    provider.stepUpChallenges.push(res.headers.get('www-authenticate'));
-    provider.invalidateCredentials('tokens');
-  }
+  dropTokensOnStepUp(provider, res);
   const target = String(input instanceof Request ? input.url : input);
   if (target.includes('/oauth/token')) {
     const body = new URLSearchParams(String(init.body || ''));
