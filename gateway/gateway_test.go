@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -28,7 +29,13 @@ import (
 // TestMain lets the test binary be the child MCP server of the stdio tests.
 func TestMain(m *testing.M) {
 	if os.Getenv("GATEWAY_TEST_STDIO_SERVER") == "1" {
-		if err := server.ServeStdio(upstreamServer(nil)); err != nil {
+		up := upstreamServer(nil)
+		// process tells the test how the child was started: its environment and
+		// whether it leads its own process group.
+		up.AddTool(mcp.NewTool("process"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return mcp.NewToolResultText(fmt.Sprintf("own group: %v\n%s", ownProcessGroup(), strings.Join(os.Environ(), "\n"))), nil
+		})
+		if err := server.ServeStdio(up); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -210,6 +217,59 @@ func TestProgressAndCancellationAreForwarded(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the upstream call was not cancelled")
 	}
+}
+
+// TestCallTimeoutEndsTheUpstreamCall: a forwarded call that outlives CallTimeout fails,
+// and the upstream's handler sees its context end.
+func TestCallTimeoutEndsTheUpstreamCall(t *testing.T) {
+	hs := httptest.NewServer(server.NewStreamableHTTPServer(upstreamServer(nil)))
+	t.Cleanup(hs.Close)
+	svc, err := New(Config{Name: "slowpoke", URL: hs.URL + "/mcp", CallTimeout: 200 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { svc.Close() })
+	require.NoError(t, svc.WaitReady(t.Context()))
+	c := connectTo(t, svc, nil)
+	r, err := call(t.Context(), c, "block", nil, nil)
+	if err == nil {
+		assert.True(t, r.IsError, "a call past CallTimeout succeeded: %v", r)
+	}
+	<-blockStarted
+	select {
+	case <-blockCancelled:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the upstream call went on past CallTimeout")
+	}
+}
+
+// TestStdioChildEnvironment: a child runs with PATH, HOME and Config.Env as its whole
+// environment (nothing else of the hub's), in a process group of its own.
+func TestStdioChildEnvironment(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("process groups are a Unix matter")
+	}
+	t.Setenv("GATEWAY_TEST_HUB_SECRET", "the hub's own")
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	svc, err := New(Config{Name: "stdio", Command: exe, Args: []string{"-test.run=^$"}, Env: []string{"GATEWAY_TEST_STDIO_SERVER=1", "GIVEN=yes"}})
+	require.NoError(t, err)
+	t.Cleanup(func() { svc.Close() })
+	require.NoError(t, svc.WaitReady(t.Context()))
+	r, err := call(t.Context(), connectTo(t, svc, nil), "process", nil, nil)
+	require.NoError(t, err)
+	lines := strings.Split(text(t, r), "\n")
+	assert.Equal(t, "own group: true", lines[0])
+	var names []string
+	for _, kv := range lines[1:] {
+		names = append(names, strings.SplitN(kv, "=", 2)[0])
+	}
+	want := []string{"GATEWAY_TEST_STDIO_SERVER", "GIVEN"}
+	for _, k := range []string{"PATH", "HOME"} {
+		if _, ok := os.LookupEnv(k); ok {
+			want = append(want, k)
+		}
+	}
+	assert.ElementsMatch(t, want, names)
+	assert.Contains(t, lines, "GIVEN=yes")
 }
 
 // blockStarted and blockCancelled report the upstream's "block" tool.

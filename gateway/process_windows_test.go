@@ -1,0 +1,4 @@
+package gateway
+
+// ownProcessGroup: process groups are a Unix matter.
+func ownProcessGroup() bool { return false }
