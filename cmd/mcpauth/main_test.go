@@ -369,3 +369,42 @@ func TestRemovedServiceLeavesTheMetrics(t *testing.T) {
 	require.NoError(t, a.reload(&next))
 	assert.NotContains(t, scrape(), `service="tiny"`)
 }
+
+// TestReloadKeepsUnchangedServices: a reload leaves a service whose configuration did not
+// change as it is (the same upstream connection), so the MCP sessions opened on it go on.
+func TestReloadKeepsUnchangedServices(t *testing.T) {
+	useSigningKey(t)
+	const base = "http://127.0.0.1:8080"
+	file := writeFile(t, "hub.yaml", tinyConfig(t, "baseURL: "+base+"\n"))
+	a, hs := startApp(t, file, base, "tiny")
+	tok := token(t, "--config", file, "--sub", "alice", "--scope", "tools:call", "--service", "tiny", "--tenant", "acme")
+	send := func(sid, body string) *http.Response {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, hs.URL+"/tiny/mcp", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if sid != "" {
+			req.Header.Set("Mcp-Session-Id", sid)
+			req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	resp := send("", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	sid := resp.Header.Get("Mcp-Session-Id")
+	require.NotEmpty(t, sid)
+	const list = `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`
+	require.Equal(t, http.StatusOK, send(sid, list).StatusCode)
+
+	before := a.services["tiny"].svc
+	next := *a.cfg
+	next.Aggregate.Enabled = false // a change elsewhere
+	require.NoError(t, a.reload(&next))
+	assert.Same(t, before, a.services["tiny"].svc, "the unchanged service was not rebuilt")
+	assert.Equal(t, http.StatusOK, send(sid, list).StatusCode, "its session goes on")
+}
