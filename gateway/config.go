@@ -7,7 +7,9 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2/clientcredentials"
 
@@ -144,22 +146,37 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// globs holds the compiled patterns: they come from the configuration, a few of them,
+// and every mirror matches every item against them.
+var globs sync.Map // pattern -> *regexp.Regexp
+
 // globMatch reports whether name matches pattern (see Rule.Match); a malformed pattern
 // matches nothing (Validate refuses it).
 func globMatch(pattern, name string) bool {
-	if !strings.Contains(pattern, "**") {
-		ok, _ := path.Match(pattern, name)
-		return ok
+	if re, ok := globs.Load(pattern); ok {
+		return re.(*regexp.Regexp).MatchString(name)
 	}
 	re, err := globRegexp(pattern)
-	return err == nil && re.MatchString(name)
+	if err != nil {
+		return false
+	}
+	globs.Store(pattern, re)
+	return re.MatchString(name)
 }
 
-// globRegexp compiles pattern: ** is any run of characters, * and ? stop at "/", [...]
-// is a class as in path.Match.
+// globRegexp compiles pattern: ** is any run of characters; otherwise the syntax and
+// meaning of path.Match (*, ? and classes stop at "/", \ escapes, in classes too).
 func globRegexp(pattern string) (*regexp.Regexp, error) {
 	if _, err := path.Match(pattern, ""); err != nil {
 		return nil, err
+	}
+	// literal writes the byte c for the regexp: ASCII punctuation escaped, the bytes of
+	// a multi-byte character as they are.
+	literal := func(b *strings.Builder, c byte) {
+		if c < utf8.RuneSelf && !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
 	}
 	var b strings.Builder
 	b.WriteString("^")
@@ -167,7 +184,7 @@ func globRegexp(pattern string) (*regexp.Regexp, error) {
 		switch c := pattern[i]; c {
 		case '*':
 			if i+1 < len(pattern) && pattern[i+1] == '*' {
-				b.WriteString(".*")
+				b.WriteString("(?s:.*)")
 				i++
 			} else {
 				b.WriteString("[^/]*")
@@ -175,22 +192,30 @@ func globRegexp(pattern string) (*regexp.Regexp, error) {
 		case '?':
 			b.WriteString("[^/]")
 		case '[':
-			j := strings.IndexByte(pattern[i:], ']')
-			class := pattern[i+1 : i+j]
-			if strings.HasPrefix(class, "^") {
-				class = "^" + regexp.QuoteMeta(class[1:])
-			} else {
-				class = regexp.QuoteMeta(class)
-			}
-			b.WriteString("[" + strings.ReplaceAll(class, `\-`, "-") + "]")
-			i += j
-		case '\\':
-			if i+1 < len(pattern) {
+			// path.Match accepted the pattern: the class ends at its first unescaped ].
+			i++
+			b.WriteByte('[')
+			if pattern[i] == '^' {
+				b.WriteByte('^')
 				i++
-				b.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
 			}
+			for ; pattern[i] != ']'; i++ {
+				switch pattern[i] {
+				case '\\':
+					i++
+					literal(&b, pattern[i])
+				case '-':
+					b.WriteByte('-')
+				default:
+					literal(&b, pattern[i])
+				}
+			}
+			b.WriteByte(']')
+		case '\\':
+			i++
+			literal(&b, pattern[i])
 		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
+			literal(&b, c)
 		}
 	}
 	b.WriteString("$")

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"runtime"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -570,4 +572,29 @@ func TestInvalidHeaderAnnotationsAreNotMirrored(t *testing.T) {
 		names = append(names, st.Tool.Name)
 	}
 	assert.Equal(t, []string{"good"}, names)
+}
+
+// FuzzGlobMatchesPathMatch: without **, globMatch means exactly what path.Match means
+// (classes, escapes in and out of them, ranges, negation, multi-byte characters), and a
+// pattern path.Match refuses matches nothing.
+func FuzzGlobMatchesPathMatch(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"delete_*", "delete_repo"}, {"file-[a-c]?", "file-b1"}, {"[^a-c]*", "d/e"}, {`[\]]`, "]"},
+		{`[\?a]`, `\`}, {`a\*b`, "a*b"}, {"é*", "éa"}, {"[é-ü]", "ö"}, {"[a", "[a"}, {`x\`, `x\`},
+		{"a/?/c", "a/b/c"}, {"*", "a/b"}, {"[!a]", "!"}, {"[-a]", "-"}, {"[]a]", "]"}, {"a.b+c", "a.b+c"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		if strings.Contains(pattern, "**") || !utf8.ValidString(pattern) || !utf8.ValidString(name) {
+			return
+		}
+		want, err := path.Match(pattern, name)
+		if err != nil {
+			want = false
+		}
+		if got := globMatch(pattern, name); got != want {
+			t.Errorf("globMatch(%q, %q) = %v, path.Match says %v", pattern, name, got, want)
+		}
+	})
 }
