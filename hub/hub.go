@@ -443,7 +443,9 @@ func (h *Hub) ResourceURL(name string) string {
 	return ""
 }
 
-// Handle registers an extra route on the hub, such as a development issuer's JWKS.
+// Handle registers an extra route on the hub, such as a development issuer's JWKS. The
+// services' endpoints and metadata are matched first: a pattern that overlaps one of
+// them never sees its requests.
 func (h *Hub) Handle(pattern string, handler http.Handler) { h.mux.Handle(pattern, handler) }
 
 // ServeHTTP routes to the services, their metadata, the health endpoint and extra routes.
