@@ -23,6 +23,27 @@ func TestUpstreamFromEnv(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, up.AuthCodeURL("st", "v", "https://hub.example.com/oauth/callback"), "connection=conn_123", "the selection comes from T_WORKOS_CONNECTION")
 
+	t.Setenv("T_GOOGLE_CLIENT_ID", "123.apps.googleusercontent.com")
+	t.Setenv("T_GOOGLE_CLIENT_SECRET", "g-secret")
+	t.Setenv("T_GOOGLE_HOSTED_DOMAINS", "example.com")
+	up, err = UpstreamFromEnv("google", "T")
+	require.NoError(t, err)
+	assert.Equal(t, "google", up.Name())
+	assert.Contains(t, up.AuthCodeURL("st", "v", "https://hub.example.com/oauth/callback"), "client_id=123.apps.googleusercontent.com")
+
+	for _, sel := range []struct{ env, value, param string }{
+		{"ORGANIZATION", "org_01", "organization=org_01"},
+		{"PROVIDER", "GoogleOAuth", "provider=GoogleOAuth"},
+	} {
+		prefix := "W" + sel.env
+		t.Setenv(prefix+"_WORKOS_CLIENT_ID", "client_01")
+		t.Setenv(prefix+"_WORKOS_API_KEY", "sk_test_key")
+		t.Setenv(prefix+"_WORKOS_"+sel.env, sel.value)
+		up, err = UpstreamFromEnv("workos", prefix)
+		require.NoError(t, err)
+		assert.Contains(t, up.AuthCodeURL("st", "v", "https://hub.example.com/oauth/callback"), sel.param, "the selection comes from %s_WORKOS_%s", prefix, sel.env)
+	}
+
 	_, err = UpstreamFromEnv("oidc", "T")
 	assert.ErrorContains(t, err, "OIDCConfig.Issuer is empty")
 	_, err = UpstreamFromEnv("myspace", "T")
