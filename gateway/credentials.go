@@ -67,10 +67,8 @@ func (t *TokenSigner) token(ctx context.Context, aud string) (string, error) {
 type outbound struct {
 	base    http.RoundTripper
 	headers map[string]mcpauth.Secret
-	source  interface {
-		token(ctx context.Context, aud string) (string, error)
-	}
-	aud string
+	signer  *TokenSigner // nil: no caller tokens
+	aud     string
 }
 
 func (o *outbound) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -78,8 +76,8 @@ func (o *outbound) RoundTrip(req *http.Request) (*http.Response, error) {
 	for k, v := range o.headers {
 		req.Header.Set(k, v.Reveal())
 	}
-	if o.source != nil {
-		tok, err := o.source.token(req.Context(), o.aud)
+	if o.signer != nil {
+		tok, err := o.signer.token(req.Context(), o.aud)
 		if err != nil {
 			return nil, fmt.Errorf("gateway: the upstream's credentials: %w", err)
 		}
@@ -97,7 +95,7 @@ func (s *Service) httpClient() *http.Client {
 		// x/oauth2 fetches and refreshes the service's own token.
 		o.base = s.cfg.ClientCredentials.Client(context.Background()).Transport
 	case s.cfg.CallerTokens != nil:
-		o.source = s.cfg.CallerTokens
+		o.signer = s.cfg.CallerTokens
 	}
 	return &http.Client{Transport: o}
 }

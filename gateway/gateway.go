@@ -95,7 +95,9 @@ func New(cfg Config) (*Service, error) {
 		done:      make(chan struct{}),
 		connected: cfg.OnConnect,
 	}
-	s.remote = s.httpClient()
+	if cfg.URL != "" {
+		s.remote = s.httpClient()
+	}
 	s.srv = server.NewMCPServer(cfg.Name, "mcpauth-gateway",
 		server.WithToolCapabilities(true), server.WithPromptCapabilities(true), server.WithResourceCapabilities(false, true))
 	go s.supervise()
