@@ -247,12 +247,14 @@ func TestServe(t *testing.T) {
 	cfg := tinyConfig(t, "")
 	file := writeFile(t, "hub.yaml", cfg)
 	outR, outW := io.Pipe()
-	stdout := testutil.FollowLines(outR)
+	errR, errW := io.Pipe()
+	stdout, stderr := testutil.FollowLines(outR), testutil.FollowLines(errR)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--config", file}, outW, io.Discard)
+		done <- run(ctx, []string{"serve", "--config", file}, outW, errW)
 		outW.Close()
+		errW.Close()
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -338,10 +340,19 @@ func TestServe(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 	assert.JSONEq(t, `{"status":"ok","services":["","tiny","tiny2"]}`, health)
 
-	// And back: tiny2 is unmounted and its child stopped.
-	require.NoError(t, os.WriteFile(file, []byte(cfg), 0o600))
+	// A file that does not load leaves the running configuration in place.
+	require.NoError(t, os.WriteFile(file, []byte("mcpServers: [\n"), 0o600))
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	stderr.Wait(t, "the configuration does not load; still serving the previous one")
+	resp, body = post(t, base+"/tiny2/mcp", tok2, "echo")
+	assert.Equal(t, http.StatusOK, resp.StatusCode, body)
+
+	// And back: tiny2 is unmounted and its child stopped; a changed log setting is
+	// reported as needing a restart.
+	require.NoError(t, os.WriteFile(file, []byte(strings.Replace(cfg, "level: info", "level: warn", 1)), 0o600))
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
 	stdout.Wait(t, "mcpauth: reloaded")
+	assert.Contains(t, stderr.Wait(t, "need a restart to apply"), `"settings":["log"]`)
 	resp, _ = post(t, base+"/tiny2/mcp", tok2, "echo")
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 	resp, body = post(t, base+"/tiny/mcp", tok, "echo")
