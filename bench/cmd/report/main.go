@@ -237,4 +237,3 @@ func (s stackRuns) lowerQuartileCPU() (float64, bool) {
 	slices.Sort(v)
 	return v[(len(v)-1)/4], true
 }
-
